@@ -1,0 +1,328 @@
+"""The `central365` command line: plan, sync, folders, sandbox, demo.
+
+One translator (`_fail`) turns every central365 error into one readable message and an exit
+code: 0 all good, 1 some records failed, 2 configuration, source or Office 365 errors that
+stopped the run before records were processed.  Tracebacks only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from central365.bootstrap import open_mailbox, open_service
+from central365.config import Settings, load_settings
+from central365.errors import Central365Error
+from central365.execute import Selection, select
+from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.render import plan_table, print_plan, print_sync, summary_line
+from central365.serialize import item_json, plan_json, sync_json
+from central365.service import PlanReport, SyncService
+
+EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="central365",
+    help="Push the active contacts of Central into one Office 365 contacts folder.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class Context:
+    """What the global options set, handed to every command."""
+
+    debug: bool
+    config_file: Path | None
+    out: Console
+    err: Console
+
+    def settings(self, require_central: bool = True) -> Settings:
+        return load_settings(os.environ, self.config_file, require_central=require_central)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (default ./central365.toml).")
+    ] = None,
+) -> None:
+    ctx.obj = Context(debug, config, Console(), Console(stderr=True))
+
+
+def _fail(ctx: Context, exc: BaseException) -> NoReturn:
+    """The one place that turns an exception into a message and an exit code."""
+    if ctx.debug:
+        ctx.err.print(traceback.format_exc(), markup=False, highlight=False)
+    if isinstance(exc, Central365Error):
+        ctx.err.print(f"Error: {exc.full_message()}", markup=False, highlight=False)
+    elif isinstance(exc, KeyboardInterrupt):
+        ctx.err.print("Interrupted.")
+        raise typer.Exit(130)
+    else:
+        ctx.err.print(
+            f"Unexpected error ({type(exc).__name__}): {exc}. Run again with --debug for details.",
+            markup=False,
+            highlight=False,
+        )
+    raise typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def _errors_handled(ctx: Context) -> Iterator[None]:
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail(ctx, exc)
+
+
+def _print_json(ctx: Context, data: Any) -> None:
+    ctx.out.out(json.dumps(data, ensure_ascii=False, indent=2), highlight=False)
+
+
+StateOption = Annotated[
+    list[State] | None,
+    typer.Option("--state", help="Only records in this state (repeatable).", case_sensitive=False),
+]
+
+
+@app.command()
+def plan(
+    typer_ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    states: StateOption = None,
+) -> None:
+    """Show what a sync would do: new, requires update, no updates, non-actionable."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        settings = ctx.settings()
+        with open_service(settings, on_device_code=ctx.err.print) as service:
+            report = service.plan()
+        if as_json:
+            _print_json(ctx, plan_json(report))
+        else:
+            print_plan(ctx.out, report, frozenset(states) if states else None)
+
+
+@app.command()
+def sync(
+    typer_ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every new record and every record that needs an update.")
+    ] = False,
+    states: StateOption = None,
+    keys: Annotated[
+        list[str] | None, typer.Option("--key", help="A Central id to synchronise (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Create and update the selected records in the Office 365 folder."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        selection = _selection(everything, states, keys)
+        settings = ctx.settings()
+        if not (yes or dry_run) and not sys.stdin.isatty():
+            raise Central365Error(
+                "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
+            )
+        with open_service(settings, on_device_code=ctx.err.print) as service:
+            planned = None if yes and not dry_run else service.plan()
+            if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
+                raise typer.Exit(EXIT_OK)
+            report = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+        if as_json:
+            _print_json(ctx, sync_json(report))
+        else:
+            print_sync(ctx.out, report)
+        if report.failed:
+            raise typer.Exit(EXIT_FAILED_RECORDS)
+
+
+def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:
+    chosen = frozenset(states or ())
+    if chosen - ACTIONABLE_STATES:
+        raise Central365Error("Only the states new and update can be synchronised.")
+    selection = Selection(everything=everything, states=chosen, keys=frozenset(keys or ()))
+    if selection.empty:
+        raise Central365Error("Say what to synchronise: --all, --state new|update, or --key ID.")
+    return selection
+
+
+def _confirmed(
+    ctx: Context, planned: PlanReport, selection: Selection, dry_run: bool, as_json: bool
+) -> bool:
+    """Show what will be written; with --dry-run stop there, else ask."""
+    writes, _ = select(planned.plan, selection)
+    chosen = {w.key for w in writes}
+    items = [i for i in planned.plan.items if i.key in chosen]
+    if dry_run:
+        if as_json:
+            data = plan_json(planned) | {"dry_run": True, "items": [item_json(i) for i in items]}
+            _print_json(ctx, data)
+        else:
+            if items:
+                ctx.out.print(plan_table(items))
+            ctx.out.print(summary_line(planned))
+            ctx.out.print(f"Dry run: {len(writes)} records would be written; nothing was changed.")
+        return False
+    if not writes:
+        ctx.out.print("Nothing to synchronise: the selection has no new records or updates.")
+        return True
+    new = sum(1 for i in items if i.state is State.NEW)
+    where = f"folder “{planned.folder.name}” of {planned.mailbox}"
+    return typer.confirm(
+        f"Create {new} and update {len(writes) - new} contacts in {where}?", default=False
+    )
+
+
+def _run_sync(
+    ctx: Context,
+    service: SyncService,
+    selection: Selection,
+    planned: PlanReport | None,
+    show_progress: bool,
+) -> Any:
+    progress = Progress(
+        TextColumn("Synchronising"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=ctx.err,
+        disable=not (show_progress and ctx.err.is_terminal),
+        transient=False,
+    )
+    task = progress.add_task("sync", total=None, failed=0)
+    failed = 0
+
+    def on_plan(report: PlanReport, writes: int) -> None:
+        progress.update(task, total=writes)
+
+    def on_result(result: WriteResult) -> None:
+        nonlocal failed
+        if result.outcome is Outcome.FAILED:
+            failed += 1
+        if result.outcome is not Outcome.SKIPPED:
+            progress.update(task, advance=1, failed=failed)
+
+    with progress:
+        outcome = service.sync(selection, on_result=on_result, on_plan=on_plan, planned=planned)
+    if outcome.folder_created:
+        ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")
+    return outcome.report
+
+
+@app.command()
+def folders(
+    typer_ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the folders as JSON.")] = False,
+) -> None:
+    """List the contacts folders of the mailbox."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        settings = ctx.settings(require_central=False)
+        with open_mailbox(settings, on_device_code=ctx.err.print) as mailbox:
+            found = mailbox.folders()
+        if as_json:
+            _print_json(
+                ctx,
+                [
+                    {"id": f.id, "name": f.display_name, "parent_id": f.parent_folder_id}
+                    for f in found
+                ],
+            )
+            return
+        for info in found:
+            mark = " (configured)" if info.display_name == settings.folder else ""
+            ctx.out.print(f"{info.display_name}{mark}  [dim]{info.id}[/dim]", highlight=False)
+        if not found:
+            ctx.out.print("The mailbox has no contacts folders besides the default one.")
+
+
+@app.command()
+def sandbox(
+    typer_ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Keep the mailboxes in this JSON file.")
+    ] = None,
+    mailbox: Annotated[str, typer.Option(help="The mailbox /me stands for.")] = "demo@contoso.test",
+    token: Annotated[
+        str | None, typer.Option(help="Accept only this bearer token (default: any non-empty one).")
+    ] = None,
+    latency_ms: Annotated[int, typer.Option(help="Added to every HTTP request.")] = 0,
+    throttle: Annotated[
+        bool, typer.Option(help="Outlook's limits: 4 concurrent requests, 10,000 per 10 minutes.")
+    ] = True,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 429/503/504 at random (0..1).")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the random faults.")] = 0,
+) -> None:
+    """Serve the local Microsoft Graph sandbox (see docs/sandbox.md)."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        from central365.sandbox.faults import FaultConfig
+        from central365.sandbox.server import run_sandbox
+
+        try:
+            faults = FaultConfig(
+                latency_ms=latency_ms,
+                mailbox_concurrency=4 if throttle else None,
+                window_requests=10_000 if throttle else None,
+                fault_rate=fault_rate,
+                seed=seed,
+            )
+        except ValueError as exc:
+            raise Central365Error(f"The sandbox options are not valid: {exc}.") from None
+        ctx.err.print(
+            f"Graph sandbox on http://{host}:{port}/v1.0 (admin: /_sandbox). Ctrl-C stops it."
+        )
+        run_sandbox(host, port, state, faults, mailbox, token=token, log_level="warning")
+
+
+@app.command()
+def demo(
+    typer_ctx: typer.Context,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo files go.")] = Path("data/demo"),
+    port: Annotated[int, typer.Option(help="Port of the sandbox.")] = 8765,
+    size: Annotated[int, typer.Option(help="How many Central records.")] = 300,
+    wait: Annotated[bool, typer.Option(help="Keep the sandbox running until Ctrl-C.")] = True,
+) -> None:
+    """Build a demo Central, start the sandbox seeded against it, and show the plan."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        from central365.demo import DemoOptions, run_demo
+
+        try:
+            run_demo(ctx.out, DemoOptions(data_dir=data_dir, port=port, size=size, wait=wait))
+        except OSError as exc:
+            raise Central365Error(
+                f"The demo could not start: {exc.strerror or exc}. Is port {port} in use? "
+                "Pass --port to use another."
+            ) from None
+
+
+def main() -> None:
+    """Entry point of the `central365` script."""
+    app(prog_name="central365")

@@ -1,0 +1,113 @@
+"""Turn the selected plan items into folder writes and collect one outcome per record.
+
+The executor interprets a `Plan`; it never decides anything the planner did not.  Records that
+were selected but have nothing to do (unchanged, non-actionable, unknown keys) end as `skipped`
+with the cause, so every selected key gets exactly one outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from central365.model import (
+    ACTIONABLE_STATES,
+    REASON_TEXT,
+    ContactWrite,
+    Outcome,
+    Plan,
+    PlanItem,
+    State,
+    WriteKind,
+    WriteResult,
+)
+from central365.ports import ContactsFolder, ResultCallback
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which records a person asked to synchronise: all actionable ones, some states, some keys."""
+
+    everything: bool = False
+    states: frozenset[State] = frozenset()
+    keys: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.states - ACTIONABLE_STATES:
+            raise ValueError("only the new and update states can be selected")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.states or self.keys)
+
+    def picks(self, item: PlanItem) -> bool:
+        return self.everything or item.state in self.states or item.key in self.keys
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """Every selected record's outcome, in plan order."""
+
+    results: tuple[WriteResult, ...] = field(default_factory=tuple)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+    @property
+    def failed(self) -> int:
+        return self.count(Outcome.FAILED)
+
+
+def skip_reason(item: PlanItem) -> str:
+    if item.state is State.UNCHANGED:
+        return "No updates to synchronise: Office 365 already has Central's values."
+    reasons = "; ".join(REASON_TEXT[r] for r in item.reasons)
+    return f"Non-actionable: {reasons}."
+
+
+def select(plan: Plan, selection: Selection) -> tuple[list[ContactWrite], list[WriteResult]]:
+    """The writes to send for a selection, and the outcomes of selected records that need none."""
+    writes: list[ContactWrite] = []
+    skipped: list[WriteResult] = []
+    seen: set[str] = set()
+    for item in plan.items:
+        if not selection.picks(item):
+            continue
+        seen.add(item.key)
+        if item.state is State.NEW:
+            writes.append(ContactWrite(item.key, WriteKind.CREATE, item.body, item.email))
+        elif item.state is State.UPDATE:
+            writes.append(
+                ContactWrite(item.key, WriteKind.UPDATE, item.body, item.email, item.office365_id)
+            )
+        elif selection.everything or item.state in selection.states:
+            continue  # a bulk selection only means the records that have something to do
+        else:
+            skipped.append(
+                WriteResult(item.key, Outcome.SKIPPED, item.office365_id, skip_reason(item))
+            )
+    for key in sorted(selection.keys - seen):
+        skipped.append(
+            WriteResult(key, Outcome.SKIPPED, None, "No active Central record has this id.")
+        )
+    return writes, skipped
+
+
+def execute(
+    plan: Plan,
+    selection: Selection,
+    folder: ContactsFolder,
+    on_result: ResultCallback | None = None,
+) -> SyncReport:
+    """Send the selected writes through the folder; one outcome per selected record."""
+    writes, skipped = select(plan, selection)
+    for result in skipped:
+        if on_result is not None:
+            on_result(result)
+    written = folder.write(writes, on_result) if writes else []
+    return SyncReport(results=tuple(_in_plan_order(plan, [*written, *skipped])))
+
+
+def _in_plan_order(plan: Plan, results: Iterable[WriteResult]) -> list[WriteResult]:
+    order = {item.key: n for n, item in enumerate(plan.items)}
+    return sorted(results, key=lambda r: order.get(r.key, len(order)))

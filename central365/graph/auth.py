@@ -1,0 +1,279 @@
+"""Access tokens for Graph, as `httpx.Auth` classes the HTTP client carries.
+
+- `StaticTokenAuth(token)`: a fixed bearer token (sandbox mode, or a token made elsewhere).
+- `ClientCredentialsAuth`: app-only, over `msal.ConfidentialClientApplication` with a client
+  secret, a certificate (`certificate_credential`) or a PFX file (`pfx_credential`), scope
+  `https://graph.microsoft.com/.default` (reference §5.2, §5.3).  MSAL caches the token.
+- `DeviceCodeAuth`: delegated, over `msal.PublicClientApplication`; silent from a token cache
+  file first, else the device code sign-in whose message goes to an injected `show` callback.
+
+On a 401 from Graph the MSAL classes force one fresh token and send the request once more.
+
+Owns: MSAL applications (built lazily, on the first token: MSAL fetches the authority's
+metadata when built), the token cache file (mode 0600, written only when changed).
+Must not: log or put in a message a token, a secret, a private key or a passphrase; a failed
+acquisition becomes `AuthFailed` carrying only MSAL's `error` and `error_description`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Generator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+import msal
+
+from central365.errors import AuthFailed
+from central365.graph.errors import is_token_rejected, token_error
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+#: App-only requests must ask for `.default` (all granted application permissions).
+APP_SCOPES: tuple[str, ...] = ("https://graph.microsoft.com/.default",)
+#: Delegated scope for the sync; MSAL adds openid/profile/offline_access itself and refuses them.
+DELEGATED_SCOPES: tuple[str, ...] = ("Contacts.ReadWrite",)
+
+#: A client secret, or a certificate dict (`certificate_credential` / `pfx_credential`).
+ClientCredential = str | Mapping[str, str]
+
+
+def certificate_credential(
+    private_key_pem: str, thumbprint: str, passphrase: str | None = None
+) -> dict[str, str]:
+    """MSAL's certificate credential: PEM private key and the certificate's SHA-1 thumbprint."""
+    credential = {"private_key": private_key_pem, "thumbprint": thumbprint}
+    if passphrase:
+        credential["passphrase"] = passphrase
+    return credential
+
+
+def pfx_credential(pfx_path: str | Path, passphrase: str | None = None) -> dict[str, str]:
+    """MSAL's PFX credential (MSAL ≥ 1.29): the path of a .pfx file and its passphrase."""
+    credential = {"private_key_pfx_path": str(pfx_path)}
+    if passphrase:
+        credential["passphrase"] = passphrase
+    return credential
+
+
+class ConfidentialApp(Protocol):
+    """The part of `msal.ConfidentialClientApplication` used here (a fake in tests)."""
+
+    def acquire_token_for_client(self, scopes: list[str]) -> Mapping[str, Any]: ...
+
+    def remove_tokens_for_client(self) -> None: ...
+
+
+class PublicApp(Protocol):
+    """The part of `msal.PublicClientApplication` used here (a fake in tests)."""
+
+    def get_accounts(self, username: str | None = None) -> Sequence[Mapping[str, Any]]: ...
+
+    def acquire_token_silent(
+        self, scopes: list[str], account: Mapping[str, Any] | None, force_refresh: bool = False
+    ) -> Mapping[str, Any] | None: ...
+
+    def initiate_device_flow(self, scopes: list[str]) -> Mapping[str, Any]: ...
+
+    def acquire_token_by_device_flow(self, flow: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+
+class StaticTokenAuth(httpx.Auth):
+    """Send a fixed bearer token (the sandbox accepts any non-empty one)."""
+
+    def __init__(self, token: str) -> None:
+        if not token.strip():
+            raise ValueError("the static token is empty")
+        self._header = f"Bearer {token.strip()}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "StaticTokenAuth(token=***)"
+
+
+class _MsalAuth(httpx.Auth):
+    """Bearer token from MSAL; on a 401, one forced refresh and one resend."""
+
+    _action = "MSAL"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        """A valid access token (cached by MSAL); raises `AuthFailed` when none can be had."""
+        with self._lock:  # one acquisition at a time, whatever the number of workers
+            try:
+                result = self._acquire(force_refresh)
+            except AuthFailed:
+                raise
+            except Exception as exc:  # MSAL raises ValueError, network errors, ...
+                raise AuthFailed(
+                    f"Could not get a token from Microsoft Entra ID by {self._action} "
+                    f"({type(exc).__name__}); check the tenant id, client id, credential "
+                    "and the network to the authority host."
+                ) from exc
+        token = result.get("access_token") if isinstance(result, Mapping) else None
+        if not isinstance(token, str) or not token:
+            raise token_error(result if isinstance(result, Mapping) else {}, action=self._action)
+        return token
+
+    def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        response = yield request
+        if is_token_rejected(response.status_code):
+            request.headers["Authorization"] = f"Bearer {self.token(force_refresh=True)}"
+            yield request
+
+
+class ClientCredentialsAuth(_MsalAuth):
+    """App-only tokens for a tenant (needs admin-consented Contacts.ReadWrite; `/users/{id}`).
+
+    Args:
+        tenant_id: the directory (tenant) id or domain.
+        client_id: the app registration's application id.
+        credential: a secret string, `certificate_credential(...)` or `pfx_credential(...)`.
+        authority_host: `https://login.microsoftonline.com` or a national cloud's host.
+        app_factory: builds the MSAL application (tests pass a fake); default the real one.
+        http_client: a requests-compatible client MSAL should use (proxies, tests).
+    """
+
+    _action = "client credentials"
+
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        credential: ClientCredential,
+        *,
+        authority_host: str = DEFAULT_AUTHORITY_HOST,
+        app_factory: Callable[[], ConfidentialApp] | None = None,
+        http_client: Any = None,
+    ) -> None:
+        super().__init__()
+        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self.client_id = client_id
+        self._credential = credential
+        self._http_client = http_client
+        self._factory = app_factory or self._real_app
+        self._app: ConfidentialApp | None = None
+
+    def _real_app(self) -> ConfidentialApp:
+        options: dict[str, Any] = {}
+        if self._http_client is not None:
+            options["http_client"] = self._http_client
+        credential = (
+            self._credential if isinstance(self._credential, str) else dict(self._credential)
+        )
+        app: ConfidentialApp = msal.ConfidentialClientApplication(
+            self.client_id, authority=self.authority, client_credential=credential, **options
+        )
+        return app
+
+    def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
+        if self._app is None:
+            self._app = self._factory()
+        if force_refresh:
+            self._app.remove_tokens_for_client()
+        return self._app.acquire_token_for_client(scopes=list(APP_SCOPES))
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsAuth(authority={self.authority!r}, client_id={self.client_id!r})"
+
+
+class DeviceCodeAuth(_MsalAuth):
+    """Delegated tokens for a signed-in user, cached in a file between runs.
+
+    Args:
+        tenant_id: tenant id or domain (`organizations` for any work account).
+        client_id: a public client app registration ("Allow public client flows").
+        cache_path: token cache file (created 0600), or None for memory only.
+        show: receives MSAL's "go to ... and enter the code ..." message.
+        scopes: delegated scopes; `Contacts.ReadWrite.Shared` for another user's mailbox.
+        username: pick this cached account when several are cached.
+        authority_host, http_client, app_factory: as for `ClientCredentialsAuth`
+            (`app_factory` receives the token cache).
+    """
+
+    _action = "device code sign-in"
+
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        cache_path: str | Path | None,
+        *,
+        show: Callable[[str], None],
+        scopes: Sequence[str] = DELEGATED_SCOPES,
+        username: str | None = None,
+        authority_host: str = DEFAULT_AUTHORITY_HOST,
+        app_factory: Callable[[Any], PublicApp] | None = None,
+        http_client: Any = None,
+    ) -> None:
+        super().__init__()
+        self.authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self.client_id = client_id
+        self.cache_path = Path(cache_path) if cache_path is not None else None
+        self._show = show
+        self._scopes = list(scopes)
+        self._username = username
+        self._http_client = http_client
+        self._factory = app_factory or self._real_app
+        self._app: PublicApp | None = None
+        self._cache: Any = None
+
+    def _real_app(self, cache: Any) -> PublicApp:
+        options: dict[str, Any] = {"token_cache": cache}
+        if self._http_client is not None:
+            options["http_client"] = self._http_client
+        app: PublicApp = msal.PublicClientApplication(
+            self.client_id, authority=self.authority, **options
+        )
+        return app
+
+    def sign_in(self) -> None:
+        """Get a token now (silently or by device code), e.g. before a long sync starts."""
+        self.token()
+
+    def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
+        if self._app is None:
+            self._cache = msal.SerializableTokenCache()
+            if self.cache_path is not None and self.cache_path.exists():
+                self._cache.deserialize(self.cache_path.read_text(encoding="utf-8"))
+            self._app = self._factory(self._cache)
+        app = self._app
+        result: Mapping[str, Any] | None = None
+        accounts = app.get_accounts(username=self._username)
+        if accounts:
+            result = app.acquire_token_silent(
+                self._scopes, account=accounts[0], force_refresh=force_refresh
+            )
+        if not result or "access_token" not in result:
+            flow = app.initiate_device_flow(scopes=self._scopes)
+            if "user_code" not in flow:
+                raise token_error(flow, action="starting the device code sign-in")
+            self._show(str(flow.get("message", "")))
+            result = app.acquire_token_by_device_flow(flow)
+        self._save()
+        return result
+
+    def _save(self) -> None:
+        """Write the cache file (0600, atomically) when MSAL changed it."""
+        if self.cache_path is None or not getattr(self._cache, "has_state_changed", False):
+            return
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.cache_path.with_name(self.cache_path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self._cache.serialize())
+        os.replace(temporary, self.cache_path)
+
+    def __repr__(self) -> str:
+        return f"DeviceCodeAuth(authority={self.authority!r}, client_id={self.client_id!r})"

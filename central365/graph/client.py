@@ -1,0 +1,240 @@
+"""Thin typed Microsoft Graph calls on an injected `httpx.Client`, for one mailbox.
+
+Owns: the mailbox's user path (`/me` or `/users/{id|UPN}`), URL and query building, the
+`Prefer: IdType="ImmutableId"` header on every request, paging through every `@odata.nextLink`
+exactly as given, the per-mailbox limits (at most 4 requests in flight, the shared throttle
+`Fence`), the retry loop for single requests, and masked request logging.
+
+Must not: know what a status means (asks `graph.errors`), build or read `$batch` bodies
+(`graph.batch`), know contacts or folders (`graph.folder`, `graph.mailbox`), create its own
+`httpx.Client` (`graph.mailbox.connect` does), or log tokens, query values, emails or bodies.
+
+Replay rules (reference §4.2, corso's "retry only replayable requests"): GET and PATCH are
+replayable, so they are retried after 429, 503, 504, throttle codes and lost answers.  A POST is
+retried only when Graph certainly did nothing (429 / throttle code, or the connection never
+opened); a POST whose answer was lost raises `OutcomeUnknown` for the caller to resolve.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from central365.errors import AuthFailed, GraphError, OutcomeUnknown
+from central365.graph.batch import IMMUTABLE_ID_PREFER, MAILBOX_CONCURRENCY
+from central365.graph.errors import (
+    Verdict,
+    error_from_response,
+    error_from_transport,
+    read_error,
+    read_json,
+    verdict,
+)
+from central365.graph.throttle import (
+    Clock,
+    Fence,
+    RetryPolicy,
+    SystemClock,
+    default_jitter,
+    parse_retry_after,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Characters left as they are in query values: OData punctuation that Graph reads literally.
+#: Everything else (spaces, `@`, `+`, `&`, `#`, non-ASCII) is percent-encoded.
+_QUERY_SAFE = "$,/:()'"
+
+#: Path segments safe to log; every other segment (ids, UPNs) is masked (corso `LoggableURL`).
+_LOGGABLE_SEGMENTS = frozenset(
+    {"v1.0", "beta", "me", "users", "contactFolders", "childFolders", "contacts", "$batch"}
+)
+
+
+def user_path(mailbox: str) -> str:
+    """`/me` for the signed-in user, else `/users/{id or UPN}` with the value fully escaped."""
+    if mailbox.strip().casefold() == "me":
+        return "/me"
+    return f"/users/{quote(mailbox.strip(), safe='')}"
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: single quotes around, inner `'` doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def build_query(params: Mapping[str, str]) -> str:
+    """`$select=a,b&$top=1000` style query text, values percent-encoded (spaces as %20)."""
+    return "&".join(f"{key}={quote(value, safe=_QUERY_SAFE)}" for key, value in params.items())
+
+
+def loggable_url(url: str) -> str:
+    """The URL with ids and UPNs masked and only the names of query parameters kept."""
+    parts = urlsplit(url)
+    segments = [
+        seg if seg in _LOGGABLE_SEGMENTS or not seg else "***" for seg in parts.path.split("/")
+    ]
+    names = [item.split("=", 1)[0] for item in parts.query.split("&") if item]
+    query = ("?" + "&".join(names)) if names else ""
+    return "/".join(segments) + query
+
+
+class GraphClient:
+    """Graph calls for one mailbox over an injected `httpx.Client` (which must carry the auth).
+
+    Args:
+        http: the client to send with; never closed here.
+        base_url: the version root, e.g. `https://graph.microsoft.com/v1.0` or a sandbox's.
+        mailbox: `me`, a user id or a UPN.
+        policy: retry knobs (clamped); default `RetryPolicy()`.
+        clock: time source for the fence and Retry-After dates; default the system clock.
+        fence: the mailbox's shared pause; default a new one on `clock`.
+        jitter: random numbers in [0, 1) for backoff; default an unseeded generator.
+        max_in_flight: requests sent at the same time through this client (clamped to 1..4).
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        mailbox: str,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        fence: Fence | None = None,
+        jitter: Callable[[], float] | None = None,
+        max_in_flight: int = MAILBOX_CONCURRENCY,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self.mailbox = mailbox
+        self.user_path = user_path(mailbox)
+        self.policy = policy or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        self.fence = fence or Fence(self.clock)
+        self._jitter = jitter or default_jitter()
+        self._slots = threading.BoundedSemaphore(max(1, min(MAILBOX_CONCURRENCY, max_in_flight)))
+
+    def url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """Absolute URL for a path under the version root (`/me/contactFolders`, `/$batch`)."""
+        query = build_query(params) if params else ""
+        return f"{self._base_url}{path}" + (f"?{query}" if query else "")
+
+    # -- one attempt ------------------------------------------------------------------------
+
+    def send(
+        self, method: str, url: str, *, json: Any = None, what: str = "the request"
+    ) -> httpx.Response:
+        """Send once, after the fence opens and a mailbox slot is free; the body is read.
+
+        Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
+        not be reached, `OutcomeUnknown` when the request may have arrived but no answer came, and
+        `AuthFailed` when no token could be had.
+        """
+        headers = {"Prefer": IMMUTABLE_ID_PREFER}
+        self.fence.wait()
+        with self._slots:
+            started = time.perf_counter()
+            try:
+                response = self._http.request(method, url, json=json, headers=headers)
+            except httpx.TransportError as exc:
+                logger.warning("%s %s failed: %s", method, loggable_url(url), type(exc).__name__)
+                raise error_from_transport(exc, what=what) from exc
+        logger.debug(
+            "%s %s -> %s in %.2fs",
+            method,
+            loggable_url(url),
+            response.status_code,
+            time.perf_counter() - started,
+        )
+        return response
+
+    def retry_delay(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait after the `attempt`-th try: Retry-After if readable, else backoff."""
+        seconds = parse_retry_after(retry_after, self.clock.time())
+        return self.policy.delay(attempt, seconds, self._jitter())
+
+    def pause(self, seconds: float, reason: str) -> None:
+        """Hold every worker of this mailbox for `seconds` (the throttle fence)."""
+        logger.info("pausing requests to the mailbox for %.1fs (%s)", seconds, reason)
+        self.fence.hold(seconds)
+
+    # -- retried calls ----------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        replayable: bool,
+        what: str = "the request",
+    ) -> Any:
+        """Send with retries and return the answer's JSON (None for an empty body).
+
+        Raises the `GraphError` subclass for the last failed answer (`Throttled` once retries
+        are used up), or `OutcomeUnknown` for a non-replayable request whose answer was lost.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.send(method, url, json=json, what=what)
+            except AuthFailed:
+                raise
+            except OutcomeUnknown:
+                if not (replayable and self.policy.can_retry(attempt)):
+                    raise
+                self.pause(self.retry_delay(attempt, None), "no answer came back")
+                continue
+            except GraphError:  # not reached at all: nothing was sent, always safe to retry
+                if not self.policy.can_retry(attempt):
+                    raise
+                self.pause(self.retry_delay(attempt, None), "Graph could not be reached")
+                continue
+            content = response.content
+            code = (
+                None
+                if response.is_success
+                else read_error(response.status_code, content, response.headers).code
+            )
+            kind = verdict(response.status_code, code)
+            if kind is Verdict.SUCCESS:
+                return read_json(content)
+            retry = kind is Verdict.THROTTLED or (replayable and kind is Verdict.UNAVAILABLE)
+            if retry and self.policy.can_retry(attempt):
+                delay = self.retry_delay(attempt, response.headers.get("retry-after"))
+                self.pause(delay, f"{response.status_code} {code or ''}".strip())
+                continue
+            raise error_from_response(response.status_code, content, response.headers, what=what)
+
+    def get(self, url: str, *, what: str = "the request") -> Any:
+        return self.call("GET", url, replayable=True, what=what)
+
+    def patch(self, url: str, body: Mapping[str, Any], *, what: str = "the request") -> Any:
+        return self.call("PATCH", url, json=dict(body), replayable=True, what=what)
+
+    def post(self, url: str, body: Mapping[str, Any], *, what: str = "the request") -> Any:
+        return self.call("POST", url, json=dict(body), replayable=False, what=what)
+
+    def pages(self, url: str, *, what: str = "the list") -> Iterator[Mapping[str, Any]]:
+        """Every item of a collection, following each `@odata.nextLink` exactly as given."""
+        next_url: str | None = url
+        while next_url is not None:
+            page = self.get(next_url, what=what)
+            if not isinstance(page, Mapping):
+                raise GraphError(
+                    f"Office 365 answered {what} with something that is not a Graph list; "
+                    "check that the Graph URL points at Microsoft Graph v1.0."
+                )
+            for item in page.get("value") or ():
+                if isinstance(item, Mapping):
+                    yield item
+            link = page.get("@odata.nextLink")
+            next_url = link if isinstance(link, str) and link else None

@@ -1,0 +1,178 @@
+"""`GraphMailbox`: the `Mailbox` port over Microsoft Graph, and `connect()` which builds one.
+
+Owns: listing contact folders (child folders included, every page), finding a folder by display
+name (two with one name is a `Conflict` naming both ids), creating a folder, handing out
+`GraphFolder`s, and — in `connect()` only — the `httpx.Client` that carries auth, timeout and
+TLS settings, closed by `close()` / the context manager.
+
+Must not: hold contacts logic (`graph.folder`), know statuses (`graph.errors`), or read
+settings/environment itself: the CLI or web factory passes plain values in.
+
+`GET {u}/contactFolders` lists the folders under the default Contacts folder, not that folder
+itself (reference §2.1 known issue); `$filter=displayName eq '...'` searches one level only.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from central365.errors import Conflict, GraphError
+from central365.graph.batch import BatchStrategy
+from central365.graph.client import GraphClient, odata_string
+from central365.graph.folder import GraphFolder, graph_id
+from central365.graph.throttle import Clock, RetryPolicy
+from central365.model import FolderInfo
+
+#: Graph v1.0 in the global cloud (national clouds and the sandbox pass their own).
+DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
+#: Seconds for connect/read/write; a 1000-item page of selected fields answers well within it.
+DEFAULT_TIMEOUT = 60.0
+#: Folder nesting we follow at most (guards against a cycle in a broken or fake mailbox).
+MAX_FOLDER_DEPTH = 16
+
+
+def _folder_info(data: Mapping[str, Any]) -> FolderInfo:
+    def text(name: str) -> str:
+        value = data.get(name)
+        return value if isinstance(value, str) else ""
+
+    return FolderInfo(
+        id=text("id"), display_name=text("displayName"), parent_folder_id=text("parentFolderId")
+    )
+
+
+class GraphMailbox:
+    """One mailbox's contact folders.
+
+    Args:
+        client: the mailbox's `GraphClient`.
+        strategy: batch strategy handed to every `GraphFolder`.
+        owned_http: an `httpx.Client` to close with the mailbox (set by `connect()`).
+    """
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS,
+        owned_http: httpx.Client | None = None,
+    ) -> None:
+        self._client = client
+        self._strategy = strategy
+        self._owned_http = owned_http
+
+    @property
+    def name(self) -> str:
+        return self._client.mailbox
+
+    @property
+    def client(self) -> GraphClient:
+        return self._client
+
+    def folders(self) -> list[FolderInfo]:
+        """Every contacts folder under the default one, child folders depth-first."""
+        found: list[FolderInfo] = []
+        base = f"{self._client.user_path}/contactFolders"
+        self._collect(self._client.url(base), found, depth=0)
+        return found
+
+    def _collect(self, url: str, found: list[FolderInfo], depth: int) -> None:
+        for item in self._client.pages(url, what="the folder list"):
+            info = _folder_info(item)
+            found.append(info)
+            if depth < MAX_FOLDER_DEPTH and info.id:
+                child = f"{self._client.user_path}/contactFolders/{graph_id(info.id)}/childFolders"
+                self._collect(self._client.url(child), found, depth + 1)
+
+    def find_folder(self, display_name: str) -> FolderInfo | None:
+        """The top-level folder named `display_name`; None if absent; `Conflict` if two are."""
+        url = self._client.url(
+            f"{self._client.user_path}/contactFolders",
+            {"$filter": f"displayName eq {odata_string(display_name)}"},
+        )
+        matches = [_folder_info(i) for i in self._client.pages(url, what="the folder search")]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            ids = ", ".join(m.id for m in matches)
+            raise Conflict(
+                f"The mailbox has {len(matches)} contact folders named {display_name!r} "
+                f"(ids {ids}); rename or remove all but one, or configure the folder by id."
+            )
+        return matches[0]
+
+    def create_folder(self, display_name: str) -> FolderInfo:
+        """Create a top-level contacts folder (201) and return it."""
+        data = self._client.post(
+            self._client.url(f"{self._client.user_path}/contactFolders"),
+            {"displayName": display_name},
+            what="the new contacts folder",
+        )
+        if not isinstance(data, Mapping) or not data.get("id"):
+            raise GraphError(
+                "Office 365 created the contacts folder but did not return its id; "
+                "run again to find it by name."
+            )
+        return _folder_info(data)
+
+    def folder(self, info: FolderInfo) -> GraphFolder:
+        return GraphFolder(self._client, info, strategy=self._strategy)
+
+    def close(self) -> None:
+        """Close the HTTP client if this mailbox owns it (`connect()` made it)."""
+        if self._owned_http is not None:
+            self._owned_http.close()
+
+    def __enter__(self) -> GraphMailbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def connect(
+    base_url: str,
+    mailbox: str,
+    auth: httpx.Auth,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    verify: bool | str = True,
+    strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS,
+    policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> GraphMailbox:
+    """A `GraphMailbox` over its own `httpx.Client`; close it (or use `with`) when done.
+
+    Args:
+        base_url: Graph's version root (`DEFAULT_BASE_URL`) or the sandbox's.
+        mailbox: `me`, a user id or a UPN.
+        auth: one of `graph.auth`'s classes.
+        timeout: seconds for each network phase.
+        verify: True, False (sandbox only), or a CA bundle path.
+        strategy, policy, clock: passed to the folder and client (see their docs).
+        transport: an httpx transport (tests, proxies); default the network.
+    """
+    # A CA bundle path becomes an SSLContext: httpx 0.28 deprecates `verify=<path>`.
+    tls: bool | ssl.SSLContext = (
+        ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    )
+    http = httpx.Client(
+        auth=auth,
+        timeout=httpx.Timeout(timeout),
+        verify=tls,
+        transport=transport,
+        headers={"Accept": "application/json"},
+    )
+    client = GraphClient(http, base_url, mailbox, policy=policy, clock=clock)
+    return GraphMailbox(client, strategy=strategy, owned_http=http)

@@ -1,0 +1,204 @@
+"""Central record ⇄ Graph contact JSON: the field table, in one place (pure).
+
+| Central                       | Graph contact                               |
+|-------------------------------|---------------------------------------------|
+| title                         | title                                       |
+| first_name                    | givenName                                   |
+| last_name                     | surname                                     |
+| mobile                        | mobilePhone                                 |
+| email                         | first entry of emailAddresses               |
+| telephone                     | first entry of businessPhones               |
+| website                       | businessHomePage                            |
+| home_address_line1..3         | homeAddress.street (joined with ", ")       |
+| home_town / county / country  | homeAddress.city / state / countryOrRegion  |
+| home_postcode                 | homeAddress.postalCode                      |
+| business_…                    | businessAddress, likewise                   |
+
+`desired_contact` says what the folder contact should look like; `plan.py` compares it with the
+current contact and `update_body`/`create_body` turn the result into Graph JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from central365.model import (
+    CentralAddress,
+    CentralContact,
+    EmailAddress,
+    FolderContact,
+    PostalAddress,
+)
+from central365.normalize import display_name, email_key, join_street, text
+
+#: Graph allows at most this many entries (reference §1.2: more is a 400, not a truncation).
+MAX_EMAIL_ADDRESSES = 3
+MAX_BUSINESS_PHONES = 2
+
+#: The scalar string properties we sync: Graph property → CentralContact attribute.
+SCALAR_FIELDS: Mapping[str, str] = {
+    "title": "title",
+    "givenName": "first_name",
+    "surname": "last_name",
+    "mobilePhone": "mobile",
+    "businessHomePage": "website",
+}
+
+#: physicalAddress part → PostalAddress attribute, in Graph's order.
+ADDRESS_FIELDS: Mapping[str, str] = {
+    "street": "street",
+    "city": "city",
+    "state": "state",
+    "countryOrRegion": "country_or_region",
+    "postalCode": "postal_code",
+}
+
+ADDRESS_PROPERTIES: Mapping[str, str] = {"homeAddress": "home", "businessAddress": "business"}
+
+#: What we ask Graph for when listing the folder (`$select`): just what we compare, plus the
+#: display name and change key shown to people.
+GRAPH_SELECT: tuple[str, ...] = (
+    "id",
+    "displayName",
+    *SCALAR_FIELDS,
+    "emailAddresses",
+    "businessPhones",
+    *ADDRESS_PROPERTIES,
+    "changeKey",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredContact:
+    """The synced properties a Central record asks for, trimmed; "" means blank."""
+
+    display_name: str
+    scalars: Mapping[str, str]
+    email: str
+    telephone: str
+    addresses: Mapping[str, PostalAddress]
+
+
+def postal_address(address: CentralAddress) -> PostalAddress:
+    """Central's address as Graph's physicalAddress (street lines joined by ", ")."""
+    return PostalAddress(
+        street=join_street((address.line1, address.line2, address.line3)),
+        city=text(address.town),
+        state=text(address.county),
+        country_or_region=text(address.country),
+        postal_code=text(address.postcode),
+    )
+
+
+def desired_contact(record: CentralContact) -> DesiredContact:
+    return DesiredContact(
+        display_name=display_name(record.first_name, record.last_name),
+        scalars={prop: text(getattr(record, attr)) for prop, attr in SCALAR_FIELDS.items()},
+        email=text(record.email),
+        telephone=text(record.telephone),
+        addresses={
+            prop: postal_address(getattr(record, attr)) for prop, attr in ADDRESS_PROPERTIES.items()
+        },
+    )
+
+
+def address_json(address: PostalAddress) -> dict[str, str | None]:
+    """All five parts, blanks as `null`: a partial object's merge rules are undocumented (§1.3)."""
+    return {prop: (getattr(address, attr) or None) for prop, attr in ADDRESS_FIELDS.items()}
+
+
+def email_list(desired: DesiredContact, current: FolderContact | None) -> list[EmailAddress]:
+    """The Central email first, then the contact's other addresses, within Graph's limit of 3."""
+    first = EmailAddress(address=desired.email, name=desired.display_name)
+    if current is None:
+        return [first]
+    key = email_key(desired.email)
+    kept = [a for a in current.email_addresses if email_key(a.address) != key]
+    if current.email_addresses and email_key(current.email_addresses[0].address) == key:
+        # Same first address in another case: keep Outlook's spelling and name untouched.
+        first = current.email_addresses[0]
+    return [first, *kept][:MAX_EMAIL_ADDRESSES]
+
+
+def phone_list(desired: DesiredContact, current: FolderContact | None) -> list[str]:
+    """The Central telephone replaces the first business phone; a second one is kept.
+
+    A blank Central telephone clears the list: Graph's list has no empty first slot, and moving
+    the second number up would make it look like the Central number on the next plan.
+    """
+    if not desired.telephone:
+        return []
+    rest = list(current.business_phones[1:]) if current is not None else []
+    return [desired.telephone, *rest][:MAX_BUSINESS_PHONES]
+
+
+def create_body(desired: DesiredContact) -> dict[str, Any]:
+    """The POST body of a new contact: every non-blank synced property plus `displayName`."""
+    body: dict[str, Any] = {"displayName": desired.display_name}
+    body.update({prop: value for prop, value in desired.scalars.items() if value})
+    body["emailAddresses"] = [
+        {"address": a.address, "name": a.name} for a in email_list(desired, None)
+    ]
+    if desired.telephone:
+        body["businessPhones"] = phone_list(desired, None)
+    for prop, address in desired.addresses.items():
+        if address != PostalAddress():
+            body[prop] = address_json(address)
+    return body
+
+
+def _string(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def folder_contact_from_graph(data: Mapping[str, Any]) -> FolderContact:
+    """A Graph contact JSON object as a `FolderContact`; null, absent and {} all read as blank."""
+
+    def address(prop: str) -> PostalAddress:
+        raw = data.get(prop)
+        if not isinstance(raw, Mapping):
+            return PostalAddress()
+        return PostalAddress(
+            **{attr: _string(raw.get(part)) for part, attr in ADDRESS_FIELDS.items()}
+        )
+
+    emails = data.get("emailAddresses")
+    phones = data.get("businessPhones")
+    return FolderContact(
+        id=_string(data.get("id")),
+        display_name=_string(data.get("displayName")),
+        title=_string(data.get("title")),
+        given_name=_string(data.get("givenName")),
+        surname=_string(data.get("surname")),
+        mobile_phone=_string(data.get("mobilePhone")),
+        business_home_page=_string(data.get("businessHomePage")),
+        email_addresses=tuple(
+            EmailAddress(address=_string(e.get("address")), name=_string(e.get("name")))
+            for e in (emails if isinstance(emails, list) else [])
+            if isinstance(e, Mapping) and _string(e.get("address"))
+        ),
+        business_phones=tuple(
+            p for p in (phones if isinstance(phones, list) else []) if isinstance(p, str) and p
+        ),
+        home_address=address("homeAddress"),
+        business_address=address("businessAddress"),
+        change_key=_string(data.get("changeKey")),
+    )
+
+
+def current_scalar(contact: FolderContact, prop: str) -> str:
+    """The value of a scalar synced property on a folder contact."""
+    attrs = {
+        "title": contact.title,
+        "givenName": contact.given_name,
+        "surname": contact.surname,
+        "mobilePhone": contact.mobile_phone,
+        "businessHomePage": contact.business_home_page,
+    }
+    return attrs[prop]
+
+
+def current_address(contact: FolderContact, prop: str) -> PostalAddress:
+    return contact.home_address if prop == "homeAddress" else contact.business_address

@@ -1,0 +1,204 @@
+"""In-memory implementations of the ports: the test fakes and the offline demo's backend.
+
+`InMemoryMailbox` / `InMemoryFolder` call `central365.sandbox.store.SandboxStore` directly (no
+HTTP), so the fake and the sandbox share one model of Graph: the same validation (3 emails,
+2 business phones, unknown properties), the same ids, changeKeys and folder rules.  A contract
+suite can run the same tests against these and against `GraphFolder` pointed at the sandbox.
+
+`InMemoryFolder(fail_on={"key": "reason"})` makes the writes of those Central keys fail with
+that reason, without touching the store: the configurable failure injection the executor's
+tests need (instead of monkeypatching `write`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from central365.errors import Conflict, GraphError, NotFound, SourceError
+from central365.mapping import folder_contact_from_graph
+from central365.model import (
+    CentralContact,
+    ContactWrite,
+    FolderContact,
+    FolderInfo,
+    Outcome,
+    RowProblem,
+    WriteKind,
+    WriteResult,
+)
+from central365.ports import ResultCallback
+from central365.sandbox.problem import GraphProblem
+from central365.sandbox.store import SandboxStore
+
+
+def _folder_info(data: Mapping[str, str]) -> FolderInfo:
+    return FolderInfo(
+        id=data["id"],
+        display_name=data["displayName"],
+        parent_folder_id=data.get("parentFolderId", ""),
+    )
+
+
+def _graph_error(problem: GraphProblem, what: str) -> GraphError:
+    """The same error types `central365.graph.errors` would raise for this answer."""
+    label = f"{problem.status} {problem.code}"
+    if problem.status == 404:
+        return NotFound(
+            f"Office 365 could not find what {what} needs ({label}: {problem.message}).",
+            status=problem.status,
+            code=problem.code,
+        )
+    if problem.status in (409, 412):
+        return Conflict(
+            f"Office 365 refused {what} ({label}: {problem.message}).",
+            status=problem.status,
+            code=problem.code,
+        )
+    return GraphError(
+        f"Office 365 refused {what} ({label}: {problem.message}).",
+        status=problem.status,
+        code=problem.code,
+    )
+
+
+class InMemoryFolder:
+    """One folder of a `SandboxStore` mailbox, as a `ContactsFolder`."""
+
+    def __init__(
+        self,
+        store: SandboxStore,
+        mailbox: str,
+        info: FolderInfo,
+        *,
+        fail_on: Mapping[str, str] | None = None,
+    ) -> None:
+        self._store = store
+        self._mailbox = mailbox
+        self._info = info
+        self._fail_on = dict(fail_on or {})
+
+    @property
+    def info(self) -> FolderInfo:
+        return self._info
+
+    def contacts(self) -> Iterator[FolderContact]:
+        try:
+            bodies = self._store.list_contacts(self._mailbox, self._info.id)
+        except GraphProblem as problem:
+            raise _graph_error(problem, "the contact list") from None
+        for body in bodies:
+            yield folder_contact_from_graph(body)
+
+    def find_by_email(self, email: str) -> list[FolderContact]:
+        wanted = email.casefold()
+        return [
+            contact
+            for contact in self.contacts()
+            if any(e.address.casefold() == wanted for e in contact.email_addresses)
+        ]
+
+    def write(
+        self, writes: Sequence[ContactWrite], on_result: ResultCallback | None = None
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for write in writes:
+            result = self._apply(write)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        return results
+
+    def _apply(self, write: ContactWrite) -> WriteResult:
+        if write.key in self._fail_on:
+            return WriteResult(
+                write.key, Outcome.FAILED, write.contact_id, self._fail_on[write.key]
+            )
+        try:
+            if write.kind is WriteKind.CREATE:
+                created = self._store.create_contact(self._mailbox, self._info.id, dict(write.body))
+                return WriteResult(write.key, Outcome.CREATED, created["id"])
+            if write.contact_id is None:
+                return WriteResult(
+                    write.key,
+                    Outcome.FAILED,
+                    None,
+                    "The update has no Office 365 contact id to apply to.",
+                )
+            self._store.update_contact(
+                self._mailbox, write.contact_id, dict(write.body), self._info.id
+            )
+            return WriteResult(write.key, Outcome.UPDATED, write.contact_id)
+        except GraphProblem as problem:
+            error = f"Office 365 refused the contact: {problem.message} ({problem.status} {problem.code})."
+            return WriteResult(write.key, Outcome.FAILED, write.contact_id, error)
+
+
+class InMemoryMailbox:
+    """A mailbox of a `SandboxStore`, as a `Mailbox`.  `fail_on` is passed to every folder."""
+
+    def __init__(
+        self, store: SandboxStore, mailbox: str, *, fail_on: Mapping[str, str] | None = None
+    ) -> None:
+        self._store = store
+        self._mailbox = mailbox
+        self._fail_on = dict(fail_on or {})
+
+    @property
+    def name(self) -> str:
+        return self._mailbox
+
+    def folders(self) -> list[FolderInfo]:
+        return [_folder_info(f) for f in self._store.all_folders(self._mailbox)]
+
+    def find_folder(self, display_name: str) -> FolderInfo | None:
+        """The top-level folder with this name (case-insensitive, like Graph's `eq`)."""
+        matches = [
+            _folder_info(f)
+            for f in self._store.list_folders(self._mailbox)
+            if f["displayName"].casefold() == display_name.casefold()
+        ]
+        if not matches:
+            return None
+        if len(matches) > 1:
+            ids = ", ".join(m.id for m in matches)
+            raise Conflict(
+                f"The mailbox has {len(matches)} contact folders named {display_name!r} "
+                f"(ids {ids}); rename or remove all but one, or configure the folder by id."
+            )
+        return matches[0]
+
+    def create_folder(self, display_name: str) -> FolderInfo:
+        try:
+            return _folder_info(self._store.create_folder(self._mailbox, display_name))
+        except GraphProblem as problem:
+            raise _graph_error(problem, "the new contacts folder") from None
+
+    def folder(self, info: FolderInfo) -> InMemoryFolder:
+        return InMemoryFolder(self._store, self._mailbox, info, fail_on=self._fail_on)
+
+
+class InMemorySource:
+    """Central records held in memory, as a `ContactSource`.
+
+    `error` makes `read()` raise `SourceError` before yielding anything, like a source that
+    cannot be opened.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[CentralContact | RowProblem],
+        *,
+        description: str = "in-memory records",
+        error: str | None = None,
+    ) -> None:
+        self._records = tuple(records)
+        self._description = description
+        self._error = error
+
+    def describe(self) -> str:
+        return self._description
+
+    def read(self) -> Iterator[CentralContact | RowProblem]:
+        if self._error is not None:
+            raise SourceError(self._error, problems=[self._error])
+        yield from self._records

@@ -1,0 +1,280 @@
+"""The records central365 moves around: Central rows, Office 365 contacts, plans and outcomes.
+
+Everything here is a frozen value with no behaviour beyond trivial conversions, so the planning
+core can be pure and the adapters (CSV, SQL, Graph, sandbox) agree on one vocabulary:
+
+- `CentralContact`: one row of Central, every canonical column as text ("" when blank), untrimmed.
+- `FolderContact`: one contact of the Office 365 folder, projected to the properties we sync.
+- `PlanItem` / `Plan`: what the planner decided for each active Central record.
+- `ContactWrite` / `WriteResult`: one Graph write the executor asks for, and how it ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+ADDRESS_PARTS: tuple[str, ...] = (
+    "address_line1",
+    "address_line2",
+    "address_line3",
+    "town",
+    "county",
+    "country",
+    "postcode",
+)
+
+#: The columns of a Central contacts export, in order.  Sources map their own names onto these.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "id",
+    "status",
+    "title",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile",
+    "telephone",
+    "website",
+    *(f"home_{part}" for part in ADDRESS_PARTS),
+    *(f"business_{part}" for part in ADDRESS_PARTS),
+)
+
+#: Columns a source must have; the rest may be absent and then read as blank.
+REQUIRED_COLUMNS: tuple[str, ...] = ("id", "status", "first_name", "last_name", "email")
+
+
+@dataclass(frozen=True, slots=True)
+class CentralAddress:
+    """An address as Central keeps it: three lines and four parts."""
+
+    line1: str = ""
+    line2: str = ""
+    line3: str = ""
+    town: str = ""
+    county: str = ""
+    country: str = ""
+    postcode: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CentralContact:
+    """One Central record.  `key` is Central's `id`; `line` is where the source found it."""
+
+    key: str
+    status: str = ""
+    title: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    mobile: str = ""
+    telephone: str = ""
+    website: str = ""
+    home: CentralAddress = CentralAddress()
+    business: CentralAddress = CentralAddress()
+    line: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object], line: int | None = None) -> CentralContact:
+        """Build a record from a mapping keyed by canonical column names.
+
+        Missing columns and `None` read as blank; other values are turned into text as they are
+        (a SQL integer id becomes "42"), never trimmed: trimming is a rule of the core.
+        """
+
+        def text(name: str) -> str:
+            value = row.get(name)
+            return "" if value is None else str(value)
+
+        def address(prefix: str) -> CentralAddress:
+            return CentralAddress(
+                *(text(f"{prefix}_{part}") for part in ADDRESS_PARTS),
+            )
+
+        return cls(
+            key=text("id"),
+            status=text("status"),
+            title=text("title"),
+            first_name=text("first_name"),
+            last_name=text("last_name"),
+            email=text("email"),
+            mobile=text("mobile"),
+            telephone=text("telephone"),
+            website=text("website"),
+            home=address("home"),
+            business=address("business"),
+            line=line,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A source row that could not be read as a record (wrong number of fields, bad bytes)."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    """One entry of a Graph contact's `emailAddresses`."""
+
+    address: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PostalAddress:
+    """A Graph `physicalAddress`; blank parts are ""."""
+
+    street: str = ""
+    city: str = ""
+    state: str = ""
+    country_or_region: str = ""
+    postal_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderContact:
+    """A contact of the Office 365 folder, reduced to the properties central365 reads.
+
+    Blank, `null` and absent Graph values are all "" here; collections keep Graph's order.
+    """
+
+    id: str
+    display_name: str = ""
+    title: str = ""
+    given_name: str = ""
+    surname: str = ""
+    mobile_phone: str = ""
+    business_home_page: str = ""
+    email_addresses: tuple[EmailAddress, ...] = ()
+    business_phones: tuple[str, ...] = ()
+    home_address: PostalAddress = PostalAddress()
+    business_address: PostalAddress = PostalAddress()
+    change_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FolderInfo:
+    """A contacts folder of the mailbox."""
+
+    id: str
+    display_name: str
+    parent_folder_id: str = ""
+
+
+class State(StrEnum):
+    """What the plan says about one active Central record."""
+
+    NEW = "new"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    NON_ACTIONABLE = "non_actionable"
+
+
+ACTIONABLE_STATES: frozenset[State] = frozenset({State.NEW, State.UPDATE})
+
+
+class Reason(StrEnum):
+    """Why a record is non-actionable.  The values are the stable codes of `plan --json`."""
+
+    DECEASED = "deceased"
+    MISSING_NAME = "missing_name"
+    MISSING_EMAIL = "missing_email"
+    INVALID_EMAIL = "invalid_email"
+    DUPLICATE_EMAIL = "duplicate_email"
+
+
+#: The same reasons in words, for tables and pages.
+REASON_TEXT: Mapping[Reason, str] = {
+    Reason.DECEASED: "marked as deceased in the first or last name",
+    Reason.MISSING_NAME: "first name or last name is missing",
+    Reason.MISSING_EMAIL: "email address is missing",
+    Reason.INVALID_EMAIL: "email address is not valid",
+    Reason.DUPLICATE_EMAIL: "email address is shared by several records or Office 365 contacts",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One synced Graph property whose value would change (`field` as in "homeAddress.street")."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """The planner's decision for one active Central record.
+
+    `body` is the Graph JSON to send (the whole contact for NEW, the changed properties plus
+    `displayName` for UPDATE) and is empty for the other states.
+    """
+
+    key: str
+    state: State
+    name: str
+    email: str
+    office365_id: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    changes: tuple[FieldChange, ...] = ()
+    body: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything the planner decided, in Central's order."""
+
+    items: tuple[PlanItem, ...]
+    excluded: int = 0
+    problems: tuple[RowProblem, ...] = ()
+
+    def count(self, state: State) -> int:
+        return sum(1 for item in self.items if item.state is state)
+
+    def counts(self) -> dict[State, int]:
+        totals = dict.fromkeys(State, 0)
+        for item in self.items:
+            totals[item.state] += 1
+        return totals
+
+
+class WriteKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWrite:
+    """One write to the folder: create `body`, or PATCH `body` onto `contact_id`.
+
+    `email` is the Central email, used to look for a contact whose create was sent but whose
+    answer was lost, so that it is never created twice.
+    """
+
+    key: str
+    kind: WriteKind
+    body: Mapping[str, Any]
+    email: str
+    contact_id: str | None = None
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """How one record's write ended; `error` is a sentence for a person when it failed."""
+
+    key: str
+    outcome: Outcome
+    office365_id: str | None = None
+    error: str | None = None

@@ -1,0 +1,188 @@
+"""The planner: Central records + folder contacts → a `Plan` (pure: no I/O, clock or logging).
+
+For each active Central record it decides `new`, `update`, `unchanged` or `non_actionable`,
+with every reason, the field-by-field change and the Graph body to send.  Execution is
+somewhere else (`execute.py`); the CLI and the web page render the same `Plan`.
+
+Matching is by email only: a record matches a folder contact when its email (trimmed, any case)
+equals any address of the contact's `emailAddresses`.  An email shared by several clean Central
+records, or by several folder contacts, makes the record non-actionable (`duplicate_email`), and
+so does a folder contact that several Central records match through different addresses: either
+would otherwise be rewritten back and forth on every run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from central365.mapping import (
+    ADDRESS_FIELDS,
+    ADDRESS_PROPERTIES,
+    DesiredContact,
+    address_json,
+    create_body,
+    current_address,
+    current_scalar,
+    desired_contact,
+    email_list,
+    phone_list,
+)
+from central365.model import (
+    CentralContact,
+    FieldChange,
+    FolderContact,
+    Plan,
+    PlanItem,
+    PostalAddress,
+    Reason,
+    RowProblem,
+    State,
+)
+from central365.normalize import email_key, text
+from central365.validate import is_active, record_reasons
+
+
+def build_plan(
+    central: Iterable[CentralContact | RowProblem], folder: Iterable[FolderContact]
+) -> Plan:
+    """Decide what to do with every active Central record against the folder's contacts."""
+    records: list[CentralContact] = []
+    problems: list[RowProblem] = []
+    excluded = 0
+    for entry in central:
+        if isinstance(entry, RowProblem):
+            problems.append(entry)
+        elif is_active(entry):
+            records.append(entry)
+        else:
+            excluded += 1
+
+    own_reasons = [record_reasons(record) for record in records]
+    clean_emails = Counter(
+        email_key(record.email)
+        for record, reasons in zip(records, own_reasons, strict=True)
+        if not reasons
+    )
+    by_email = _index_by_email(folder)
+    matches = [
+        by_email.get(email_key(record.email), []) if Reason.INVALID_EMAIL not in reasons else []
+        for record, reasons in zip(records, own_reasons, strict=True)
+    ]
+    claimed = Counter(
+        found[0].id
+        for found, reasons in zip(matches, own_reasons, strict=True)
+        if len(found) == 1 and not reasons
+    )
+
+    items: list[PlanItem] = []
+    for record, reasons, found in zip(records, own_reasons, matches, strict=True):
+        all_reasons = list(reasons)
+        shared_in_central = not reasons and clean_emails[email_key(record.email)] > 1
+        shared_in_folder = len(found) > 1
+        contact_claimed_twice = not reasons and len(found) == 1 and claimed[found[0].id] > 1
+        if shared_in_central or shared_in_folder or contact_claimed_twice:
+            all_reasons.append(Reason.DUPLICATE_EMAIL)
+        items.append(_decide(record, all_reasons, found))
+    return Plan(items=tuple(items), excluded=excluded, problems=tuple(problems))
+
+
+def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderContact]]:
+    """Folder contacts by each of their addresses (a contact listing one address twice counts once)."""
+    index: dict[str, list[FolderContact]] = defaultdict(list)
+    for contact in folder:
+        for key in {email_key(a.address) for a in contact.email_addresses}:
+            if key:
+                index[key].append(contact)
+    return index
+
+
+def _decide(
+    record: CentralContact, reasons: list[Reason], found: Sequence[FolderContact]
+) -> PlanItem:
+    desired = desired_contact(record)
+    base: dict[str, Any] = {
+        "key": record.key,
+        "name": desired.display_name,
+        "email": desired.email,
+        "line": record.line,
+        "office365_id": found[0].id if len(found) == 1 else None,
+    }
+    if reasons:
+        return PlanItem(state=State.NON_ACTIONABLE, reasons=tuple(reasons), **base)
+    if not found:
+        return PlanItem(
+            state=State.NEW, changes=new_contact_changes(desired), body=create_body(desired), **base
+        )
+    contact = found[0]
+    changes, body = diff(desired, contact)
+    if not changes:
+        return PlanItem(state=State.UNCHANGED, **base)
+    return PlanItem(state=State.UPDATE, changes=tuple(changes), body=body, **base)
+
+
+def new_contact_changes(desired: DesiredContact) -> tuple[FieldChange, ...]:
+    """The non-blank properties a new contact will get, shown as changes from nothing."""
+    changes = [FieldChange(prop, None, value) for prop, value in desired.scalars.items() if value]
+    changes.append(FieldChange("emailAddresses[0]", None, desired.email))
+    if desired.telephone:
+        changes.append(FieldChange("businessPhones[0]", None, desired.telephone))
+    for prop, address in desired.addresses.items():
+        for part, attr in ADDRESS_FIELDS.items():
+            value = getattr(address, attr)
+            if value:
+                changes.append(FieldChange(f"{prop}.{part}", None, value))
+    return tuple(changes)
+
+
+def diff(
+    desired: DesiredContact, contact: FolderContact
+) -> tuple[list[FieldChange], dict[str, Any]]:
+    """The synced properties that differ, and the PATCH body that makes them equal.
+
+    The body carries only changed properties (whole collections and whole address objects when
+    they change) plus `displayName`, which Exchange may regenerate when it is left out (§1.1).
+    """
+    changes: list[FieldChange] = []
+    body: dict[str, Any] = {}
+
+    for prop, wanted in desired.scalars.items():
+        current = text(current_scalar(contact, prop))
+        if current != wanted:
+            changes.append(FieldChange(prop, current or None, wanted or None))
+            body[prop] = wanted or None
+
+    first_email = contact.email_addresses[0].address if contact.email_addresses else ""
+    if email_key(first_email) != email_key(desired.email):
+        changes.append(FieldChange("emailAddresses[0]", text(first_email) or None, desired.email))
+        body["emailAddresses"] = [
+            {"address": a.address, "name": a.name} for a in email_list(desired, contact)
+        ]
+
+    first_phone = text(contact.business_phones[0]) if contact.business_phones else ""
+    if first_phone != desired.telephone:
+        changes.append(
+            FieldChange("businessPhones[0]", first_phone or None, desired.telephone or None)
+        )
+        body["businessPhones"] = phone_list(desired, contact)
+
+    for prop in ADDRESS_PROPERTIES:
+        wanted_address: PostalAddress = desired.addresses[prop]
+        current_addr = current_address(contact, prop)
+        part_changes = [
+            FieldChange(
+                f"{prop}.{part}",
+                text(getattr(current_addr, attr)) or None,
+                getattr(wanted_address, attr) or None,
+            )
+            for part, attr in ADDRESS_FIELDS.items()
+            if text(getattr(current_addr, attr)) != getattr(wanted_address, attr)
+        ]
+        if part_changes:
+            changes.extend(part_changes)
+            body[prop] = address_json(wanted_address)
+
+    if changes:
+        body["displayName"] = desired.display_name
+    return changes, body

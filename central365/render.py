@@ -1,0 +1,104 @@
+"""Rich renderings of plans and sync reports for the terminal (no decisions here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from central365.execute import SyncReport
+from central365.model import REASON_TEXT, Outcome, PlanItem, State
+from central365.service import PlanReport
+
+STATE_LABELS = {
+    State.NEW: "New to Office 365",
+    State.UPDATE: "Requires update",
+    State.UNCHANGED: "No updates",
+    State.NON_ACTIONABLE: "Non-actionable",
+}
+SUMMARY_WORDS = {
+    State.NEW: "new to Office 365",
+    State.UPDATE: "requiring an update",
+    State.UNCHANGED: "with no updates",
+    State.NON_ACTIONABLE: "non-actionable",
+}
+STATE_STYLES = {
+    State.NEW: "green",
+    State.UPDATE: "yellow",
+    State.UNCHANGED: "dim",
+    State.NON_ACTIONABLE: "red",
+}
+
+
+def details(item: PlanItem) -> str:
+    """What a person needs to know about one item, in words."""
+    if item.state is State.NON_ACTIONABLE:
+        return "\n".join(REASON_TEXT[r] for r in item.reasons)
+    if item.state is State.UPDATE:
+        return "\n".join(
+            f"{c.field}: {c.before or '(blank)'} → {c.after or '(blank)'}" for c in item.changes
+        )
+    return ""
+
+
+def summary_line(report: PlanReport) -> Text:
+    counts = report.plan.counts()
+    folder = report.folder
+    where = f"folder “{folder.name}” of {report.mailbox}"
+    if not folder.exists:
+        where += " (does not exist yet: a sync creates it)"
+    line = Text(f"Plan against {where}: ")
+    for n, state in enumerate(State):
+        if n:
+            line.append(", ")
+        line.append(f"{counts[state]} {SUMMARY_WORDS[state]}", style=STATE_STYLES[state])
+    line.append(f"; {report.plan.excluded} excluded as not active.")
+    return line
+
+
+def plan_table(items: Iterable[PlanItem]) -> Table:
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("Central id", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Name")
+    table.add_column("Email", overflow="fold")
+    table.add_column("Details")
+    for item in items:
+        table.add_row(
+            Text(item.key),
+            Text(STATE_LABELS[item.state], style=STATE_STYLES[item.state]),
+            Text(item.name),
+            Text(item.email),
+            Text(details(item)),
+        )
+    return table
+
+
+def print_plan(
+    console: Console, report: PlanReport, states: frozenset[State] | None = None
+) -> None:
+    items = [i for i in report.plan.items if states is None or i.state in states]
+    if items:
+        console.print(plan_table(items))
+    for problem in report.plan.problems:
+        console.print(
+            Text(f"Line {problem.line} of Central was not read: {problem.message}", style="red")
+        )
+    console.print(summary_line(report))
+
+
+def print_sync(console: Console, report: SyncReport) -> None:
+    failures = [r for r in report.results if r.outcome is Outcome.FAILED]
+    if failures:
+        table = Table(title="Failed records", header_style="bold")
+        table.add_column("Central id", no_wrap=True)
+        table.add_column("Reason")
+        for result in failures:
+            table.add_row(Text(result.key), Text(result.error or ""))
+        console.print(table)
+    console.print(
+        f"{report.count(Outcome.CREATED)} created, {report.count(Outcome.UPDATED)} updated, "
+        f"{report.failed} failed, {report.count(Outcome.SKIPPED)} skipped."
+    )

@@ -1,0 +1,29 @@
+"""What every sandbox request handler shares: the store, the fault state and the counters."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from central365.sandbox.faults import FaultInjector
+from central365.sandbox.stats import SandboxStats
+from central365.sandbox.store import SandboxStore
+
+
+@dataclass
+class SandboxContext:
+    """Lives on `app.state.sandbox`; tests may reach in to inspect or adjust it.
+
+    `token` None accepts any non-empty bearer token; a string accepts only that token.
+    """
+
+    store: SandboxStore
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    stats: SandboxStats = field(default_factory=SandboxStats)
+    token: str | None = None
+
+    async def latency(self) -> None:
+        """The configured network + service time of one HTTP request."""
+        delay = self.faults.config.latency_ms
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)

@@ -1,0 +1,90 @@
+"""Delta query on one folder's contacts: `GET {u}/contactFolders/{fid}/contacts/delta`.
+
+Reference §2.4.  A round follows `@odata.nextLink`s (`$skiptoken`) until a page carries an
+`@odata.deltaLink` (`$deltatoken`); the next round starts from that link and returns the
+contacts changed since, plus `{"id", "@removed": {"reason": "deleted"}}` for deleted ones.
+`$select` is accepted only on the first call and travels inside the tokens.
+
+Tokens are url-safe base64 of a small JSON document: opaque to clients, readable in a
+debugger.  A round is pinned to the store's change sequence at its first page, so writes made
+while a client pages through a round show up in the next round rather than shifting pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from central365.sandbox import odata
+from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
+from central365.sandbox.paging import page_size
+from central365.sandbox.problem import GraphProblem
+from central365.sandbox.schema import project
+from central365.sandbox.store import SandboxStore
+
+_FIRST_CALL_OPTIONS = {"$select"}
+_FOLLOW_OPTIONS = {"$skiptoken", "$deltatoken"}
+
+
+def _encode(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def _decode(token: str, folder_id: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(token.encode()))
+        valid = isinstance(state, dict) and state.get("f") == folder_id
+    except ValueError:
+        valid = False
+    if not valid:
+        # Graph's generic answer to a token it no longer (or never) knew (reference §2.4).
+        raise GraphProblem(400, "syncStateNotFound", "The sync state is invalid or has expired.")
+    return dict(state)
+
+
+def contacts_delta(
+    store: SandboxStore, req: GraphRequest, mailbox: str, folder_id: str
+) -> GraphResponse:
+    skiptoken = odata.option(req.query, "$skiptoken")
+    deltatoken = odata.option(req.query, "$deltatoken")
+    if skiptoken is None and deltatoken is None:
+        odata.check_options(req.query, _FIRST_CALL_OPTIONS)
+        select = odata.parse_select(odata.option(req.query, "$select"))
+        state: dict[str, Any] = {
+            "f": folder_id,
+            "s": list(select) if select is not None else None,
+            "a": 0,
+            "u": store.current_seq(mailbox),
+            "c": 0,
+            "i": True,
+        }
+    else:
+        # Options on later calls are ignored by Graph: they live in the token.
+        odata.check_options(
+            {k: v for k, v in req.query.items() if k.lower() in _FOLLOW_OPTIONS}, _FOLLOW_OPTIONS
+        )
+        state = _decode(skiptoken or deltatoken or "", folder_id)
+        if deltatoken is not None:  # a new round: everything after the last one's end
+            upto = store.current_seq(mailbox)
+            state = {**state, "a": state["u"], "u": upto, "c": state["u"], "i": False}
+    changes = store.changes(mailbox, folder_id, state["c"], state["u"], initial=state["i"])
+    size = page_size(req)
+    page, more = changes[:size], len(changes) > size
+    select = tuple(state["s"]) if state["s"] is not None else None
+    values: list[dict[str, Any]] = []
+    for change in page:
+        if change.body is None:
+            values.append({"id": change.contact_id, "@removed": {"reason": "deleted"}})
+        else:
+            values.append(project(change.body, select))
+    link_path = req.path
+    body: dict[str, Any] = {"@odata.context": f"{req.api_root}/$metadata#Collection(contact)"}
+    if more:
+        token = _encode({**state, "c": page[-1].seq})
+        body["@odata.nextLink"] = odata.build_url(req.api_root, link_path, {"$skiptoken": token})
+    else:
+        token = _encode({**state, "c": state["u"]})
+        body["@odata.deltaLink"] = odata.build_url(req.api_root, link_path, {"$deltatoken": token})
+    body["value"] = values
+    return json_response(200, body)

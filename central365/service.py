@@ -1,0 +1,104 @@
+"""The use-cases shared by the command line and the web app: plan, synchronise, list folders.
+
+Fetch first, plan second, execute third: the service reads Central and the folder, hands plain
+records to the pure planner, then sends the selected writes.  A sync always plans again right
+before writing, so it acts on what Central and Office 365 hold now, not on a stale page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from central365.execute import Selection, SyncReport, execute, select
+from central365.model import FolderInfo, Plan
+from central365.plan import build_plan
+from central365.ports import ContactSource, Mailbox, ResultCallback
+
+
+@dataclass(frozen=True, slots=True)
+class FolderRef:
+    """The configured folder: its id when it exists."""
+
+    name: str
+    id: str | None
+    exists: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A plan with what it was made against and when."""
+
+    mailbox: str
+    folder: FolderRef
+    plan: Plan
+    made_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """What a sync did, and the plan it acted on."""
+
+    planned: PlanReport
+    report: SyncReport
+    folder_created: bool
+
+
+class SyncService:
+    """Plan and synchronise one Central source into one named folder of one mailbox."""
+
+    def __init__(
+        self,
+        source: ContactSource,
+        mailbox: Mailbox,
+        folder_name: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.source = source
+        self.mailbox = mailbox
+        self.folder_name = folder_name
+        self._clock = clock
+
+    def plan(self) -> PlanReport:
+        """Read Central and the folder, and plan.  A missing folder plans as an empty one."""
+        records = list(self.source.read())  # raises SourceError before touching Office 365
+        info = self.mailbox.find_folder(self.folder_name)
+        contacts = self.mailbox.folder(info).contacts() if info is not None else iter(())
+        plan = build_plan(records, contacts)
+        ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
+        return PlanReport(self.mailbox.name, ref, plan, self._clock())
+
+    def sync(
+        self,
+        selection: Selection,
+        on_result: ResultCallback | None = None,
+        on_plan: Callable[[PlanReport, int], None] | None = None,
+        planned: PlanReport | None = None,
+    ) -> SyncOutcome:
+        """Plan again, create the folder if writes need it, then write the selected records.
+
+        `on_plan` is told the fresh plan and how many writes will be sent, before any is.
+        `planned` skips the fresh plan when the caller has just made one (and shown it).
+        """
+        if planned is None:
+            planned = self.plan()
+        writes, skipped = select(planned.plan, selection)
+        if on_plan is not None:
+            on_plan(planned, len(writes))
+        folder_created = False
+        if writes and planned.folder.id is None:
+            info = self.mailbox.create_folder(self.folder_name)
+            planned = replace(planned, folder=FolderRef(self.folder_name, info.id, True))
+            folder_created = True
+        if planned.folder.id is None:
+            for result in skipped:
+                if on_result is not None:
+                    on_result(result)
+            return SyncOutcome(planned, SyncReport(tuple(skipped)), folder_created)
+        folder = self.mailbox.folder(FolderInfo(planned.folder.id, self.folder_name))
+        report = execute(planned.plan, selection, folder, on_result)
+        return SyncOutcome(planned, report, folder_created)
+
+    def folders(self) -> list[FolderInfo]:
+        return self.mailbox.folders()

@@ -1,0 +1,311 @@
+"""Central's contacts from a database table or view (any SQLAlchemy URL).
+
+This module owns the database side only: parsing the URL, connecting with a timeout, finding the
+table (`CENTRAL365_CENTRAL_TABLE`, default `contacts`, may be `schema.table`) and its columns by
+reflection, and streaming its rows in id order through a server-side cursor (`yield_per`), so a
+large table is never held in memory.  Queries are SQLAlchemy Core built from `table()` and
+`column()` with the names reflection returned, so the dialect quotes every identifier itself.
+
+Like the CSV source it never judges a record, and it never puts a password in a message: every
+URL it prints goes through `URL.render_as_string(hide_password=True)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, Select, column, create_engine, inspect, select, table
+from sqlalchemy.engine import Inspector, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    NoSuchTableError,
+    SQLAlchemyError,
+)
+from sqlalchemy.pool import NullPool
+
+from central365.errors import SourceError
+from central365.model import CentralContact, RowProblem
+from central365.sources.column_mapping import ColumnMapping
+
+#: Ports to name in "cannot connect to host:port" when the URL leaves them out.
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433}
+#: Drivers known to take `connect_timeout` (seconds) as a connect argument.
+_TIMEOUT_DRIVERS = {
+    ("postgresql", "psycopg"),
+    ("postgresql", "psycopg2"),
+    ("mysql", "pymysql"),
+    ("mysql", "mysqldb"),
+    ("mariadb", "pymysql"),
+    ("mariadb", "mysqldb"),
+}
+_ACCEPTED = "e.g. sqlite:///PATH, postgresql+psycopg://USER@HOST/DB, mysql+pymysql://USER@HOST/DB"
+
+
+class _Problems(Exception):
+    """Internal: the up-front check gave up; `problems` says why (turned into a SourceError)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__(*problems)
+        self.problems = tuple(problems)
+
+
+class SqlSource:
+    """A table or view of Central's database; implements `ContactSource`.
+
+    :param url: any SQLAlchemy URL whose driver is installed.
+    :param table: the table or view, optionally `schema.table`.
+    :param page_size: rows fetched from the server-side cursor at a time.
+    :param connect_timeout: seconds to wait for the database to answer a connection.
+    :raises SourceError: when the URL cannot be parsed or the table name is blank.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        table: str = "contacts",
+        mapping: ColumnMapping | None = None,
+        page_size: int = 1000,
+        connect_timeout: int = 10,
+    ) -> None:
+        problems: list[str] = []
+        parsed: URL | None = None
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError) as err:
+            problems.append(f"{redact_url(url)} is not a valid database URL ({_accepted(err)})")
+        if parsed is not None and "@" in (parsed.host or ""):
+            # `user:p@ss@host`: SQLAlchemy would split the password at its first `@` and
+            # print the rest as the host, so name the problem without echoing the URL.
+            parsed = None
+            problems.append(
+                "the database URL has an '@' in its password or user name: write it as %40"
+            )
+        schema, _, name = table.strip().rpartition(".")
+        if not name.strip():
+            problems.append(f"the table name {table!r} is blank (set CENTRAL365_CENTRAL_TABLE)")
+        if parsed is None or problems:
+            raise SourceError(
+                "Cannot use the database source: fix CENTRAL365_CENTRAL / "
+                "CENTRAL365_CENTRAL_TABLE as described below.",
+                problems=problems,
+            )
+        self.url = parsed
+        self.table = table.strip()
+        self.schema = schema.strip() or None
+        self.name = name.strip()
+        self.mapping = mapping or ColumnMapping()
+        self.page_size = max(1, page_size)
+        self.connect_timeout = max(1, connect_timeout)
+
+    def __repr__(self) -> str:
+        return f"SqlSource({self.describe()!r})"
+
+    def describe(self) -> str:
+        return f"table {self.table} in {self.url.render_as_string(hide_password=True)}"
+
+    def read(self) -> Iterator[CentralContact | RowProblem]:
+        """Check the database, then stream the table's records in id order.
+
+        :raises SourceError: at once (before anything is yielded), naming every problem found:
+            unknown database type or missing driver, database unreachable, table or schema
+            missing, required columns missing, no permission to read the table.
+        """
+        statement = self._check()
+        return self._records(statement)
+
+    # -- the up-front check ---------------------------------------------------------------
+
+    def _check(self) -> Select[Any]:
+        try:
+            engine = self._engine()
+        except _Problems as err:
+            raise self._error(err.problems) from None
+        try:
+            return self._check_with(engine)
+        except _Problems as err:
+            raise self._error(err.problems) from None
+        except SQLAlchemyError as err:
+            raise self._error([f"the database refused the check: {self._scrub(err)}"]) from None
+        finally:
+            engine.dispose()
+
+    def _engine(self) -> Engine:
+        backend = self.url.get_backend_name()
+        driver = self.url.get_driver_name()
+        if backend == "sqlite":
+            self._check_sqlite_file()
+        connect_args: dict[str, Any] = {}
+        if (backend, driver) in _TIMEOUT_DRIVERS and "connect_timeout" not in self.url.query:
+            connect_args["connect_timeout"] = self.connect_timeout
+        try:
+            # NullPool: every connection is closed when released, so nothing outlives a read.
+            return create_engine(self.url, connect_args=connect_args, poolclass=NullPool)
+        except NoSuchModuleError:
+            raise _Problems(
+                [f"'{self.url.drivername}' is not a database type SQLAlchemy knows ({_ACCEPTED})"]
+            ) from None
+        except ImportError as err:
+            raise _Problems(
+                [
+                    f"the driver for '{self.url.drivername}' is not installed "
+                    f"({err.name or err}); name an installed one ({_ACCEPTED})"
+                ]
+            ) from None
+        except ArgumentError as err:
+            raise _Problems([f"the database URL is not valid: {self._scrub(err)}"]) from None
+
+    def _check_sqlite_file(self) -> None:
+        # SQLite creates a missing file on connect; a typo must not become an empty database.
+        database = self.url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return
+        path = Path(database)
+        if not path.exists():
+            raise _Problems([f"the SQLite database file {path} does not exist"])
+        if path.is_dir():
+            raise _Problems([f"the SQLite database {path} is a directory, not a file"])
+
+    def _check_with(self, engine: Engine) -> Select[Any]:
+        try:
+            connection = engine.connect()
+        except DBAPIError as err:
+            raise _Problems([self._connect_problem(err)]) from None
+        with connection:
+            inspector = inspect(connection)
+            schema, name = self._find_table(inspector)
+            columns = [str(info["name"]) for info in inspector.get_columns(name, schema)]
+            found = self.mapping.match(columns)
+            if found.problems:
+                listed = ", ".join(repr(c) for c in columns)
+                raise _Problems([*found.problems, f"table {self.table} has: {listed}"])
+            wanted = {canonical: columns[i] for canonical, i in found.positions.items()}
+            source = table(
+                name, *(column(c) for c in dict.fromkeys(wanted.values())), schema=schema
+            )
+            statement = select(
+                *(source.c[real].label(canonical) for canonical, real in wanted.items())
+            ).order_by(source.c[wanted["id"]])
+            # Reading no rows still checks the privilege to read every column.
+            connection.execute(statement.limit(0)).close()
+            return statement
+
+    def _find_table(self, inspector: Inspector) -> tuple[str | None, str]:
+        """Schema and table as the database spells them: exact, else one case-insensitive match."""
+        schema = self.schema
+        if schema is not None:
+            schemas = inspector.get_schema_names()
+            schema = _one_match(schema, schemas)
+            if schema is None:
+                raise _Problems([f"schema '{self.schema}' does not exist in {self._database()}"])
+        try:
+            # Exact first, and the only way to find a table elsewhere on PostgreSQL's search_path.
+            inspector.get_columns(self.name, schema)
+        except NoSuchTableError:
+            pass
+        else:
+            return schema, self.name
+        names = [*inspector.get_table_names(schema), *inspector.get_view_names(schema)]
+        name = _one_match(self.name, names)
+        if name is None:
+            where = f"schema '{schema}' of " if schema else ""
+            known = ", ".join(sorted(names)[:20]) or "none"
+            raise _Problems(
+                [
+                    f"table or view '{self.name}' does not exist in {where}{self._database()} "
+                    f"(set CENTRAL365_CENTRAL_TABLE; tables and views there: {known})"
+                ]
+            )
+        return schema, name
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def _records(self, statement: Select[Any]) -> Iterator[CentralContact | RowProblem]:
+        engine = self._engine_or_error()
+        try:
+            with engine.connect() as connection:
+                # yield_per turns on a server-side cursor (psycopg named cursor, pymysql
+                # SSCursor) and fetches page_size rows at a time.
+                streaming = connection.execution_options(yield_per=self.page_size)
+                # Closing the result first ends the server-side cursor cleanly even when the
+                # caller stops early (pymysql must drain it before the connection's rollback).
+                with streaming.execute(statement) as result:
+                    for row in result:
+                        yield CentralContact.from_row(_as_text(row._mapping))
+        except SQLAlchemyError as err:
+            raise self._error([f"reading stopped: {self._scrub(err)}"]) from None
+        finally:
+            engine.dispose()
+
+    def _engine_or_error(self) -> Engine:
+        try:
+            return self._engine()
+        except _Problems as err:
+            raise self._error(err.problems) from None
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _error(self, problems: Sequence[str]) -> SourceError:
+        return SourceError(
+            f"Cannot read Central's contacts from {self.describe()}: fix the problems below "
+            "(CENTRAL365_CENTRAL, CENTRAL365_CENTRAL_TABLE) and try again.",
+            problems=problems,
+        )
+
+    def _database(self) -> str:
+        return f"database '{self.url.database}'" if self.url.database else "the database"
+
+    def _connect_problem(self, err: DBAPIError) -> str:
+        backend = self.url.get_backend_name()
+        if backend == "sqlite":
+            return f"SQLite cannot open {self.url.database}: {self._scrub(err)}"
+        host = self.url.host or "localhost"
+        port = self.url.port or _DEFAULT_PORTS.get(backend)
+        if port is None:
+            return f"cannot connect to {host}: {self._scrub(err)}"
+        return f"cannot connect to {host}:{port}: {self._scrub(err)}"
+
+    def _scrub(self, err: object) -> str:
+        """A driver's message on one line, with the password (should a driver echo it) masked.
+
+        For a `DBAPIError` that is the driver's own words, without SQLAlchemy's statement dump.
+        """
+        if isinstance(err, DBAPIError) and err.orig is not None:
+            err = err.orig
+        text = " ".join(str(err).split())
+        password = self.url.password
+        if password:
+            text = text.replace(str(password), "***")
+        return text
+
+
+def _as_text(row: Mapping[Any, object]) -> dict[str, object]:
+    """Values as `from_row` expects them; bytes (VARBINARY, BLOB) are read as UTF-8 text."""
+    values: dict[str, object] = {}
+    for name, value in row.items():
+        if isinstance(value, bytes | bytearray | memoryview):
+            value = bytes(value).decode("utf-8", errors="replace")
+        values[str(name)] = value
+    return values
+
+
+def _one_match(wanted: str, names: Sequence[str]) -> str | None:
+    """`wanted` if it is among `names`, else the single name equal to it ignoring case."""
+    if wanted in names:
+        return wanted
+    matches = [n for n in names if n.casefold() == wanted.casefold()]
+    return matches[0] if len(matches) == 1 else None
+
+
+def redact_url(text: str) -> str:
+    """Mask the password of a URL-looking string SQLAlchemy could not parse."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def _accepted(err: Exception) -> str:
+    return f"{' '.join(str(err).split())}; {_ACCEPTED}"

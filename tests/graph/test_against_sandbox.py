@@ -1,0 +1,189 @@
+"""GraphMailbox / GraphFolder against the in-process sandbox (no sockets).
+
+The injected client is a plain `httpx.Client` over `SyncASGITransport` (see `asgi_sync.py` for why
+not Starlette's `TestClient`).  Our side runs on a fake clock, so Retry-After pauses cost no real
+time; the sandbox keeps its own real clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from central365.errors import Conflict
+from central365.graph import BatchStrategy, GraphFolder, GraphMailbox, RetryPolicy, StaticTokenAuth
+from central365.graph.client import GraphClient
+from central365.model import ContactWrite, Outcome, WriteKind
+from central365.sandbox.app import create_sandbox_app
+from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
+from central365.sandbox.store import SandboxStore, seed_folder
+from tests.graph.asgi_sync import SyncASGITransport
+from tests.graph.conftest import FakeClock
+
+MAILBOX = "sync@contoso.test"
+BASE = "http://sandbox.test/v1.0"
+
+
+class Sandbox:
+    def __init__(
+        self, clock: FakeClock, faults: FaultConfig | None = None, attempts: int = 12
+    ) -> None:
+        self.store = SandboxStore(default_mailbox=MAILBOX)
+        self.faults = FaultInjector(faults or FaultConfig())
+        self.app = create_sandbox_app(self.store, self.faults)
+        transport = SyncASGITransport(self.app)
+        self.http = httpx.Client(transport=transport, auth=StaticTokenAuth("sandbox-token"))
+        self.clock = clock
+        self.attempts = attempts
+
+    def mailbox(
+        self, name: str = MAILBOX, strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS
+    ) -> GraphMailbox:
+        client = GraphClient(
+            self.http, BASE, name, clock=self.clock, policy=RetryPolicy(max_attempts=self.attempts)
+        )
+        return GraphMailbox(client, strategy=strategy)
+
+    def folder(
+        self, name: str = "CRM", strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS
+    ) -> GraphFolder:
+        mailbox = self.mailbox(strategy=strategy)
+        info = mailbox.find_folder(name) or mailbox.create_folder(name)
+        return mailbox.folder(info)
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    box = Sandbox(clock)
+    yield box
+    box.http.close()
+
+
+def creates(n: int, start: int = 0) -> list[ContactWrite]:
+    out = []
+    for i in range(start, start + n):
+        email = f"person{i}@example.com"
+        body = {
+            "givenName": f"Person{i}",
+            "surname": "Test",
+            "displayName": f"Person{i} Test",
+            "emailAddresses": [{"address": email, "name": f"Person{i} Test"}],
+        }
+        out.append(ContactWrite(key=str(i), kind=WriteKind.CREATE, body=body, email=email))
+    return out
+
+
+def emails_in(folder: GraphFolder) -> Counter[str]:
+    return Counter(c.email_addresses[0].address.lower() for c in folder.contacts())
+
+
+def test_folders_find_create_and_conflict(sandbox: Sandbox) -> None:
+    mailbox = sandbox.mailbox("me")
+    assert mailbox.find_folder("CRM") is None
+    created = mailbox.create_folder("CRM")
+    assert mailbox.find_folder("CRM") == created
+    assert created.id in [f.id for f in mailbox.folders()]
+    seed_folder(sandbox.store, MAILBOX, "CRM", allow_duplicate=True)
+    with pytest.raises(Conflict, match="2 contact folders named 'CRM'"):
+        mailbox.find_folder("CRM")
+
+
+def test_write_then_read_back(sandbox: Sandbox) -> None:
+    folder = sandbox.folder()
+    results = folder.write(creates(45))
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 45
+    contacts = {c.id: c for c in folder.contacts()}
+    assert set(contacts) == {r.office365_id for r in results}
+
+    target = results[3].office365_id
+    assert target is not None
+    change = ContactWrite(
+        key="3",
+        kind=WriteKind.UPDATE,
+        body={"surname": "Changed", "displayName": "Person3 Changed"},
+        email="person3@example.com",
+        contact_id=target,
+    )
+    (updated,) = folder.write([change])
+    assert updated.outcome is Outcome.UPDATED and updated.office365_id == target
+    (found,) = folder.find_by_email("PERSON3@example.com")
+    assert found.id == target and found.surname == "Changed"
+    assert folder.find_by_email("nobody@example.com") == []
+
+
+@pytest.mark.parametrize("strategy", list(BatchStrategy))
+def test_many_writes_stay_inside_the_mailbox_limits(
+    clock: FakeClock, strategy: BatchStrategy
+) -> None:
+    box = Sandbox(clock, FaultConfig(latency_ms=5, shuffle_batch_responses=True))
+    try:
+        folder = box.folder(strategy=strategy)
+        results = folder.write(creates(120))
+        assert [r.outcome for r in results] == [Outcome.CREATED] * 120
+        counts = emails_in(folder)
+        assert len(counts) == 120 and set(counts.values()) == {1}
+        stats = box.app.state.sandbox.stats
+        assert stats.throttled == 0  # never over the 4-requests-per-mailbox limit
+        assert stats.batches == 6
+    finally:
+        box.http.close()
+
+
+def test_random_faults_end_with_every_contact_exactly_once(clock: FakeClock) -> None:
+    faults = FaultConfig(
+        fault_rate=0.15,
+        fault_kinds=(
+            FaultKind.TOO_MANY_REQUESTS,
+            FaultKind.SERVICE_UNAVAILABLE,
+            FaultKind.GATEWAY_TIMEOUT,
+            FaultKind.TOO_MANY_OBJECTS,
+        ),
+        fault_scope=FaultScope.BOTH,
+        seed=7,
+        shuffle_batch_responses=True,
+    )
+    # Random faults hit the batch call and each member; a dependsOn chain then re-sends its
+    # 424 tail, so records see several rounds: allow the most attempts the policy permits.
+    box = Sandbox(clock, attempts=20)
+    try:
+        folder = box.folder()
+        box.faults.configure(faults)
+        results = folder.write(creates(80))
+        box.faults.configure(FaultConfig())
+        assert [r.outcome for r in results] == [Outcome.CREATED] * 80
+        counts = emails_in(folder)
+        assert len(counts) == 80 and set(counts.values()) == {1}
+        assert clock.sleeps  # the faults did make us wait (on the fake clock)
+        assert box.app.state.sandbox.stats.faults_injected > 5
+    finally:
+        box.http.close()
+
+
+def test_dropped_answer_after_the_write_does_not_duplicate(sandbox: Sandbox) -> None:
+    folder = sandbox.folder()
+    sandbox.faults.script([FaultRule(path_contains="$batch", drop=True, inner=False)])
+    results = folder.write(creates(5))
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 5
+    counts = emails_in(folder)
+    assert len(counts) == 5 and set(counts.values()) == {1}
+    assert {c.id for c in folder.contacts()} == {r.office365_id for r in results}
+    assert sandbox.app.state.sandbox.stats.faults_injected == 1
+
+
+def test_inner_bad_request_fails_alone(sandbox: Sandbox) -> None:
+    folder = sandbox.folder()
+    writes = creates(4)
+    bad = writes[1]
+    too_many = [{"address": f"x{i}@example.com"} for i in range(4)]
+    writes[1] = ContactWrite(bad.key, bad.kind, {**bad.body, "emailAddresses": too_many}, bad.email)
+    results = folder.write(writes)
+    assert [r.outcome for r in results] == [
+        Outcome.CREATED,
+        Outcome.FAILED,
+        Outcome.CREATED,
+        Outcome.CREATED,
+    ]
+    assert (results[1].error or "").startswith("Office 365 refused the contact:")

@@ -1,0 +1,81 @@
+"""Settings: file + environment, every problem reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from central365.config import AuthMode, load_settings
+from central365.errors import ConfigError
+
+
+def test_defaults_and_environment() -> None:
+    settings = load_settings(
+        {"CENTRAL365_CENTRAL": "csv:/tmp/x.csv", "CENTRAL365_AUTH": "sandbox"}
+    )
+    assert settings.central == "csv:/tmp/x.csv"
+    assert settings.auth is AuthMode.SANDBOX
+    assert settings.folder == "Central Contacts"
+    assert settings.graph_url == "https://graph.microsoft.com/v1.0"
+    assert settings.mailbox == "me"
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('central = "csv:a.csv"\nfolder = "From file"\nauth = "sandbox"\n')
+    settings = load_settings({"CENTRAL365_FOLDER": "From env"}, file)
+    assert settings.central == "csv:a.csv"
+    assert settings.folder == "From env"
+
+
+def test_the_default_file_is_read_from_the_working_folder() -> None:
+    Path("central365.toml").write_text('central = "csv:b.csv"\nauth = "sandbox"\n')
+    assert load_settings({}).central == "csv:b.csv"
+
+
+def test_every_problem_is_reported_together(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('colour = "blue"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"CENTRAL365_AUTH": "app", "CENTRAL365_TIMEOUT": "-1"}, file)
+    text = caught.value.full_message()
+    assert "unknown settings: colour" in text
+    assert "CENTRAL365_CENTRAL is not set" in text
+    assert "CENTRAL365_TIMEOUT" in text
+
+
+def test_app_sign_in_needs_its_credentials_and_a_mailbox() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"CENTRAL365_CENTRAL": "csv:x", "CENTRAL365_AUTH": "app"})
+    problems = caught.value.problems
+    assert any("CENTRAL365_TENANT_ID" in p for p in problems)
+    assert any("CENTRAL365_CLIENT_ID" in p for p in problems)
+    assert any("CENTRAL365_CLIENT_SECRET" in p for p in problems)
+    assert any("CENTRAL365_MAILBOX" in p for p in problems)
+
+
+def test_broken_toml_is_a_clear_problem(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("central = \n")
+    with pytest.raises(ConfigError, match="not complete") as caught:
+        load_settings({}, file)
+    assert any("not valid TOML" in p for p in caught.value.problems)
+
+
+def test_secrets_are_not_shown() -> None:
+    settings = load_settings(
+        {
+            "CENTRAL365_CENTRAL": "csv:x",
+            "CENTRAL365_AUTH": "app",
+            "CENTRAL365_TENANT_ID": "t",
+            "CENTRAL365_CLIENT_ID": "c",
+            "CENTRAL365_CLIENT_SECRET": "hunter2",
+            "CENTRAL365_MAILBOX": "box@example.com",
+        }
+    )
+    assert "hunter2" not in repr(settings)
+
+
+def test_folders_does_not_need_central() -> None:
+    assert load_settings({"CENTRAL365_AUTH": "sandbox"}, require_central=False).central is None
