@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 
-from central365.config import AuthMode, Settings
 from central365.bootstrap import open_service
+from central365.config import AuthMode, Settings
+from central365.demo_data import write_sqlite
 from central365.mapping import create_body, desired_contact, folder_contact_from_graph
 from central365.model import CentralContact, State
 from central365.plan import build_plan
-from central365.demo_data import write_sqlite
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import seed_folder
 
@@ -121,7 +121,9 @@ def main() -> None:
 
     print(f"Plan {args.records:,} Central records against a folder of {args.folder:,} contacts")
     print(f"  counts: {counts}, excluded {report.plan.excluded:,}")
-    print(f"  pure planner (build_plan):       {pure_s:6.2f} s, peak Python memory {pure_peak / 2**20:7.1f} MiB")
+    print(
+        f"  pure planner (build_plan):       {pure_s:6.2f} s, peak Python memory {pure_peak / 2**20:7.1f} MiB"
+    )
     print(
         f"  service.plan() (SQLite + HTTP):  {full_s:6.2f} s, {requests} HTTP requests, "
         f"process peak RSS {peak_rss_mb:7.1f} MiB (before: {before_rss / 1024:.1f} MiB)"

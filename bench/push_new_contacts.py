@@ -16,6 +16,7 @@ folder ends with exactly N contacts (nothing lost, nothing duplicated).
 from __future__ import annotations
 
 import argparse
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,9 @@ TOKEN = "bench-token"
 
 def bodies(count: int) -> list[dict[str, Any]]:
     rows = build_demo_data(size=count).rows[:count]
-    records = [CentralContact.from_row(r | {"email": f"bench.{n}@example.com"}) for n, r in enumerate(rows)]
+    records = [
+        CentralContact.from_row(r | {"email": f"bench.{n}@example.com"}) for n, r in enumerate(rows)
+    ]
     return [create_body(desired_contact(r)) for r in records]
 
 
@@ -77,10 +80,18 @@ def main() -> None:
             results: list[Any] = []
             elapsed, counted = measure(admin, lambda: results.extend(folder.write(writes)))
             assert all(r.outcome is Outcome.CREATED for r in results), "some creates failed"
-            rows.append(("central365 ($batch 20, 4 in flight)", elapsed, counted, len(list(folder.contacts()))))
+            rows.append(
+                (
+                    "central365 ($batch 20, 4 in flight)",
+                    elapsed,
+                    counted,
+                    len(list(folder.contacts())),
+                )
+            )
 
         base = f"{sandbox.url}/users/{MAILBOX}"
-        with httpx.Client(headers=headers, timeout=60) as http:
+        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        with httpx.Client(headers=headers, timeout=60, transport=nodelay) as http:
 
             def one_by_one(folder_id: str, threads: int) -> Callable[[], None]:
                 def post(body: dict[str, Any]) -> None:
@@ -109,16 +120,23 @@ def main() -> None:
                     url = page.get("@odata.nextLink", "")
                 return total
 
-            for label, threads in (("one POST per contact, 4 threads", 4), ("one POST per contact, sequential", 1)):
+            for label, threads in (
+                ("one POST per contact, 4 threads", 4),
+                ("one POST per contact, sequential", 1),
+            ):
                 if threads == 1 and args.skip_sequential:
                     continue
-                folder_id = http.post(f"{base}/contactFolders", json={"displayName": label}).json()["id"]
+                folder_id = http.post(f"{base}/contactFolders", json={"displayName": label}).json()[
+                    "id"
+                ]
                 elapsed, counted = measure(admin, one_by_one(folder_id, threads))
                 rows.append((label, elapsed, counted, count(folder_id)))
         admin.close()
 
     print(f"Push {args.count} new contacts, sandbox latency {args.latency_ms} ms per HTTP request")
-    print(f"{'method':<40} {'HTTP requests':>13} {'throttled':>9} {'wall s':>8} {'contacts/s':>10} {'in folder':>9}")
+    print(
+        f"{'method':<40} {'HTTP requests':>13} {'throttled':>9} {'wall s':>8} {'contacts/s':>10} {'in folder':>9}"
+    )
     for label, elapsed, counted, in_folder in rows:
         print(
             f"{label:<40} {counted['requests']:>13} {counted['throttled']:>9} "

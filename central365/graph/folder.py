@@ -89,6 +89,8 @@ class _Round:
     #: Tried and refused for now (throttled, unavailable, answer lost): go again after a pause.
     again: list[_Task] = field(default_factory=list)
     fatal: GraphError | None = None
+    #: The batch call itself failed (throttled, 5xx, no answer): its members were not judged.
+    batch_error: GraphError | None = None
 
     def settled(self) -> set[int]:
         return {t.index for t, _ in self.done} | {t.index for t in self.resend + self.again}
@@ -197,6 +199,7 @@ class GraphFolder:
 
         stop = threading.Event()
         fatal: GraphError | None = None
+        stalled = 0  # rounds in a row that settled nothing because whole batch calls failed
         with ThreadPoolExecutor(
             max_workers=self._strategy.batches_in_flight, thread_name_prefix="graph-write"
         ) as pool:
@@ -206,33 +209,43 @@ class GraphFolder:
                         finish(task, _failed(task, fatal.message))
                     break
                 futures = [
-                    pool.submit(self._run_batch, list(chunk), stop)
+                    pool.submit(self._run_batch, list(chunk), stop, stalled + 1)
                     for chunk in chunks(pending, self._batch_size)
                 ]
                 resend: list[_Task] = []
                 again: list[_Task] = []
+                progressed = False
+                batch_error: GraphError | None = None
                 for future in as_completed(futures):
                     outcome = future.result()
                     for task, result in outcome.done:
                         finish(task, result)
+                    progressed = progressed or bool(outcome.done)
+                    batch_error = outcome.batch_error or batch_error
                     resend.extend(outcome.resend)
                     again.extend(outcome.again)
                     if outcome.fatal is not None and fatal is None:
                         fatal = outcome.fatal
                         stop.set()
+                stalled = 0 if progressed or batch_error is None else stalled + 1
+                if batch_error is not None and not self._client.policy.can_retry(stalled):
+                    # Whole batch calls kept failing: give up on what is left, with the reason.
+                    for task in sorted(resend + again, key=_by_index):
+                        finish(task, _failed(task, gave_up(batch_error, stalled)))
+                    break
                 # Untried writes lead the next round and refused ones trail, so that in a
                 # dependsOn chain a throttled write does not hold back (424) all the others.
                 pending = sorted(resend, key=_by_index) + sorted(again, key=_by_index)
         return [r for r in results if r is not None]
 
-    def _run_batch(self, tasks: list[_Task], stop: threading.Event) -> _Round:
+    def _run_batch(self, tasks: list[_Task], stop: threading.Event, round_try: int) -> _Round:
         """One batch call; never raises, so no write is lost to a bug in one batch."""
         out = _Round()
         if stop.is_set():
             out.resend.extend(tasks)
             return out
         try:
-            self._send_batch(tasks, out)
+            self._send_batch(tasks, out, round_try)
         except Exception as exc:  # a defect here must still end every write with a result
             logger.error("batch of %d writes failed unexpectedly", len(tasks), exc_info=True)
             settled = out.settled()
@@ -240,7 +253,7 @@ class GraphFolder:
             out.done.extend((t, _failed(t, reason)) for t in tasks if t.index not in settled)
         return out
 
-    def _send_batch(self, tasks: list[_Task], out: _Round) -> None:
+    def _send_batch(self, tasks: list[_Task], out: _Round, round_try: int) -> None:
         to_send: list[_Task] = []
         for task in tasks:
             if task.unknown and self._resolve_unknown(task, out):
@@ -260,10 +273,10 @@ class GraphFolder:
             out.resend.extend(to_send)
             return
         except OutcomeUnknown as exc:
-            self._retry(to_send, exc, [None] * len(to_send), out, answer_lost=True)
+            self._retry_batch(to_send, exc, None, out, round_try, answer_lost=True)
             return
         except GraphError as exc:  # never reached Graph: nothing happened
-            self._retry(to_send, exc, [None] * len(to_send), out, answer_lost=False)
+            self._retry_batch(to_send, exc, None, out, round_try, answer_lost=False)
             return
 
         status, content = response.status_code, response.content
@@ -274,12 +287,12 @@ class GraphFolder:
             self._settle(to_send, replies, dependants, out)
             return
         error = error_from_response(status, content, response.headers, what="the contact writes")
-        retry_after = [response.headers.get("retry-after")] * len(to_send)
+        retry_after = response.headers.get("retry-after")
         if kind is Verdict.THROTTLED:
-            self._retry(to_send, error, retry_after, out, answer_lost=False)
+            self._retry_batch(to_send, error, retry_after, out, round_try, answer_lost=False)
         elif kind in (Verdict.UNAVAILABLE, Verdict.SERVER_ERROR):
             # A 5xx on the batch gives no inner results: some members may have run.
-            self._retry(to_send, error, retry_after, out, answer_lost=True)
+            self._retry_batch(to_send, error, retry_after, out, round_try, answer_lost=True)
         elif kind is Verdict.AUTH:
             out.fatal = error
             out.resend.extend(to_send)
@@ -359,6 +372,32 @@ class GraphFolder:
         if longest > 0:
             first = errs[0]
             self._client.pause(longest, f"{first.status or 'no answer'} {first.code or ''}".strip())
+
+    def _retry_batch(
+        self,
+        tasks: list[_Task],
+        error: GraphError,
+        retry_after: str | None,
+        out: _Round,
+        round_try: int,
+        *,
+        answer_lost: bool,
+    ) -> None:
+        """The batch call failed as a whole: queue every member again, counting no attempt.
+
+        Its members were not judged one by one, so a chain's last write must not run out of
+        attempts for faults of calls it never reached; `write()` gives up instead when whole
+        rounds keep failing (the policy's `max_attempts` rounds in a row).
+        """
+        out.batch_error = error
+        for task in tasks:
+            if answer_lost and task.write.kind is WriteKind.CREATE:
+                task.unknown = True
+            out.again.append(task)
+        delay = self._client.retry_delay(round_try, retry_after)
+        if delay > 0:
+            label = f"{error.status or 'no answer'} {error.code or ''}".strip()
+            self._client.pause(delay, label)
 
     def _resolve_unknown(self, task: _Task, out: _Round) -> bool:
         """Look up a create whose answer was lost; True when that settled the task.

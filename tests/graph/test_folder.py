@@ -369,3 +369,29 @@ def test_html_batch_answer_is_not_fatal(make_client: ClientFactory, graph: FakeG
 
 def test_empty_write_list(make_client: ClientFactory, graph: FakeGraph) -> None:
     assert folder_for(make_client, graph).write([]) == []
+
+
+def test_failed_batch_calls_count_no_attempt_against_their_members(
+    make_client: ClientFactory, graph: FakeGraph, clock: FakeClock
+) -> None:
+    # Five whole-batch 503s in a row, then health: with max_attempts=4 per record, counting the
+    # batch's failures against each member would have failed all of them.
+    unavailable = httpx.Response(503, json=odata_error("serviceNotAvailable", "x"))
+    graph.outer_faults = [unavailable, unavailable, httpx.Response(200, json={"responses": []})]
+    graph.outer_faults += [httpx.Response(429, headers={"Retry-After": "1"})] * 2
+    policy = RetryPolicy(max_attempts=4)
+    results, _ = run(folder_for(make_client, graph, policy=policy), [create(1), create(2)])
+    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.CREATED]
+    assert graph.emails() == ["p1@example.com", "p2@example.com"]
+
+
+def test_batch_calls_that_keep_failing_end_every_write_with_the_reason(
+    make_client: ClientFactory, graph: FakeGraph, clock: FakeClock
+) -> None:
+    graph.outer_faults = [httpx.Response(429, headers={"Retry-After": "1"})] * 50
+    policy = RetryPolicy(max_attempts=3)
+    results, called = run(folder_for(make_client, graph, policy=policy), [create(1), create(2)])
+    assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.FAILED]
+    assert all("gave up after 3 attempts" in (r.error or "") for r in results)
+    assert len([s for s in graph.seen if s.url.endswith("/$batch")]) == 3
+    assert len(called) == 2

@@ -11,9 +11,7 @@ from central365.errors import ConfigError
 
 
 def test_defaults_and_environment() -> None:
-    settings = load_settings(
-        {"CENTRAL365_CENTRAL": "csv:/tmp/x.csv", "CENTRAL365_AUTH": "sandbox"}
-    )
+    settings = load_settings({"CENTRAL365_CENTRAL": "csv:/tmp/x.csv", "CENTRAL365_AUTH": "sandbox"})
     assert settings.central == "csv:/tmp/x.csv"
     assert settings.auth is AuthMode.SANDBOX
     assert settings.folder == "Central Contacts"

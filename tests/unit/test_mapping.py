@@ -24,7 +24,9 @@ def full_record() -> CentralContact:
         mobile="07700 900123",
         telephone="020 7946 0000",
         website="https://ann.example.com",
-        home=CentralAddress("Flat 1", "King's Court", "10 Long Street", "Leeds", "West Yorks", "UK", "LS1 1AA"),
+        home=CentralAddress(
+            "Flat 1", "King's Court", "10 Long Street", "Leeds", "West Yorks", "UK", "LS1 1AA"
+        ),
         business=CentralAddress("", " Unit 4 ", "", "York", "", "United Kingdom", "YO1 7HH"),
     )
 

@@ -98,7 +98,9 @@ def test_email_case_difference_is_not_a_change() -> None:
 
 def test_blank_values_compare_equal_whatever_their_graph_form() -> None:
     graph = {"title": None, "mobilePhone": "", "homeAddress": {}, "businessPhones": []}
-    plan = build_plan([person("1", "a@example.com", title="  ")], [contact("c", "a@example.com", **graph)])
+    plan = build_plan(
+        [person("1", "a@example.com", title="  ")], [contact("c", "a@example.com", **graph)]
+    )
     assert item(plan, "1").state is State.UNCHANGED
 
 
@@ -148,7 +150,13 @@ def test_collections_stay_within_graph_limits() -> None:
 
 def test_address_changes_send_the_whole_address() -> None:
     plan = build_plan(
-        [person("1", "a@example.com", home=CentralAddress("Flat 1", "King's Court", "10 Long Street", "Leeds"))],
+        [
+            person(
+                "1",
+                "a@example.com",
+                home=CentralAddress("Flat 1", "King's Court", "10 Long Street", "Leeds"),
+            )
+        ],
         [contact("c", "a@example.com", homeAddress={"street": "Flat 1", "city": "Leeds"})],
     )
     found = item(plan, "1")
@@ -275,7 +283,7 @@ def folder_json(draw: st.DrawFn) -> list[dict[str, Any]]:
     count = draw(st.integers(0, 8))
     contacts = []
     for n in range(count):
-        emails = draw(st.lists(st.sampled_from(EMAILS[:6] + ["other@example.com"]), max_size=3))
+        emails = draw(st.lists(st.sampled_from([*EMAILS[:6], "other@example.com"]), max_size=3))
         contacts.append(
             {
                 "id": f"c{n}",
