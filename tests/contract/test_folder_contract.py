@@ -1,0 +1,183 @@
+"""One behaviour suite for the Office 365 ports, run against both implementations:
+
+- `memory`: InMemoryMailbox, calling the sandbox's store directly (the unit tests' fake);
+- `graph`: GraphMailbox over HTTP (in-process transport) to the sandbox app on the same store.
+
+If the fake and the real adapter drift apart, one of the two parametrisations fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from central365.errors import Conflict
+from central365.execute import Selection
+from central365.graph import StaticTokenAuth, connect
+from central365.memory import InMemoryMailbox, InMemorySource
+from central365.model import CentralContact, ContactWrite, Outcome, State, WriteKind, WriteResult
+from central365.ports import Mailbox
+from central365.sandbox.app import create_sandbox_app
+from central365.sandbox.store import SandboxStore, seed_folder
+from central365.sandbox.transport import InProcessTransport
+from central365.service import SyncService
+
+MAILBOX = "contract@contoso.test"
+
+
+@pytest.fixture(params=["memory", "graph"])
+def world(request: pytest.FixtureRequest) -> Iterator[tuple[Mailbox, SandboxStore]]:
+    store = SandboxStore(default_mailbox=MAILBOX)
+    if request.param == "memory":
+        yield InMemoryMailbox(store, MAILBOX), store
+        return
+    transport = InProcessTransport(create_sandbox_app(store))
+    with connect(
+        "http://sandbox.test/v1.0", MAILBOX, StaticTokenAuth("t"), transport=transport
+    ) as mailbox:
+        yield mailbox, store
+
+
+def body(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "givenName": f"P{n}",
+        "surname": "Test",
+        "displayName": f"P{n} Test",
+        "emailAddresses": [{"address": f"p{n}@example.com", "name": f"P{n}"}],
+        **extra,
+    }
+
+
+def test_find_folder_by_name(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, store = world
+    assert mailbox.find_folder("Central") is None
+    created = mailbox.create_folder("Central")
+    assert mailbox.find_folder("Central") == created
+    assert created.display_name == "Central"
+    assert [f.id for f in mailbox.folders()] == [created.id]
+
+
+def test_names_with_quotes_are_found(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, _ = world
+    created = mailbox.create_folder("O'Brien's clients")
+    assert mailbox.find_folder("O'Brien's clients") == created
+
+
+def test_two_folders_with_one_name_is_a_conflict_naming_both(
+    world: tuple[Mailbox, SandboxStore],
+) -> None:
+    mailbox, store = world
+    first = seed_folder(store, MAILBOX, "Central")
+    second = seed_folder(store, MAILBOX, "Central", allow_duplicate=True)
+    with pytest.raises(Conflict) as caught:
+        mailbox.find_folder("Central")
+    assert first["id"] in caught.value.full_message()
+    assert second["id"] in caught.value.full_message()
+
+
+def test_contacts_lists_only_that_folder(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Other", [body(9)])
+    seed_folder(store, MAILBOX, "Central", [body(n) for n in range(25)])
+    info = mailbox.find_folder("Central")
+    assert info is not None
+    contacts = list(mailbox.folder(info).contacts())
+    assert sorted(c.given_name for c in contacts) == sorted(f"P{n}" for n in range(25))
+    assert all(c.id and c.change_key for c in contacts)
+
+
+def test_find_by_email_ignores_case(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Central", [body(1), body(2)])
+    info = mailbox.find_folder("Central")
+    assert info is not None
+    found = mailbox.folder(info).find_by_email("P1@Example.com")
+    assert [c.given_name for c in found] == ["P1"]
+
+
+def test_write_creates_and_updates_with_one_result_each(
+    world: tuple[Mailbox, SandboxStore],
+) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Central", [body(1, personalNotes="keep")])
+    info = mailbox.find_folder("Central")
+    assert info is not None
+    folder = mailbox.folder(info)
+    (existing,) = folder.contacts()
+    seen: list[WriteResult] = []
+    writes = [
+        ContactWrite("a", WriteKind.CREATE, body(2), "p2@example.com"),
+        ContactWrite(
+            "b",
+            WriteKind.UPDATE,
+            {"surname": "Changed", "displayName": "P1 Changed"},
+            "p1@example.com",
+            existing.id,
+        ),
+        # Graph allows 3 addresses at most: this one is refused, the others go through.
+        ContactWrite(
+            "c",
+            WriteKind.CREATE,
+            body(3, emailAddresses=[{"address": f"x{n}@example.com"} for n in range(4)]),
+            "x0@example.com",
+        ),
+        ContactWrite("d", WriteKind.UPDATE, {"surname": "Gone"}, "gone@example.com", "no-such-id"),
+    ]
+    results = folder.write(writes, seen.append)
+    assert [r.key for r in results] == ["a", "b", "c", "d"]
+    assert sorted(r.key for r in seen) == ["a", "b", "c", "d"]
+    assert [r.outcome for r in results] == [
+        Outcome.CREATED,
+        Outcome.UPDATED,
+        Outcome.FAILED,
+        Outcome.FAILED,
+    ]
+    assert results[0].office365_id and results[1].office365_id == existing.id
+    assert "EmailAddresses" in (results[2].error or "")
+    after = {c.id: c for c in folder.contacts()}
+    assert after[existing.id].surname == "Changed"
+    assert after[results[0].office365_id].given_name == "P2"
+    notes = store.get_contact(MAILBOX, existing.id)["personalNotes"]
+    assert notes == "keep"
+
+
+def test_service_plan_sync_replan(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Central", [body(1, surname="Old")])
+    records = [
+        CentralContact(
+            key=str(n),
+            status="active",
+            first_name=f"P{n}",
+            last_name="Test",
+            email=f"p{n}@example.com",
+        )
+        for n in range(1, 4)
+    ]
+    service = SyncService(InMemorySource(records), mailbox, "Central")
+    first = service.plan()
+    assert first.plan.counts()[State.NEW] == 2 and first.plan.counts()[State.UPDATE] == 1
+    outcome = service.sync(Selection(everything=True))
+    assert outcome.report.failed == 0
+    assert outcome.report.count(Outcome.CREATED) == 2
+    again = service.plan()
+    assert again.plan.counts()[State.UNCHANGED] == 3
+
+
+def test_service_creates_the_folder_only_when_writing(world: tuple[Mailbox, SandboxStore]) -> None:
+    mailbox, _ = world
+    records = [
+        CentralContact(
+            key="1", status="active", first_name="A", last_name="B", email="a@example.com"
+        )
+    ]
+    service = SyncService(InMemorySource(records), mailbox, "Fresh")
+    planned = service.plan()
+    assert not planned.folder.exists and planned.plan.counts()[State.NEW] == 1
+    nothing = service.sync(Selection(keys=frozenset({"missing"})))
+    assert not nothing.folder_created and mailbox.find_folder("Fresh") is None
+    assert nothing.report.results[0].outcome is Outcome.SKIPPED
+    done = service.sync(Selection(everything=True))
+    assert done.folder_created and done.report.count(Outcome.CREATED) == 1
