@@ -58,6 +58,16 @@ class Settings(BaseModel):
     token_cache: Path = Field(default_factory=default_token_cache)
     ca_bundle: Path | None = None
     timeout: float = Field(default=30.0, gt=0, le=600)
+    # The web app (`central365 serve`).
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db
+    secret_key: SecretStr | None = None  # default: <data_dir>/secret.key, made on first use
+    public_url: str = "http://127.0.0.1:8000"  # where people reach the homepage (redirect URI)
+
+    @property
+    def app_database_url(self) -> str:
+        """The web app's own database (history, settings, token caches)."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'central365.db').resolve()}"
 
 
 FIELD_NAMES = tuple(Settings.model_fields)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from central365.errors import Conflict, GraphError, NotFound, SourceError
+from central365.folder_choice import only_folder
 from central365.mapping import folder_contact_from_graph
 from central365.model import (
     CentralContact,
@@ -157,15 +158,7 @@ class InMemoryMailbox:
             for f in self._store.list_folders(self._mailbox)
             if f["displayName"].casefold() == display_name.casefold()
         ]
-        if not matches:
-            return None
-        if len(matches) > 1:
-            ids = ", ".join(m.id for m in matches)
-            raise Conflict(
-                f"The mailbox has {len(matches)} contact folders named {display_name!r} "
-                f"(ids {ids}); rename or remove all but one, or configure the folder by id."
-            )
-        return matches[0]
+        return only_folder(display_name, matches)
 
     def create_folder(self, display_name: str) -> FolderInfo:
         try:

@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from central365.errors import Conflict, GraphError
+from central365.errors import GraphError
+from central365.folder_choice import only_folder
 from central365.graph.batch import BatchStrategy
 from central365.graph.client import GraphClient, odata_string
 from central365.graph.folder import GraphFolder, graph_id
@@ -96,15 +97,7 @@ class GraphMailbox:
             {"$filter": f"displayName eq {odata_string(display_name)}"},
         )
         matches = [_folder_info(i) for i in self._client.pages(url, what="the folder search")]
-        if not matches:
-            return None
-        if len(matches) > 1:
-            ids = ", ".join(m.id for m in matches)
-            raise Conflict(
-                f"The mailbox has {len(matches)} contact folders named {display_name!r} "
-                f"(ids {ids}); rename or remove all but one, or configure the folder by id."
-            )
-        return matches[0]
+        return only_folder(display_name, matches)
 
     def create_folder(self, display_name: str) -> FolderInfo:
         """Create a top-level contacts folder (201) and return it."""

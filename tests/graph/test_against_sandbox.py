@@ -87,7 +87,7 @@ def test_folders_find_create_and_conflict(sandbox: Sandbox) -> None:
     assert mailbox.find_folder("CRM") == created
     assert created.id in [f.id for f in mailbox.folders()]
     seed_folder(sandbox.store, MAILBOX, "CRM", allow_duplicate=True)
-    with pytest.raises(Conflict, match="2 contact folders named 'CRM'"):
+    with pytest.raises(Conflict, match="2 contacts folders named 'CRM'"):
         mailbox.find_folder("CRM")
 
 

@@ -34,7 +34,7 @@ def test_mailbox_folders(store: SandboxStore) -> None:
     with pytest.raises(Conflict):
         mailbox.create_folder("CRM")
     seed_folder(store, MAILBOX, "CRM", allow_duplicate=True)
-    with pytest.raises(Conflict, match="2 contact folders named 'CRM'"):
+    with pytest.raises(Conflict, match="2 contacts folders named 'CRM'"):
         mailbox.find_folder("CRM")
 
 
