@@ -2,14 +2,17 @@
 
 Every Graph request goes through one pipeline (`_serve`):
 
-1. count it; check the bearer token (401 `InvalidAuthenticationToken` without one);
+1. count it; check the bearer token (401 `InvalidAuthenticationToken` without one); a JWT
+   must be one the sandbox's identity platform signed, and its scopes / roles must allow the
+   request (403), `/me` becoming its user's mailbox (`identity.graph_access`);
 2. scripted fault rules, then random faults (answered without running the request);
 3. the mailbox throttle: take a concurrency slot and spend one unit of budget, or 429;
 4. sleep `latency_ms` while holding the slot, then run the handler (`dispatch.handle`);
 5. after-processing rules: replace the answer, hang before answering, or drop the connection.
 
-`$batch` follows the same steps with its own slot accounting (`batch_exec`).  Nothing is built
-at import time; each call of `create_sandbox_app` has its own state.
+`$batch` follows the same steps with its own slot accounting (`batch_exec`).  The identity
+platform's endpoints (`/{tenant}/oauth2/v2.0/...`, `identity.routes`) are mounted beside
+`/v1.0`.  Nothing is built at import time; each call of `create_sandbox_app` has its own state.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -36,6 +40,10 @@ from central365.sandbox.batch_exec import Effects, run_batch
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.dispatch import handle, mailbox_of
 from central365.sandbox.faults import FaultConfig, FaultInjector
+from central365.sandbox.identity.graph_access import GraphPrincipal, authorize, verify_bearer
+from central365.sandbox.identity.registry import IdentityConfig
+from central365.sandbox.identity.routes import identity_admin_routes, identity_routes
+from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
 from central365.sandbox.persist import StatePersister
 from central365.sandbox.problem import GraphProblem
@@ -51,18 +59,22 @@ def create_sandbox_app(
     *,
     token: str | None = None,
     state_path: Path | None = None,
+    identity: IdentityConfig | IdentityService | None = None,
 ) -> Starlette:
     """Build the sandbox app over `store`.
 
     `faults` is a config (a fresh injector is made) or a ready injector to share.  `token`
-    None accepts any non-empty bearer token.  With `state_path`, the app's lifespan flushes the
+    None accepts any non-empty opaque bearer token (sandbox-signed JWTs are always checked
+    by their signature and scopes).  `identity` is the identity platform's directory (default:
+    the demo app and users) or a ready service to share.  With `state_path`, the app's lifespan flushes the
     store to that file shortly after each write and on shutdown (loading it is the caller's
     job, see `central365.sandbox.server`).  `app.state.sandbox` holds the `SandboxContext`.
     """
     injector = (
         faults if isinstance(faults, FaultInjector) else FaultInjector(faults or FaultConfig())
     )
-    ctx = SandboxContext(store=store, faults=injector, token=token)
+    service = identity if isinstance(identity, IdentityService) else IdentityService(identity)
+    ctx = SandboxContext(store=store, faults=injector, token=token, identity=service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,7 +96,9 @@ def create_sandbox_app(
 
     routes = [
         *admin_routes(),
+        *identity_admin_routes(service),
         Route(API_PREFIX + "/{path:path}", graph_endpoint, methods=_METHODS),
+        *identity_routes(service),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = ctx
@@ -108,16 +122,18 @@ def _graph_request(request: Request, body: bytes) -> GraphRequest:
     )
 
 
-def _authenticate(ctx: SandboxContext, req: GraphRequest) -> GraphProblem | None:
+def _authenticate(ctx: SandboxContext, req: GraphRequest) -> GraphPrincipal | None:
+    """The caller a sandbox JWT names, None for an accepted opaque token; raises a 401."""
     scheme, _, value = req.headers.get("authorization", "").partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
-        return GraphProblem(401, "InvalidAuthenticationToken", "Access token is empty.")
-    if ctx.token is not None and value != ctx.token:
-        return GraphProblem(
+        raise GraphProblem(401, "InvalidAuthenticationToken", "Access token is empty.")
+    principal = verify_bearer(ctx.identity, value)
+    if principal is None and ctx.token is not None and value != ctx.token:
+        raise GraphProblem(
             401, "InvalidAuthenticationToken", "Access token validation failure. Invalid token."
         )
-    return None
+    return principal
 
 
 async def _serve(ctx: SandboxContext, request: Request) -> Response:
@@ -139,9 +155,10 @@ async def _serve(ctx: SandboxContext, request: Request) -> Response:
 
 async def _pipeline(ctx: SandboxContext, req: GraphRequest, effects: Effects) -> GraphResponse:
     """Steps 1-5 of the module docstring; a refusal before running is raised."""
-    denied = _authenticate(ctx, req)
-    if denied is not None:
-        raise denied
+    principal = _authenticate(ctx, req)
+    is_batch = req.segments == ("$batch",)
+    if principal is not None and not is_batch:
+        req = authorize(principal, req)
     paths = (req.path, "/" + "/".join(req.segments))
     rule = ctx.faults.take_rule(req.method, paths, inner=False)
     if rule is not None and rule.before_processing:
@@ -153,10 +170,11 @@ async def _pipeline(ctx: SandboxContext, req: GraphRequest, effects: Effects) ->
     if random_problem is not None:
         ctx.stats.fault()
         raise random_problem
-    if req.segments == ("$batch",):
+    if is_batch:
         if req.method != "POST":
             raise GraphProblem(405, "ErrorInvalidRequest", "$batch accepts POST only.")
-        response, batch_effects = await run_batch(ctx, req)
+        guard = partial(authorize, principal) if principal is not None else None
+        response, batch_effects = await run_batch(ctx, req, guard)
         effects.hang_s, effects.drop = batch_effects.hang_s, batch_effects.drop
     else:
         response = await _run_single(ctx, req)

@@ -23,7 +23,7 @@ against the same mailbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -167,12 +167,20 @@ def member_request(member: Member, outer: GraphRequest) -> GraphRequest | GraphP
     )
 
 
-async def run_batch(ctx: SandboxContext, outer: GraphRequest) -> tuple[GraphResponse, Effects]:
-    """Answer a `$batch` HTTP request (latency, slots, members, after-effects)."""
+async def run_batch(
+    ctx: SandboxContext,
+    outer: GraphRequest,
+    authorize: Callable[[GraphRequest], GraphRequest] | None = None,
+) -> tuple[GraphResponse, Effects]:
+    """Answer a `$batch` HTTP request (latency, slots, members, after-effects).
+
+    `authorize` checks each member as the outer request's token allows (identity platform):
+    it returns the member to run or raises the member's `GraphProblem`.
+    """
     members = parse_batch(outer.json())
     order = execution_order(members)
     ctx.stats.batch(len(members))
-    requests = {m.id: member_request(m, outer) for m in members}
+    requests = {m.id: _authorized(member_request(m, outer), authorize) for m in members}
     config = ctx.faults.config
     sequential = is_sequential(members)
     by_mailbox: dict[str, list[str]] = {}
@@ -215,6 +223,17 @@ async def run_batch(ctx: SandboxContext, outer: GraphRequest) -> tuple[GraphResp
     if config.shuffle_batch_responses:
         ctx.faults.shuffle(answers)
     return json_response(200, {"responses": answers}), effects
+
+
+def _authorized(
+    req: GraphRequest | GraphProblem, authorize: Callable[[GraphRequest], GraphRequest] | None
+) -> GraphRequest | GraphProblem:
+    if authorize is None or isinstance(req, GraphProblem):
+        return req
+    try:
+        return authorize(req)
+    except GraphProblem as problem:
+        return problem
 
 
 def _run_member(

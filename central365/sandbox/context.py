@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from central365.sandbox.faults import FaultInjector
+from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.stats import SandboxStats
 from central365.sandbox.store import SandboxStore
 
@@ -14,13 +15,15 @@ from central365.sandbox.store import SandboxStore
 class SandboxContext:
     """Lives on `app.state.sandbox`; tests may reach in to inspect or adjust it.
 
-    `token` None accepts any non-empty bearer token; a string accepts only that token.
+    `token` None accepts any non-empty opaque bearer token; a string accepts only that token.
+    `identity` is the emulated identity platform: it signs the JWTs the Graph side verifies.
     """
 
     store: SandboxStore
     faults: FaultInjector = field(default_factory=FaultInjector)
     stats: SandboxStats = field(default_factory=SandboxStats)
     token: str | None = None
+    identity: IdentityService = field(default_factory=IdentityService)
 
     async def latency(self) -> None:
         """The configured network + service time of one HTTP request."""

@@ -54,14 +54,12 @@ def list_contacts(
     select = odata.parse_select(odata.option(req.query, "$select"))
     where = odata.parse_contact_filter(odata.option(req.query, "$filter"))
     expand = odata.parse_expand(odata.option(req.query, "$expand"))
-    contacts = store.list_contacts(mailbox, folder_id)
-    if where is not None:
-        contacts = [c for c in contacts if where(c, store.relationships(mailbox, c["id"]))]
-    items, extra = page_of(req, contacts)
+    ids, extra = page_of(req, store.find_contact_ids(mailbox, folder_id, where))
+    contacts = [store.get_contact(mailbox, contact_id) for contact_id in ids]
     body: dict[str, Any] = {
         "@odata.context": _collection_context(req, mailbox, folder_id, select),
         **extra,
-        "value": [_shape(store, mailbox, c, select, expand) for c in items],
+        "value": [_shape(store, mailbox, c, select, expand) for c in contacts],
     }
     return json_response(200, body)
 

@@ -39,6 +39,7 @@ def open_source(
     *,
     table: str = "contacts",
     mapping_path: Path | None = None,
+    mapping: ColumnMapping | None = None,
     page_size: int = 1000,
 ) -> ContactSource:
     """The source `spec` names.
@@ -47,6 +48,8 @@ def open_source(
     :param table: the table or view for a database source (`schema.table` allowed); unused
         for CSV.
     :param mapping_path: a TOML file mapping canonical column names to the source's names.
+    :param mapping: the mapping itself (the web app keeps it in its database); it wins over
+        `mapping_path`.
     :param page_size: rows a database source fetches at a time.
     :raises ConfigError: the spec is blank or of no known form, or the mapping file is bad.
     :raises SourceError: a database URL that cannot be parsed, or a blank table name.
@@ -70,7 +73,8 @@ def open_source(
             problems=["the path after csv: is blank"],
         )
 
-    mapping = load_mapping(mapping_path) if mapping_path is not None else ColumnMapping()
+    if mapping is None:
+        mapping = load_mapping(mapping_path) if mapping_path is not None else ColumnMapping()
     if is_csv:
         path = Path(spec[len(_CSV_PREFIX) :].strip()).expanduser()
         return CsvSource(path, mapping=mapping)

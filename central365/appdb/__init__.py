@@ -1,0 +1,58 @@
+"""The application database of the homepage: models, migrations, repositories, secrets at rest.
+
+What it owns: the SQLAlchemy 2 models (`models`), the Alembic migrations shipped inside this
+package (`migrations/`, run by `migrate`), encryption of secrets, token caches and session data
+(`SecretBox`), and the repositories that are the only way in (`repositories`).  It knows nothing
+about HTTP or FastAPI; the web app and the run manager talk to it through the repositories and
+receive frozen records (`records`), never ORM objects.
+
+    migrate(settings.app_database_url)            # at start-up, idempotent
+    database = open_database(settings.app_database_url)
+    repos = Repositories(database, SecretBox.from_settings(settings))
+"""
+
+from __future__ import annotations
+
+from central365.appdb.crypto import SecretBox, derive_key
+from central365.appdb.database import Database, alembic_config, migrate, open_database
+from central365.appdb.records import (
+    AppSettings,
+    AuthChoice,
+    OutcomeRecord,
+    RunRecord,
+    RunStatus,
+    User,
+)
+from central365.appdb.repositories import (
+    INTERRUPTED_MESSAGE,
+    Repositories,
+    RunInProgress,
+    RunRepository,
+    SessionRepository,
+    SettingsRepository,
+    UserRepository,
+    run_lock_key,
+)
+
+__all__ = [
+    "INTERRUPTED_MESSAGE",
+    "AppSettings",
+    "AuthChoice",
+    "Database",
+    "OutcomeRecord",
+    "Repositories",
+    "RunInProgress",
+    "RunRecord",
+    "RunRepository",
+    "RunStatus",
+    "SecretBox",
+    "SessionRepository",
+    "SettingsRepository",
+    "User",
+    "UserRepository",
+    "alembic_config",
+    "derive_key",
+    "migrate",
+    "open_database",
+    "run_lock_key",
+]

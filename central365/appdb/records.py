@@ -1,0 +1,109 @@
+"""The values the application database hands out: frozen records, never ORM objects.
+
+Repositories convert rows into these inside their own short transaction, so callers (the web
+app, the run manager) never hold a session, never trigger lazy loads from another thread and
+never see a sealed column.  Secrets are not part of any record: `AppSettings` only says whether
+a client secret or certificate is stored (`has_client_secret`), and the decrypted values are
+read through `SettingsRepository.client_secret()` only when an msal app is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from central365.model import Outcome
+
+
+class AuthChoice(StrEnum):
+    """Whose mailbox the homepage writes into."""
+
+    DELEGATED = "delegated"  # the signed-in user's own mailbox (or one they may write to)
+    APP_ONLY = "app_only"  # client credentials; `target_mailbox` names the mailbox
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What a person changes on the Settings page (one row of `app_settings`)."""
+
+    folder_name: str
+    central_url: str  # csv:PATH or a SQLAlchemy URL (may carry a password: sealed at rest)
+    central_table: str = "contacts"
+    column_mapping: Mapping[str, str] = field(default_factory=dict, hash=False)
+    auth_mode: AuthChoice = AuthChoice.DELEGATED
+    tenant_id: str | None = None
+    client_id: str | None = None
+    has_client_secret: bool = False
+    has_client_certificate: bool = False
+    target_mailbox: str | None = None  # app-only: required; delegated: None means "me"
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signed in (Entra object id `oid` within `tenant_id`)."""
+
+    id: int
+    oid: str
+    tenant_id: str
+    name: str
+    username: str
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # the process stopped while the run was going
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One synchronisation run and its counters.
+
+    `selected` is how many records the run was asked about, `total` how many outcomes it
+    expects once it has planned (writes plus selected records that need none); `done` counts
+    the outcomes recorded so far, so `done / total` is the progress.
+    """
+
+    id: int
+    started_by: str
+    mailbox: str
+    folder_name: str
+    status: RunStatus
+    selected: int
+    total: int
+    created: int
+    updated: int
+    failed: int
+    skipped: int
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the run took; None while it is still running."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def done(self) -> int:
+        """Outcomes recorded so far."""
+        return self.created + self.updated + self.failed + self.skipped
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """How one record of a run ended; `name`/`email` come from the plan the run acted on."""
+
+    key: str
+    name: str
+    email: str
+    outcome: Outcome
+    office365_id: str | None
+    error: str | None

@@ -1,0 +1,337 @@
+"""Synchronisation runs in the background, for the homepage.
+
+What it owns: one thread per run, one run at a time per mailbox folder, progress and outcomes
+persisted as they arrive, and telling the web app when a run has ended (so it plans again).
+It renders nothing and knows no HTTP: a browser that goes away changes nothing, because
+everything a page shows about a run is read back from the database (`RunRepository`).
+
+A run opens its service in its own thread (`RunRequest.service_factory`) and calls
+`SyncService.sync`, which plans again first, so only what is still actionable is written and
+nothing unselected ever is.  Outcomes are queued by the sync's callbacks and written in groups
+by a flusher thread at least every `FLUSH_INTERVAL` seconds, and once more at the end: an outcome
+the run received is recorded even when the run then dies.
+
+Locking: `start` checks this process's running runs and registers the new one under one lock,
+and the database refuses a second RUNNING run holding the same lock key (a unique column), which
+also covers other processes sharing the database.  `mark_interrupted` (at start-up) assumes one
+application process per database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from central365.appdb import (
+    OutcomeRecord,
+    RunInProgress,
+    RunRecord,
+    RunRepository,
+    RunStatus,
+)
+from central365.errors import Central365Error
+from central365.execute import Selection, select
+from central365.model import WriteResult
+from central365.service import PlanReport, SyncService
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FLUSH_INTERVAL",
+    "INTERNAL_ERROR",
+    "SHUTDOWN_MESSAGE",
+    "RunInProgress",
+    "RunManager",
+    "RunRequest",
+]
+
+#: The longest an outcome waits in memory before it is written (seconds).
+FLUSH_INTERVAL = 0.5
+#: Outcomes written at once at most; a fuller queue is written without waiting.
+FLUSH_BATCH = 500
+INTERNAL_ERROR = "central365 hit an internal error; see the server log"
+SHUTDOWN_MESSAGE = (
+    "central365 was stopped while this run was going; records without an outcome here may or "
+    "may not have been written. Plan again to see where things stand."
+)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to synchronise, who asked, and how to open the service in the run's thread.
+
+    `mailbox` and `folder_name` are optional: when given they are recorded at once; the run
+    records what its service actually targets as soon as it has opened it.
+    """
+
+    started_by: str
+    selection: Selection
+    service_factory: Callable[[], AbstractContextManager[SyncService]]
+    lock_key: str
+    mailbox: str = ""
+    folder_name: str = ""
+
+
+class _OutcomeWriter:
+    """Queues a run's outcomes and writes them in groups from its own thread."""
+
+    def __init__(self, runs: RunRepository, run_id: int, interval: float) -> None:
+        self._runs = runs
+        self._run_id = run_id
+        self._interval = interval
+        self._pending: list[OutcomeRecord] = []
+        self._lock = threading.Lock()  # guards _pending
+        self._write_lock = threading.Lock()  # one write at a time, so order is kept
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"central365-run-{run_id}-outcomes", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def add(self, outcome: OutcomeRecord) -> None:
+        with self._lock:
+            self._pending.append(outcome)
+            full = len(self._pending) >= FLUSH_BATCH
+        if full:
+            self._wake.set()
+
+    def flush(self) -> bool:
+        """Write what is queued; on failure keep it queued for the next try.  True when done."""
+        with self._write_lock:
+            while True:
+                with self._lock:
+                    batch = self._pending[:FLUSH_BATCH]
+                    del self._pending[:FLUSH_BATCH]
+                if not batch:
+                    return True
+                try:
+                    self._runs.add_outcomes(self._run_id, batch)
+                except Exception:
+                    log.exception(
+                        "Could not record %d outcomes of run %d", len(batch), self._run_id
+                    )
+                    with self._lock:
+                        self._pending[:0] = batch
+                    return False
+
+    def close(self, attempts: int = 3) -> None:
+        """Stop the thread and write everything still queued (retrying a few times)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for attempt in range(attempts):
+            if self.flush():
+                return
+            time.sleep(self._interval * (attempt + 1))
+        with self._lock:
+            lost = len(self._pending)
+        log.error("%d outcomes of run %d could not be recorded", lost, self._run_id)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self.flush()
+
+
+@dataclass
+class _Active:
+    run_id: int
+    lock_key: str
+    folder_name: str
+    thread: threading.Thread
+    writer: _OutcomeWriter
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class RunManager:
+    """Starts runs in background threads and keeps one run per mailbox folder."""
+
+    def __init__(
+        self,
+        runs: RunRepository,
+        on_finished: Callable[[int], None] | None = None,
+        *,
+        flush_interval: float = FLUSH_INTERVAL,
+    ) -> None:
+        self._runs = runs
+        self._on_finished = on_finished
+        self._flush_interval = flush_interval
+        self._lock = threading.Lock()
+        self._by_lock: dict[str, _Active] = {}
+        self._by_id: dict[int, _Active] = {}
+        self._closing = False
+
+    def start(self, request: RunRequest) -> RunRecord:
+        """Record a new run and start it in a thread; returns at once.
+
+        Raises `RunInProgress` when a run with the same lock key is going (here or, through the
+        database, in another process).
+        """
+        with self._lock:
+            if self._closing:
+                raise Central365Error(
+                    "central365 is shutting down; start the synchronisation again once it is back."
+                )
+            active = self._by_lock.get(request.lock_key)
+            if active is not None:
+                raise RunInProgress(active.folder_name, active.run_id)
+            record = self._runs.start(
+                started_by=request.started_by,
+                mailbox=request.mailbox,
+                folder_name=request.folder_name,
+                selected=_selected_at_start(request.selection),
+                lock_key=request.lock_key,
+            )
+            writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
+            thread = threading.Thread(
+                target=self._run,
+                args=(record.id, request, writer),
+                name=f"central365-run-{record.id}",
+                daemon=True,
+            )
+            active = _Active(record.id, request.lock_key, request.folder_name, thread, writer)
+            self._by_lock[request.lock_key] = active
+            self._by_id[record.id] = active
+            thread.start()
+        return record
+
+    def is_running(self, lock_key: str) -> int | None:
+        """The id of the run going into this folder (here or in another process), if any."""
+        with self._lock:
+            active = self._by_lock.get(lock_key)
+        if active is not None:
+            return active.run_id
+        return self._runs.running(lock_key)
+
+    def wait(self, run_id: int, timeout: float) -> bool:
+        """Wait until the run has ended here (and `on_finished` returned); False on timeout.
+
+        A run this manager is not running counts as ended.
+        """
+        with self._lock:
+            active = self._by_id.get(run_id)
+        return True if active is None else active.done.wait(timeout)
+
+    def shutdown(self, timeout: float) -> None:
+        """Refuse new runs and give the running ones `timeout` seconds in all to end.
+
+        Runs still going then have their received outcomes written and are marked
+        INTERRUPTED (their daemon threads die with the process).
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._closing = True
+            actives = list(self._by_id.values())
+        for active in actives:
+            active.done.wait(max(0.0, deadline - time.monotonic()))
+        for active in actives:
+            if active.done.is_set():
+                continue
+            active.writer.flush()
+            try:
+                self._runs.finish(active.run_id, RunStatus.INTERRUPTED, SHUTDOWN_MESSAGE)
+            except Exception:
+                log.exception("Could not mark run %d as interrupted", active.run_id)
+            log.warning("Run %d was still going at shutdown; marked as interrupted", active.run_id)
+
+    def mark_interrupted(self) -> int:
+        """At start-up: end as INTERRUPTED the RUNNING runs a stopped process left behind."""
+        with self._lock:
+            keep = list(self._by_id)
+        count = self._runs.mark_interrupted(keep=keep)
+        if count:
+            log.warning("Marked %d run(s) left running by a stopped process as interrupted", count)
+        return count
+
+    # -- the run's thread --------------------------------------------------------------------
+
+    def _run(self, run_id: int, request: RunRequest, writer: _OutcomeWriter) -> None:
+        status = RunStatus.FAILED
+        error: str | None = INTERNAL_ERROR
+        try:
+            writer.start()
+            with request.service_factory() as service:
+                self._sync(run_id, request, service, writer)
+            status, error = RunStatus.FINISHED, None
+        except Central365Error as exc:
+            error = exc.full_message().splitlines()[0] if exc.full_message() else INTERNAL_ERROR
+            log.warning("Run %d failed: %s", run_id, error)
+        except Exception:
+            log.exception("Run %d hit an internal error", run_id)
+        finally:
+            self._end(run_id, request.lock_key, writer, status, error)
+
+    def _sync(
+        self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
+    ) -> None:
+        mailbox, folder_name = service.mailbox.name, service.folder_name
+        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
+            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
+            with self._lock:
+                self._by_id[run_id].folder_name = folder_name
+        people: dict[str, tuple[str, str]] = {}
+        bulk = request.selection.everything or bool(request.selection.states)
+
+        def on_plan(planned: PlanReport, writes: int) -> None:
+            people.update((item.key, (item.name, item.email)) for item in planned.plan.items)
+            _, skipped = select(planned.plan, request.selection)
+            total = writes + len(skipped)
+            self._runs.set_total(run_id, total, selected=total if bulk else None)
+
+        def on_result(result: WriteResult) -> None:
+            name, email = people.get(result.key, ("", ""))
+            writer.add(
+                OutcomeRecord(
+                    key=result.key,
+                    name=name,
+                    email=email,
+                    outcome=result.outcome,
+                    office365_id=result.office365_id,
+                    error=result.error,
+                )
+            )
+
+        service.sync(request.selection, on_result=on_result, on_plan=on_plan)
+
+    def _end(
+        self,
+        run_id: int,
+        lock_key: str,
+        writer: _OutcomeWriter,
+        status: RunStatus,
+        error: str | None,
+    ) -> None:
+        writer.close()
+        try:
+            self._runs.finish(run_id, status, error)
+        except Exception:
+            log.exception("Could not record the end of run %d", run_id)
+        with self._lock:  # the folder is free again; `wait` still waits for on_finished
+            active = self._by_id[run_id]
+            if self._by_lock.get(lock_key) is active:
+                del self._by_lock[lock_key]
+        try:
+            if self._on_finished is not None:
+                self._on_finished(run_id)
+        except Exception:
+            log.exception("The end-of-run handler failed for run %d", run_id)
+        finally:
+            active.done.set()
+            with self._lock:
+                self._by_id.pop(run_id, None)
+
+
+def _selected_at_start(selection: Selection) -> int:
+    """Records selected, as far as known before planning: the keys of a key-only selection."""
+    if selection.everything or selection.states:
+        return 0
+    return len(selection.keys)

@@ -1,0 +1,167 @@
+"""The JSON API beside the pages: the plan, starting a run, a run's progress and outcomes.
+
+Same sign-in as the pages (the session cookie, then the `X-CSRF-Token` header is required for
+POST), or `Authorization: Bearer <access token>` issued by the configured authority for this app.
+The shapes reuse `central365.serialize` (the CLI's `--json`), so scripts see one vocabulary.
+The schema is served at `/api/openapi.json`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from central365.appdb import OutcomeRecord, RunRecord
+from central365.model import State
+from central365.serialize import item_json
+from central365.web.actions import plan_context, selection_of, start_run
+from central365.web.deps import Csrf, RuntimeDep, SignedIn
+from central365.web.errors import PageNotFound
+from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+class StartRun(BaseModel):
+    """What to synchronise: Central ids, or whole states (`new`, `update`); not both empty."""
+
+    keys: list[str] = Field(default_factory=list, max_length=100_000)
+    states: list[str] = Field(default_factory=list, max_length=2)
+
+
+class RunStarted(BaseModel):
+    id: int
+    url: str
+
+
+class OutcomeOut(BaseModel):
+    key: str
+    name: str
+    email: str
+    outcome: str
+    office365_id: str | None
+    error: str | None
+
+
+class RunOut(BaseModel):
+    id: int
+    status: str
+    started_by: str
+    mailbox: str
+    folder: str
+    selected: int
+    total: int
+    done: int
+    created: int
+    updated: int
+    failed: int
+    skipped: int
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    error: str | None
+    failures: list[OutcomeOut]
+    outcomes: list[OutcomeOut]
+
+
+def outcome_out(outcome: OutcomeRecord) -> OutcomeOut:
+    return OutcomeOut(
+        key=outcome.key,
+        name=outcome.name,
+        email=outcome.email,
+        outcome=outcome.outcome.value,
+        office365_id=outcome.office365_id,
+        error=outcome.error,
+    )
+
+
+def run_out(run: RunRecord, failures: list[OutcomeRecord], outcomes: list[OutcomeRecord]) -> RunOut:
+    return RunOut(
+        id=run.id,
+        status=run.status.value,
+        started_by=run.started_by,
+        mailbox=run.mailbox,
+        folder=run.folder_name,
+        selected=run.selected,
+        total=run.total,
+        done=run.done,
+        created=run.created,
+        updated=run.updated,
+        failed=run.failed,
+        skipped=run.skipped,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        duration_s=run.duration.total_seconds() if run.duration is not None else None,
+        error=run.error,
+        failures=[outcome_out(o) for o in failures],
+        outcomes=[outcome_out(o) for o in outcomes],
+    )
+
+
+@router.get("/plan")
+def get_plan(
+    caller: SignedIn,
+    runtime: RuntimeDep,
+    state: State = State.NEW,
+    q: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+) -> dict[str, Any]:
+    """One page of one state of the current plan, with the counts (planned on first use)."""
+    context = plan_context(runtime, caller)
+    report = context.cached.report
+    shown = page_of(context.cached, state, q, page, per_page)
+    return {
+        "mailbox": report.mailbox,
+        "folder": {"id": report.folder.id, "name": report.folder.name, "exists": report.folder.exists},
+        "counts": {s.value: context.cached.count(s) for s in State},
+        "excluded": report.plan.excluded,
+        "problems": [{"line": p.line, "message": p.message} for p in report.plan.problems],
+        "made_at": report.made_at.isoformat(),
+        "running_run": context.running,
+        "state": shown.state.value,
+        "q": shown.query,
+        "page": shown.page,
+        "pages": shown.pages,
+        "per_page": shown.per_page,
+        "matching": shown.matching,
+        "items": [item_json(item) for item in shown.items],
+    }
+
+
+@router.post("/plan", status_code=200)
+def plan_again(caller: Csrf, runtime: RuntimeDep) -> dict[str, Any]:
+    """Plan now; answers the counts and when the plan was made."""
+    context = plan_context(runtime, caller, again=True)
+    return {
+        "counts": {s.value: context.cached.count(s) for s in State},
+        "excluded": context.cached.report.plan.excluded,
+        "made_at": context.cached.report.made_at.isoformat(),
+    }
+
+
+@router.post("/runs", status_code=202)
+def post_run(body: StartRun, caller: Csrf, runtime: RuntimeDep) -> RunStarted:
+    """Start a run with a selection; 409 while another run writes into the same folder."""
+    run = start_run(runtime, caller, selection_of(body.keys, body.states))
+    return RunStarted(id=run.id, url=f"/runs/{run.id}")
+
+
+@router.get("/runs/{run_id}")
+def get_run(
+    run_id: int,
+    caller: SignedIn,
+    runtime: RuntimeDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=0, le=1000)] = 100,
+) -> RunOut:
+    """Progress and counters, the failures (first 500), and a page of every outcome."""
+    run = runtime.runs.get(run_id)
+    if run is None:
+        raise PageNotFound(f"There is no run {run_id}.")
+    failures = runtime.runs.outcomes(run_id, only_failed=True, limit=500)
+    outcomes = runtime.runs.outcomes(run_id, limit=limit, offset=offset) if limit else []
+    return run_out(run, failures, outcomes)

@@ -1,0 +1,82 @@
+"""`create_app`: the FastAPI application of the homepage, built from settings passed in.
+
+Nothing is built at import time.  `create_app` wires routes, templates, static files, security
+headers and the error translator; the lifespan opens the `Runtime` (migrate the database, mark
+interrupted runs, seed the stored settings, start the run manager) and closes it at shutdown.
+Tests and the demo inject the database, secret box, identity client, bearer verifier and the
+Graph transport (the in-process sandbox).
+
+FastAPI's /docs and /redoc are off (they load their assets from a CDN, which the CSP forbids);
+the OpenAPI schema of the JSON API is at `/api/openapi.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from central365 import __version__
+from central365.appdb import Database, SecretBox
+from central365.config import Settings
+from central365.web import api, failures
+from central365.web.bearer import BearerVerifier
+from central365.web.identity import IdentityClient
+from central365.web.pages import STATIC_DIR, build_templates
+from central365.web.runtime import Injected, Runtime
+from central365.web.security import SecurityHeaders
+from central365.web.views import auth, history, home, runs, settings_page
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    secret_box: SecretBox | None = None,
+    identity: IdentityClient | None = None,
+    bearer: BearerVerifier | None = None,
+    graph_transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """The homepage app.
+
+    Args:
+        settings: the start-up settings (`load_settings`), parsed once by the caller.
+        database: an open application database; None opens (and migrates)
+            `settings.app_database_url` in the lifespan.
+        secret_box: the key for secrets at rest; None uses `SecretBox.from_settings`.
+        identity: the sign-in client; None builds `MsalIdentity` from the stored settings.
+        bearer: the API's bearer-token verifier; None verifies against the authority's JWKS.
+        graph_transport: an httpx transport for Graph (the in-process sandbox); None: network.
+    """
+    injected = Injected(database, secret_box, identity, bearer, graph_transport)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await run_in_threadpool(Runtime, settings, injected)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.close)
+
+    app = FastAPI(
+        title="central365",
+        version=__version__,
+        summary="Synchronise Central's active contacts into an Office 365 contacts folder.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.templates = build_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, home, runs, history, settings_page):
+        app.include_router(module.router)
+    app.include_router(api.router)
+    failures.install(app)
+    app.add_middleware(SecurityHeaders)
+    return app

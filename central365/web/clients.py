@@ -1,0 +1,121 @@
+"""The identity client and the bearer-token verifier for the current settings.
+
+The tenant, client id and credential are edited on the Settings page, so the msal-backed
+clients are built from the stored `AppSettings` when first needed and rebuilt when the settings
+change (their `updated_at` moves).  Tests inject fixed clients instead, which are used as given.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from central365.appdb import AppSettings, SettingsRepository
+from central365.config import Settings
+from central365.errors import ConfigError
+from central365.graph.auth import ClientCredential, certificate_credential
+from central365.web.bearer import BearerVerifier, verifier_for
+from central365.web.identity import IdentityClient, MsalIdentity
+
+NOT_SET_UP = (
+    "Sign-in with Microsoft is not set up: give the tenant id, the client id and a client "
+    "secret or certificate (CENTRAL365_TENANT_ID, CENTRAL365_CLIENT_ID, "
+    "CENTRAL365_CLIENT_SECRET or CENTRAL365_CLIENT_CERTIFICATE) and start central365 again."
+)
+
+
+def tenant_of(app: AppSettings) -> str:
+    """The tenant to sign in to: the configured one, else any work or school account."""
+    return app.tenant_id or "organizations"
+
+
+def pem_credential(pem: str) -> ClientCredential:
+    """msal's certificate credential from a PEM holding the private key and the certificate."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise ConfigError(
+            "The stored client certificate holds no PEM certificate: paste the private key "
+            "and the certificate together on the Settings page."
+        ) from None
+    thumbprint = certificate.fingerprint(hashes.SHA1()).hex().upper()
+    return certificate_credential(pem, thumbprint)
+
+
+class Clients:
+    """Identity client and bearer verifier for the settings in force.
+
+    Args:
+        settings: the start-up settings (authority host, CA bundle, timeout).
+        repository: where the Settings page keeps the tenant, client id and credential.
+        identity: a fixed identity client (tests); None builds `MsalIdentity` from settings.
+        bearer: a fixed bearer verifier (tests); None builds one from the authority.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        repository: SettingsRepository,
+        *,
+        identity: IdentityClient | None = None,
+        bearer: BearerVerifier | None = None,
+    ) -> None:
+        self._settings = settings
+        self._repository = repository
+        self._fixed_identity = identity
+        self._fixed_bearer = bearer
+        self._lock = threading.Lock()
+        self._identity: tuple[object, IdentityClient] | None = None
+        self._bearer: tuple[object, BearerVerifier] | None = None
+
+    def identity(self, app: AppSettings) -> IdentityClient:
+        """The identity client for `app`'s tenant and client id."""
+        if self._fixed_identity is not None:
+            return self._fixed_identity
+        if not app.client_id or not (app.has_client_secret or app.has_client_certificate):
+            raise ConfigError(NOT_SET_UP)
+        client_id = app.client_id
+        key = (tenant_of(app), client_id, app.updated_at)
+
+        def build() -> IdentityClient:
+            secret = self._repository.client_secret()
+            pem = self._repository.client_certificate_pem()
+            credential: ClientCredential
+            if pem:
+                credential = pem_credential(pem)
+            elif secret:
+                credential = secret
+            else:
+                raise ConfigError(NOT_SET_UP)
+            return MsalIdentity(
+                client_id=client_id,
+                client_credential=credential,
+                tenant=tenant_of(app),
+                authority_host=self._settings.authority_host,
+                ca_bundle=self._settings.ca_bundle,
+                timeout=self._settings.timeout,
+            )
+
+        with self._lock:
+            if self._identity is None or self._identity[0] != key:
+                self._identity = (key, build())
+            return self._identity[1]
+
+    def bearer(self, app: AppSettings) -> BearerVerifier:
+        """The verifier of API bearer tokens for `app`'s authority and client id."""
+        if self._fixed_bearer is not None:
+            return self._fixed_bearer
+        if not app.client_id:
+            raise ConfigError(NOT_SET_UP)
+        client_id = app.client_id
+        authority = f"{self._settings.authority_host.rstrip('/')}/{tenant_of(app)}"
+
+        def build() -> BearerVerifier:
+            return verifier_for(authority, client_id, self._settings.ca_bundle, self._settings.timeout)
+
+        with self._lock:
+            if self._bearer is None or self._bearer[0] != (authority, client_id):
+                self._bearer = ((authority, client_id), build())
+            return self._bearer[1]

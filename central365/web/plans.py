@@ -1,0 +1,137 @@
+"""The last plan of each target, kept in memory, and the pages cut from it.
+
+Planning reads all of Central and the whole folder, so the homepage plans on the first visit and
+on "Plan again" only; tabs, search and pages are answered from the cached `PlanReport`.  Each
+entry is indexed once when stored (items grouped by state, one case-folded "name email" text per
+item), so a page of a 100,000-record plan is a slice, and a search is one pass of `in`.
+
+Owns: the cache (one entry per target key: mailbox identity + folder, case-folded), one lock
+per key so two first visits plan once.  Must not: plan by itself or know about HTTP.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from central365.model import PlanItem, State
+from central365.service import PlanReport
+
+PER_PAGE = 50
+MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPlan:
+    """A plan report with its items grouped by state and their search texts."""
+
+    report: PlanReport
+    by_state: Mapping[State, tuple[PlanItem, ...]]
+    search_texts: Mapping[State, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, report: PlanReport) -> CachedPlan:
+        grouped: dict[State, list[PlanItem]] = {state: [] for state in State}
+        for item in report.plan.items:
+            grouped[item.state].append(item)
+        return cls(
+            report=report,
+            by_state={state: tuple(items) for state, items in grouped.items()},
+            search_texts={
+                state: tuple(f"{i.name}\n{i.email}".casefold() for i in items)
+                for state, items in grouped.items()
+            },
+        )
+
+    def count(self, state: State) -> int:
+        return len(self.by_state[state])
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPage:
+    """One page of one state's records, after the search."""
+
+    state: State
+    query: str
+    page: int
+    per_page: int
+    matching: int
+    items: tuple[PlanItem, ...]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.matching / self.per_page))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first row (0 when the page is empty)."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+
+def page_of(
+    cached: CachedPlan, state: State, query: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> PlanPage:
+    """The records of `state` whose name or email contains `query` (any case), page `page`.
+
+    A page past the end shows the last page, so a shrinking plan never leaves an empty screen.
+    """
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    items = cached.by_state[state]
+    needle = query.strip().casefold()
+    if needle:
+        texts = cached.search_texts[state]
+        items = tuple(item for item, text in zip(items, texts, strict=True) if needle in text)
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * per_page
+    return PlanPage(state, query.strip(), page, per_page, len(items), items[start : start + per_page])
+
+
+class PlanCache:
+    """The last plan per target key, with a lock per key so a plan is made once at a time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, CachedPlan] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def get(self, key: str) -> CachedPlan | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, report: PlanReport) -> CachedPlan:
+        cached = CachedPlan.of(report)
+        self._entries[key] = cached
+        return cached
+
+    def get_or_make(self, key: str, make: Callable[[], PlanReport]) -> CachedPlan:
+        """The cached plan, or a new one made now (first visit)."""
+        found = self._entries.get(key)
+        if found is not None:
+            return found
+        with self._lock(key):
+            found = self._entries.get(key)  # another request may have planned meanwhile
+            if found is not None:
+                return found
+            return self.put(key, make())
+
+    def refresh(self, key: str, make: Callable[[], PlanReport]) -> CachedPlan:
+        """Plan again ("Plan again", or after a run) and keep the result."""
+        with self._lock(key):
+            return self.put(key, make())
+
+    def forget(self, key: str | None = None) -> None:
+        """Drop one target's plan, or every plan (the settings changed)."""
+        if key is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key, None)

@@ -1,0 +1,163 @@
+"""From the stored settings and the signed-in person to a `SyncService`: source, mailbox, folder.
+
+A *target* is one folder of one mailbox: in delegated mode the signed-in person's own mailbox
+(Graph's `/me`, with their token), in app-only mode the configured shared or service mailbox
+(`/users/{mailbox}`, with the app's token).  Its `key` (mailbox identity + folder name,
+case-folded) names the cached plan and is the run lock, so two people planning the same shared
+folder share one plan and can never run into it at once.
+
+Must not: keep a token anywhere but in msal's cache, which goes back to `UserRepository`
+(encrypted) as soon as msal changed it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import httpx
+
+from central365.appdb import AppSettings, AuthChoice, User, UserRepository, run_lock_key
+from central365.config import Settings
+from central365.errors import ConfigError
+from central365.graph import connect
+from central365.model import FolderInfo
+from central365.ports import ContactsFolder, ContactSource, Mailbox
+from central365.service import SyncService
+from central365.sources import ColumnMapping, open_source
+from central365.web.clients import Clients
+from central365.web.errors import SignInRequired
+from central365.web.identity import AccessToken, TokenProviderAuth
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One contacts folder of one mailbox."""
+
+    graph_mailbox: str  # what Graph's path wants: "me", or the mailbox's UPN or id
+    label: str  # what people see and History records: the mailbox's address
+    folder_name: str
+
+    @property
+    def key(self) -> str:
+        """The plan cache key and the run lock (appdb's `run_lock_key`)."""
+        return run_lock_key(self.label, self.folder_name)
+
+
+def target_of(app: AppSettings, user: User) -> Target:
+    """The folder the homepage plans for this person under these settings."""
+    if app.auth_mode is AuthChoice.APP_ONLY:
+        if not app.target_mailbox:
+            raise ConfigError(
+                "App-only mode needs a target mailbox: set it on the Settings page "
+                "(the shared or service mailbox's address)."
+            )
+        return Target(app.target_mailbox, app.target_mailbox, app.folder_name)
+    if app.target_mailbox:  # delegated access to a mailbox shared with the person
+        return Target(app.target_mailbox, app.target_mailbox, app.folder_name)
+    return Target("me", user.username or user.name, app.folder_name)
+
+
+def central_source(app: AppSettings) -> ContactSource:
+    mapping = ColumnMapping(renames=MappingProxyType(dict(app.column_mapping)))
+    return open_source(app.central_url, table=app.central_table or "contacts", mapping=mapping)
+
+
+class LabelledMailbox:
+    """A mailbox that calls itself by its address rather than Graph's `me`.
+
+    Plans and History then say whose mailbox was written (`alice@contoso.com`), which `me`
+    does not once several people use the homepage.
+    """
+
+    def __init__(self, inner: Mailbox, label: str) -> None:
+        self._inner = inner
+        self._label = label
+
+    @property
+    def name(self) -> str:
+        return self._label
+
+    def folders(self) -> list[FolderInfo]:
+        return self._inner.folders()
+
+    def find_folder(self, display_name: str) -> FolderInfo | None:
+        return self._inner.find_folder(display_name)
+
+    def create_folder(self, display_name: str) -> FolderInfo:
+        return self._inner.create_folder(display_name)
+
+    def folder(self, info: FolderInfo) -> ContactsFolder:
+        return self._inner.folder(info)
+
+
+class Connector:
+    """Open mailboxes and services for a person under the stored settings.
+
+    Args:
+        settings: start-up settings (Graph URL, CA bundle, timeout).
+        clients: the identity client for the current settings.
+        users: where each person's msal token cache is kept, encrypted.
+        graph_transport: an httpx transport for Graph (tests: the in-process sandbox).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        users: UserRepository,
+        graph_transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clients = clients
+        self._users = users
+        self._transport = graph_transport
+
+    def token(self, user: User, app: AppSettings, *, force_refresh: bool = False) -> AccessToken:
+        """A Graph token: the app's in app-only mode, else the person's (cache saved back)."""
+        identity = self._clients.identity(app)
+        if app.auth_mode is AuthChoice.APP_ONLY:
+            return identity.app_token(force_refresh=force_refresh)
+        cache = self._users.load_token_cache(user.id)
+        if cache is None:
+            raise SignInRequired(
+                "central365 holds no Microsoft sign-in for you yet: sign in to the homepage "
+                "once, then try again."
+            )
+        token = identity.user_token(cache, user.username, force_refresh=force_refresh)
+        if token.token_cache is not None:
+            self._users.save_token_cache(user.id, token.token_cache)
+        return token
+
+    def _auth(self, user: User, app: AppSettings) -> TokenProviderAuth:
+        return TokenProviderAuth(
+            lambda force: self.token(user, app, force_refresh=force).token
+        )
+
+    @contextmanager
+    def mailbox(self, user: User, app: AppSettings) -> Iterator[Mailbox]:
+        target = target_of(app, user)
+        verify: bool | str = str(self._settings.ca_bundle) if self._settings.ca_bundle else True
+        with connect(
+            self._settings.graph_url,
+            target.graph_mailbox,
+            self._auth(user, app),
+            timeout=self._settings.timeout,
+            verify=verify,
+            transport=self._transport,
+        ) as mailbox:
+            yield LabelledMailbox(mailbox, target.label)
+
+    @contextmanager
+    def service(self, user: User, app: AppSettings) -> Iterator[SyncService]:
+        source = central_source(app)
+        with self.mailbox(user, app) as mailbox:
+            yield SyncService(source, mailbox, app.folder_name)
+
+    def service_factory(
+        self, user: User, app: AppSettings
+    ) -> Callable[[], AbstractContextManager[SyncService]]:
+        """What a run (in its own thread) or a replan calls to open the service."""
+        return lambda: self.service(user, app)

@@ -1,0 +1,1 @@
+"""The HTML pages, one module per area: home, runs, history, settings, sign-in."""

@@ -1,0 +1,92 @@
+"""SettingsRepository on SQLite and PostgreSQL: the single row, and secrets kept sealed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from central365.appdb import AppSettings, AuthChoice, Database, SecretBox, SettingsRepository
+from central365.appdb.models import AppSettingsRow
+from central365.errors import ConfigError
+
+from .conftest import FakeClock
+
+SETTINGS = AppSettings(
+    folder_name="Central Contacts",
+    central_url="postgresql+psycopg://crm:hunter2@db.example/central",
+    central_table="people",
+    column_mapping={"id": "ContactID", "first_name": "Forename"},
+    auth_mode=AuthChoice.APP_ONLY,
+    tenant_id="tenant-1",
+    client_id="client-1",
+    target_mailbox="contacts@contoso.test",
+)
+
+
+def test_nothing_is_stored_at_first(database: Database, box: SecretBox) -> None:
+    repo = SettingsRepository(database, box)
+    assert repo.load() is None
+    assert repo.client_secret() is None
+    assert repo.client_certificate_pem() is None
+
+
+def test_save_and_load(database: Database, box: SecretBox, clock: FakeClock) -> None:
+    repo = SettingsRepository(database, box, clock)
+    repo.save(SETTINGS, client_secret="the-secret", client_certificate_pem="PEM", by="ann")
+    loaded = repo.load()
+    assert loaded == replace(
+        SETTINGS,
+        has_client_secret=True,
+        has_client_certificate=True,
+        updated_at=clock.now,
+        updated_by="ann",
+    )
+    assert loaded is not None and loaded.updated_at is not None
+    assert loaded.updated_at.utcoffset() is not None
+    assert repo.client_secret() == "the-secret"
+    assert repo.client_certificate_pem() == "PEM"
+
+
+def test_none_keeps_a_secret_and_empty_removes_it(database: Database, box: SecretBox) -> None:
+    repo = SettingsRepository(database, box)
+    repo.save(SETTINGS, client_secret="one", client_certificate_pem="PEM", by="ann")
+    repo.save(replace(SETTINGS, folder_name="Other"), by="bob")
+    loaded = repo.load()
+    assert loaded is not None
+    assert (loaded.folder_name, loaded.updated_by) == ("Other", "bob")
+    assert repo.client_secret() == "one"
+    repo.save(SETTINGS, client_secret="", by="bob")
+    loaded = repo.load()
+    assert loaded is not None
+    assert not loaded.has_client_secret and loaded.has_client_certificate
+    assert repo.client_secret() is None
+    repo.save(SETTINGS, client_secret="two", client_certificate_pem="", by="bob")
+    assert repo.client_secret() == "two"
+    assert repo.client_certificate_pem() is None
+
+
+def test_secrets_and_the_central_url_are_sealed_in_the_row(
+    database: Database, box: SecretBox
+) -> None:
+    SettingsRepository(database, box).save(
+        SETTINGS, client_secret="the-secret", client_certificate_pem="-----BEGIN", by="ann"
+    )
+    with database.session() as s, s.begin():
+        row = s.execute(select(AppSettingsRow)).scalar_one()
+        stored = " ".join(str(v) for v in vars(row).values())
+    for plain in ("the-secret", "-----BEGIN", "hunter2"):
+        assert plain not in stored
+
+
+def test_a_changed_key_asks_for_the_secrets_again(database: Database, box: SecretBox) -> None:
+    SettingsRepository(database, box).save(SETTINGS, client_secret="s", by="ann")
+    other = SettingsRepository(database, SecretBox(Fernet.generate_key()))
+    with pytest.raises(ConfigError, match="secret key has changed"):
+        other.client_secret()
+    with pytest.raises(ConfigError, match="secret key has changed"):
+        other.load()
+    other.save(SETTINGS, client_secret="new", by="ann")  # entering them again works
+    assert other.client_secret() == "new"
