@@ -23,7 +23,7 @@ from central365.graph import (
     connect,
     pfx_credential,
 )
-from central365.graph.auth import ClientCredential
+from central365.graph.auth import ClientCredential, trusting_session
 from central365.ports import ContactSource, Mailbox
 from central365.service import SyncService
 from central365.sources import open_source
@@ -69,12 +69,14 @@ def graph_auth(settings: Settings, on_device_code: Callable[[str], None]) -> htt
         return StaticTokenAuth(settings.sandbox_token.get_secret_value())
     assert settings.client_id is not None  # checked by load_settings
     tenant = settings.tenant_id or "organizations"
+    http_client = trusting_session(settings.ca_bundle) if settings.ca_bundle else None
     if settings.auth is AuthMode.APP:
         return ClientCredentialsAuth(
             tenant,
             settings.client_id,
             app_credential(settings),
             authority_host=settings.authority_host,
+            http_client=http_client,
         )
     return DeviceCodeAuth(
         tenant,
@@ -82,6 +84,7 @@ def graph_auth(settings: Settings, on_device_code: Callable[[str], None]) -> htt
         settings.token_cache,
         show=on_device_code,
         authority_host=settings.authority_host,
+        http_client=http_client,
     )
 
 

@@ -1,4 +1,4 @@
-"""The `central365` command line: plan, sync, folders, sandbox, demo.
+"""The `central365` command line: plan, sync, folders, serve, sandbox, demo.
 
 One translator (`_fail`) turns every central365 error into one readable message and an exit
 code: 0 all good, 1 some records failed, 2 configuration, source or Office 365 errors that
@@ -278,12 +278,29 @@ def sandbox(
         float, typer.Option(help="Share of requests answered 429/503/504 at random (0..1).")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the random faults.")] = 0,
+    tls: Annotated[
+        bool, typer.Option(help="Serve HTTPS with a local CA (needed to sign in with msal).")
+    ] = False,
+    tls_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the CA and certificates go (default: the state file's folder, else ./data)."
+        ),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file of the identity platform's apps and users (see docs/sandbox.md)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the local Microsoft Graph sandbox (see docs/sandbox.md)."""
     ctx: Context = typer_ctx.obj
     with _errors_handled(ctx):
         from central365.sandbox.faults import FaultConfig
+        from central365.sandbox.identity import IdentityConfig
         from central365.sandbox.server import run_sandbox
+        from central365.sandbox.tls import ca_path_in
 
         try:
             faults = FaultConfig(
@@ -295,10 +312,69 @@ def sandbox(
             )
         except ValueError as exc:
             raise Central365Error(f"The sandbox options are not valid: {exc}.") from None
+        directory = (tls_dir or (state.parent if state else Path("data"))) if tls else None
+        try:
+            identity_config = (
+                IdentityConfig.from_json(json.loads(identity.read_text(encoding="utf-8")))
+                if identity
+                else None
+            )
+        except (OSError, ValueError) as exc:
+            raise Central365Error(f"The identity file {identity} is not usable: {exc}.") from None
+        scheme = "https" if tls else "http"
         ctx.err.print(
-            f"Graph sandbox on http://{host}:{port}/v1.0 (admin: /_sandbox). Ctrl-C stops it."
+            f"Graph sandbox on {scheme}://{host}:{port}/v1.0 (admin: /_sandbox). Ctrl-C stops it.",
+            markup=False,
         )
-        run_sandbox(host, port, state, faults, mailbox, token=token, log_level="warning")
+        if directory is not None:
+            ctx.err.print(
+                f"Sign-in authority {scheme}://{host}:{port}/organizations (msal: "
+                f"instance_discovery=False). Trust the CA: "
+                f"CENTRAL365_CA_BUNDLE={ca_path_in(directory).resolve()}",
+                markup=False,
+                soft_wrap=True,
+            )
+        run_sandbox(
+            host,
+            port,
+            state,
+            faults,
+            mailbox,
+            token=token,
+            log_level="warning",
+            tls_dir=directory,
+            identity=identity_config,
+        )
+
+
+@app.command()
+def serve(
+    typer_ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM) to serve https directly.")
+    ] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="The certificate's private key.")] = None,
+) -> None:
+    """Serve the homepage (sign-in with Microsoft; set CENTRAL365_PUBLIC_URL to its address)."""
+    ctx: Context = typer_ctx.obj
+    with _errors_handled(ctx):
+        import uvicorn
+
+        from central365.web import create_app
+
+        settings = ctx.settings(require_central=False)
+        ctx.err.print(f"central365 homepage on {settings.public_url} (listening on {host}:{port}).")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+            log_level="info",
+            proxy_headers=True,
+        )
 
 
 @app.command()

@@ -201,7 +201,12 @@ class RunManager:
             active = _Active(record.id, request.lock_key, request.folder_name, thread, writer)
             self._by_lock[request.lock_key] = active
             self._by_id[record.id] = active
-            thread.start()
+            try:
+                thread.start()
+            except BaseException:  # no thread (resources exhausted): release the folder
+                del self._by_lock[request.lock_key], self._by_id[record.id]
+                self._runs.finish(record.id, RunStatus.FAILED, INTERNAL_ERROR)
+                raise
         return record
 
     def is_running(self, lock_key: str) -> int | None:

@@ -40,6 +40,9 @@ class AppSettings:
     target_mailbox: str | None = None  # app-only: required; delegated: None means "me"
     updated_at: datetime | None = None
     updated_by: str | None = None
+    #: Something stored is sealed with another secret key (the key changed): the Central URL
+    #: then reads as "" and the client secret / certificate must be entered again.
+    secrets_unreadable: bool = False
 
 
 @dataclass(frozen=True)

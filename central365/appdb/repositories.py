@@ -7,7 +7,9 @@ sees a sealed column and nothing sealed is ever logged.  Nothing here logs token
 contact records.
 
 Where a sealed value can no longer be opened because the secret key changed:
-- settings secrets and the Central URL raise `ConfigError` (a person must enter them again);
+- `SettingsRepository.client_secret()` / `client_certificate_pem()` raise `ConfigError` (a
+  person must enter them again); `load()` still works, flags `secrets_unreadable` and reads the
+  Central URL as "", so the Settings page can be shown to enter them;
 - a token cache or a web session reads as absent (the person simply signs in again).
 """
 
@@ -92,16 +94,25 @@ class SettingsRepository:
     def load(self) -> AppSettings | None:
         """The stored settings, None before the first save.
 
-        Raises `ConfigError` when the secret key changed (the Central URL is sealed: it may
-        carry a database password).
+        Never fails because the secret key changed, so the Settings page can still be shown:
+        the sealed Central URL (it may carry a database password) then reads as "" and
+        `secrets_unreadable` is set; `client_secret()` and `client_certificate_pem()` raise.
         """
         with self._db.session() as s, s.begin():
             row = s.get(AppSettingsRow, _SETTINGS_ROW_ID)
             if row is None:
                 return None
+            sealed = (row.client_secret_sealed, row.client_certificate_sealed)
+            central_url, readable = self._try_open(row.central_url_sealed)
+            readable = all([readable, *(self._try_open(v)[1] for v in sealed if v is not None)])
+            if not readable:
+                log.warning(
+                    "Stored settings were sealed with another secret key; they must be entered "
+                    "again on the Settings page."
+                )
             return AppSettings(
                 folder_name=row.folder_name,
-                central_url=self._box.open(row.central_url_sealed),
+                central_url=central_url,
                 central_table=row.central_table,
                 column_mapping=dict(json.loads(row.column_mapping)),
                 auth_mode=AuthChoice(row.auth_mode),
@@ -112,7 +123,14 @@ class SettingsRepository:
                 target_mailbox=row.target_mailbox,
                 updated_at=row.updated_at,
                 updated_by=row.updated_by,
+                secrets_unreadable=not readable,
             )
+
+    def _try_open(self, sealed: str) -> tuple[str, bool]:
+        try:
+            return self._box.open(sealed), True
+        except ConfigError:
+            return "", False
 
     def save(
         self,
@@ -122,7 +140,8 @@ class SettingsRepository:
         client_certificate_pem: str | None = None,
         by: str,
     ) -> None:
-        """Store `settings` (its `has_*`, `updated_at` and `updated_by` are ignored).
+        """Store `settings` (its `has_*`, `updated_at`, `updated_by`, `secrets_unreadable` are
+        ignored).
 
         `client_secret` / `client_certificate_pem`: None keeps the stored one, "" removes it.
         """

@@ -22,9 +22,11 @@ import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import msal
+import requests
 
 from central365.errors import AuthFailed
 from central365.graph.errors import is_token_rejected, token_error
@@ -34,6 +36,43 @@ DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 APP_SCOPES: tuple[str, ...] = ("https://graph.microsoft.com/.default",)
 #: Delegated scope for the sync; MSAL adds openid/profile/offline_access itself and refuses them.
 DELEGATED_SCOPES: tuple[str, ...] = ("Contacts.ReadWrite",)
+
+#: Microsoft's own sign-in hosts (public and national clouds); msal validates any other
+#: authority host against login.microsoftonline.com, which a sandbox or an offline host fails.
+MICROSOFT_AUTHORITY_HOSTS: frozenset[str] = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+        "login.partner.microsoftonline.cn",
+    }
+)
+
+
+def msal_app_options(authority_host: str, http_client: Any = None) -> dict[str, Any]:
+    """Keyword arguments for an msal application on this authority host.
+
+    `instance_discovery=False` for hosts that are not Microsoft's (the sandbox); the given
+    `http_client` (e.g. `trusting_session(ca)`) for a private certificate authority.
+    """
+    options: dict[str, Any] = {}
+    if http_client is not None:
+        options["http_client"] = http_client
+    if urlsplit(authority_host).hostname not in MICROSOFT_AUTHORITY_HOSTS:
+        options["instance_discovery"] = False
+    return options
+
+
+def trusting_session(ca_bundle: str | Path) -> requests.Session:
+    """A requests session for msal that trusts `ca_bundle` (the sandbox's CA).
+
+    `trust_env=False`: otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `verify`.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(ca_bundle)
+    return session
+
 
 #: A client secret, or a certificate dict (`certificate_credential` / `pfx_credential`).
 ClientCredential = str | Mapping[str, str]
@@ -165,9 +204,7 @@ class ClientCredentialsAuth(_MsalAuth):
         self._app: ConfidentialApp | None = None
 
     def _real_app(self) -> ConfidentialApp:
-        options: dict[str, Any] = {}
-        if self._http_client is not None:
-            options["http_client"] = self._http_client
+        options = msal_app_options(self.authority, self._http_client)
         credential = (
             self._credential if isinstance(self._credential, str) else dict(self._credential)
         )
@@ -229,9 +266,8 @@ class DeviceCodeAuth(_MsalAuth):
         self._cache: Any = None
 
     def _real_app(self, cache: Any) -> PublicApp:
-        options: dict[str, Any] = {"token_cache": cache}
-        if self._http_client is not None:
-            options["http_client"] = self._http_client
+        options = msal_app_options(self.authority, self._http_client)
+        options["token_cache"] = cache
         app: PublicApp = msal.PublicClientApplication(
             self.client_id, authority=self.authority, **options
         )

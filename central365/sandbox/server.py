@@ -1,12 +1,17 @@
 """Running the sandbox: `run_sandbox` for the CLI, `SandboxServer` for tests, demos, benchmarks.
 
 Both load `state_path` when it exists and let the app's lifespan save it (shortly after each
-write and on shutdown), so a restart keeps the mailboxes.
+write and on shutdown), so a restart keeps the mailboxes.  Both can serve HTTPS with a local CA
+(`central365.sandbox.tls`), which msal needs to use the sandbox as its authority.  The identity
+platform's signing key is kept in the TLS directory (or next to the state file) when there is
+one, so tokens issued before a restart stay valid.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,8 +22,13 @@ import uvicorn
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultConfig, FaultInjector
+from central365.sandbox.identity.registry import IdentityConfig
+from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.persist import StatePersister
 from central365.sandbox.store import DEFAULT_MAILBOX, SandboxStore
+from central365.sandbox.tls import TlsFiles, ensure_tls_files
+
+SIGNING_KEY_FILE = "sandbox-signing-key.pem"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -31,6 +41,22 @@ def _store(default_mailbox: str, state_path: Path | None) -> SandboxStore:
     return store
 
 
+def _identity(
+    identity: IdentityConfig | IdentityService | None,
+    tls_dir: Path | None,
+    state_path: Path | None,
+) -> IdentityService:
+    """The identity service, its signing key kept in `tls_dir` or beside the state file."""
+    if isinstance(identity, IdentityService):
+        return identity
+    key_path = None
+    if tls_dir is not None:
+        key_path = tls_dir / SIGNING_KEY_FILE
+    elif state_path is not None:
+        key_path = state_path.with_name(f"{state_path.name}.{SIGNING_KEY_FILE}")
+    return IdentityService(identity, key_path=key_path)
+
+
 def run_sandbox(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
@@ -40,15 +66,32 @@ def run_sandbox(
     *,
     token: str | None = None,
     log_level: str = "info",
+    tls_dir: Path | None = None,
+    identity: IdentityConfig | None = None,
 ) -> None:
     """Serve the sandbox in the foreground until Ctrl-C / SIGTERM (then save the state).
+
+    With `tls_dir`, serve HTTPS with the local CA kept there (`tls_dir/sandbox-ca.pem` is what
+    clients trust, see `central365.sandbox.tls.ca_path_in`).  `identity` is the identity
+    platform's directory (default: the demo app and users).
 
     Raises ValueError when `state_path` holds a state of an unknown format, and OSError when it
     cannot be read or the port cannot be bound.
     """
     store = _store(default_mailbox, state_path)
-    app = create_sandbox_app(store, faults, token=token, state_path=state_path)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, ws="none", lifespan="on")
+    service = _identity(identity, tls_dir, state_path)
+    app = create_sandbox_app(store, faults, token=token, state_path=state_path, identity=service)
+    files = ensure_tls_files(tls_dir, [host]) if tls_dir is not None else None
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws="none",
+        lifespan="on",
+        ssl_certfile=str(files.cert_path) if files else None,
+        ssl_keyfile=str(files.key_path) if files else None,
+    )
 
 
 class SandboxServer:
@@ -57,8 +100,15 @@ class SandboxServer:
         with SandboxServer() as sandbox:
             httpx.get(f"{sandbox.url}/me/contactFolders", headers={"Authorization": "Bearer x"})
 
-    `port` 0 picks a free port.  `url` ends in `/v1.0`; `admin_url` is the `/_sandbox` root.
+    `port` 0 picks a free port.  `url` ends in `/v1.0`; `admin_url` is the `/_sandbox` root;
+    `root_url` is the scheme and authority; `authority(tenant)` is what msal takes.
     Pass a `store` to share it with the test (e.g. to seed it directly).
+
+    `tls=True` serves HTTPS: a local CA and a server certificate are made in `tls_dir` (a
+    temporary directory, removed on `stop()`, when None) at `start()`; `ca_path` is the CA
+    file clients must trust (a requests session's `verify=`, httpx's `verify=`,
+    `CENTRAL365_CA_BUNDLE`).  `identity` is the directory of the identity platform (default:
+    the demo app and users) or a ready `IdentityService`.
     """
 
     def __init__(
@@ -72,9 +122,19 @@ class SandboxServer:
         token: str | None = None,
         default_mailbox: str = DEFAULT_MAILBOX,
         startup_timeout_s: float = 10.0,
+        tls: bool = False,
+        tls_dir: Path | None = None,
+        identity: IdentityConfig | IdentityService | None = None,
     ) -> None:
         self.store = store if store is not None else _store(default_mailbox, state_path)
-        self.app = create_sandbox_app(self.store, faults, token=token, state_path=state_path)
+        self.identity = _identity(identity, tls_dir if tls else None, state_path)
+        self.app = create_sandbox_app(
+            self.store, faults, token=token, state_path=state_path, identity=self.identity
+        )
+        self.tls = tls
+        self._tls_dir = tls_dir
+        self._temporary_tls_dir: Path | None = None
+        self._tls_files: TlsFiles | None = None
         self.host = host
         self._requested_port = port
         self._startup_timeout_s = startup_timeout_s
@@ -89,12 +149,38 @@ class SandboxServer:
         return ctx
 
     @property
+    def root_url(self) -> str:
+        """`https://127.0.0.1:PORT` (or `http://` without TLS); IPv6 hosts in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1.0"
+        return f"{self.root_url}/v1.0"
 
     @property
     def admin_url(self) -> str:
-        return f"http://{self.host}:{self.port}/_sandbox"
+        return f"{self.root_url}/_sandbox"
+
+    def authority(self, tenant: str = "organizations") -> str:
+        """The msal authority for `tenant` (`organizations`, `common`, the tenant id, a domain)."""
+        return f"{self.root_url}/{tenant}"
+
+    @property
+    def ca_path(self) -> Path:
+        """The CA certificate file to trust; only with `tls=True`, after `start()`."""
+        if self._tls_files is None:
+            raise RuntimeError("the sandbox serves no TLS (pass tls=True and start it first)")
+        return self._tls_files.ca_path
+
+    def _make_tls_files(self) -> TlsFiles | None:
+        if not self.tls:
+            return None
+        directory = self._tls_dir
+        if directory is None:
+            directory = self._temporary_tls_dir = Path(tempfile.mkdtemp(prefix="c365-tls-"))
+        self._tls_files = ensure_tls_files(directory, [self.host])
+        return self._tls_files
 
     def start(self) -> None:
         """Bind, start serving in a daemon thread, and wait until uvicorn is ready."""
@@ -105,8 +191,15 @@ class SandboxServer:
         sock.bind((self.host, self._requested_port))
         self._socket = sock
         self.port = sock.getsockname()[1]
+        files = self._make_tls_files()
         config = uvicorn.Config(
-            self.app, log_level="warning", ws="none", lifespan="on", access_log=False
+            self.app,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            access_log=False,
+            ssl_certfile=str(files.cert_path) if files else None,
+            ssl_keyfile=str(files.key_path) if files else None,
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -130,6 +223,9 @@ class SandboxServer:
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
+        if self._temporary_tls_dir is not None:
+            shutil.rmtree(self._temporary_tls_dir, ignore_errors=True)
+            self._temporary_tls_dir = self._tls_files = None
 
     def __enter__(self) -> SandboxServer:
         self.start()

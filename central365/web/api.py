@@ -116,7 +116,11 @@ def get_plan(
     shown = page_of(context.cached, state, q, page, per_page)
     return {
         "mailbox": report.mailbox,
-        "folder": {"id": report.folder.id, "name": report.folder.name, "exists": report.folder.exists},
+        "folder": {
+            "id": report.folder.id,
+            "name": report.folder.name,
+            "exists": report.folder.exists,
+        },
         "counts": {s.value: context.cached.count(s) for s in State},
         "excluded": report.plan.excluded,
         "problems": [{"line": p.line, "message": p.message} for p in report.plan.problems],

@@ -12,6 +12,7 @@ token, or put a token in an error message.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -131,7 +132,10 @@ class AuthorityMetadata:
 
     def __init__(self, authority: str, ca_bundle: Path | None = None, timeout: float = 30.0):
         self._url = f"{authority.rstrip('/')}/v2.0/.well-known/openid-configuration"
-        self._verify: str | bool = str(ca_bundle) if ca_bundle else True
+        # An SSLContext, not a path: httpx 0.28 deprecates `verify=<path>`.
+        self._verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else True
+        )
         self._timeout = timeout
         self._config: Mapping[str, Any] | None = None
         self._lock = threading.Lock()

@@ -113,7 +113,9 @@ class Clients:
         authority = f"{self._settings.authority_host.rstrip('/')}/{tenant_of(app)}"
 
         def build() -> BearerVerifier:
-            return verifier_for(authority, client_id, self._settings.ca_bundle, self._settings.timeout)
+            return verifier_for(
+                authority, client_id, self._settings.ca_bundle, self._settings.timeout
+            )
 
         with self._lock:
             if self._bearer is None or self._bearer[0] != (authority, client_id):

@@ -112,7 +112,9 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
         f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', '')}"
         for error in exc.errors()
     )
-    return _respond(request, 422 if _is_api(request) else 400, "The request is not valid.", problems)
+    return _respond(
+        request, 422 if _is_api(request) else 400, "The request is not valid.", problems
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

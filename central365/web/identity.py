@@ -18,6 +18,7 @@ encrypts) — no access token, refresh token, secret or key is ever put in an er
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,24 @@ def is_microsoft_host(authority_host: str) -> bool:
     return host.casefold() in MICROSOFT_AUTHORITY_HOSTS
 
 
+class _CaPinnedSession(requests.Session):
+    """A requests session whose `verify` (the configured CA bundle) is not overridden.
+
+    requests lets `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` replace a session's `verify` on every
+    request; with `ca_bundle` configured, the authority's certificate must be checked against
+    that bundle whatever the environment says.
+    """
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        merged: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        merged["verify"] = self.verify
+        return merged
+
+
 class MsalIdentity:
     """`IdentityClient` over msal's `ConfidentialClientApplication` (the web app is confidential).
 
@@ -189,9 +208,10 @@ class MsalIdentity:
         self._app_only: msal.ConfidentialClientApplication | None = None
 
     def _http(self) -> requests.Session:
-        session = requests.Session()
-        if self._ca_bundle is not None:
-            session.verify = str(self._ca_bundle)
+        if self._ca_bundle is None:
+            return requests.Session()
+        session = _CaPinnedSession()
+        session.verify = str(self._ca_bundle)
         return session
 
     def _app(self, cache: msal.TokenCache | None = None) -> msal.ConfidentialClientApplication:
@@ -216,7 +236,16 @@ class MsalIdentity:
             ) from None
 
     def begin_sign_in(self, redirect_uri: str) -> SignInStart:
-        flow = self._app().initiate_auth_code_flow(self._scopes, redirect_uri=redirect_uri)
+        app = self._app()
+        with warnings.catch_warnings():
+            # msal recommends response_mode=form_post; that answer is a cross-site POST, which
+            # a SameSite=Lax session cookie does not accompany, so the flow kept in the session
+            # could not be found.  The query mode stays safe here: the code is single-use and
+            # bound to this flow's PKCE verifier, state and nonce, all held server-side.
+            warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+            flow = app.initiate_auth_code_flow(
+                self._scopes, redirect_uri=redirect_uri, response_mode="query"
+            )
         if "auth_uri" not in flow:
             raise _failure(flow, "starting the sign-in")
         return SignInStart(auth_uri=str(flow["auth_uri"]), flow=flow)

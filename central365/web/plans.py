@@ -90,7 +90,9 @@ def page_of(
     pages = max(1, math.ceil(len(items) / per_page))
     page = min(max(page, 1), pages)
     start = (page - 1) * per_page
-    return PlanPage(state, query.strip(), page, per_page, len(items), items[start : start + per_page])
+    return PlanPage(
+        state, query.strip(), page, per_page, len(items), items[start : start + per_page]
+    )
 
 
 class PlanCache:

@@ -65,6 +65,23 @@ def central_source(app: AppSettings) -> ContactSource:
     return open_source(app.central_url, table=app.central_table or "contacts", mapping=mapping)
 
 
+class BorrowedTransport(httpx.BaseTransport):
+    """An injected transport each mailbox's client may use but never closes.
+
+    `httpx.Client.close()` closes its transport; the app opens one client per plan or run, while
+    the transport it was given (the in-process sandbox) belongs to the caller and lives on.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Left to the owner of the wrapped transport."""
+
+
 class LabelledMailbox:
     """A mailbox that calls itself by its address rather than Graph's `me`.
 
@@ -113,7 +130,7 @@ class Connector:
         self._settings = settings
         self._clients = clients
         self._users = users
-        self._transport = graph_transport
+        self._transport = BorrowedTransport(graph_transport) if graph_transport else None
 
     def token(self, user: User, app: AppSettings, *, force_refresh: bool = False) -> AccessToken:
         """A Graph token: the app's in app-only mode, else the person's (cache saved back)."""
@@ -132,9 +149,7 @@ class Connector:
         return token
 
     def _auth(self, user: User, app: AppSettings) -> TokenProviderAuth:
-        return TokenProviderAuth(
-            lambda force: self.token(user, app, force_refresh=force).token
-        )
+        return TokenProviderAuth(lambda force: self.token(user, app, force_refresh=force).token)
 
     @contextmanager
     def mailbox(self, user: User, app: AppSettings) -> Iterator[Mailbox]:

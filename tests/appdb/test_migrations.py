@@ -82,3 +82,10 @@ def test_the_migration_scripts_ship_inside_the_package() -> None:
     assert (root / "env.py").is_file()
     assert (root / "script.py.mako").is_file()
     assert (root / "versions" / "0001_initial.py").is_file()
+
+
+def test_migrate_accepts_an_existing_empty_sqlite_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    migrate(f"sqlite:///{path}")
+    assert _state(f"sqlite:///{path}") == (TABLES | {"alembic_version"}, "0001")

@@ -86,7 +86,28 @@ def test_a_changed_key_asks_for_the_secrets_again(database: Database, box: Secre
     other = SettingsRepository(database, SecretBox(Fernet.generate_key()))
     with pytest.raises(ConfigError, match="secret key has changed"):
         other.client_secret()
-    with pytest.raises(ConfigError, match="secret key has changed"):
-        other.load()
+    loaded = other.load()  # the Settings page can still be shown
+    assert loaded is not None
+    assert (loaded.secrets_unreadable, loaded.central_url, loaded.folder_name) == (
+        True,
+        "",
+        SETTINGS.folder_name,
+    )
     other.save(SETTINGS, client_secret="new", by="ann")  # entering them again works
     assert other.client_secret() == "new"
+    loaded = other.load()
+    assert loaded is not None and not loaded.secrets_unreadable
+    assert loaded.central_url == SETTINGS.central_url
+
+
+def test_a_changed_key_is_flagged_even_when_only_the_certificate_is_stale(
+    database: Database, box: SecretBox
+) -> None:
+    SettingsRepository(database, box).save(SETTINGS, client_certificate_pem="PEM", by="ann")
+    other = SettingsRepository(database, SecretBox(Fernet.generate_key()))
+    other.save(SETTINGS, by="bob")  # the URL is sealed anew, the certificate is kept
+    loaded = other.load()
+    assert loaded is not None and loaded.secrets_unreadable
+    assert loaded.central_url == SETTINGS.central_url
+    with pytest.raises(ConfigError, match="secret key has changed"):
+        other.client_certificate_pem()

@@ -101,10 +101,11 @@ class SigningKey:
             headers={"kid": self.kid, "typ": "JWT"},
         )
 
-    def verify(self, token: str, *, audience: str | Iterable[str]) -> dict[str, Any]:
+    def verify(self, token: str, *, audience: str | Iterable[str], now: float) -> dict[str, Any]:
         """The claims of a token this key signed; raises `jwt.InvalidTokenError` otherwise.
 
-        `exp` and `iat` are required; `jwt.ExpiredSignatureError` (a subclass) means expired.
+        Times are checked against `now` (the sandbox's clock, epoch seconds): `exp` is
+        required, `jwt.ExpiredSignatureError` (a subclass) means expired.
         """
         header = jwt.get_unverified_header(token)
         if header.get("kid") != self.kid:
@@ -114,8 +115,20 @@ class SigningKey:
             self._public,
             algorithms=[TOKEN_ALGORITHM],
             audience=list([audience] if isinstance(audience, str) else audience),
-            options={"require": ["exp", "iat"]},
+            options={
+                "require": ["exp", "iat"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
+        expires, not_before = claims.get("exp"), claims.get("nbf", 0)
+        if not isinstance(expires, int | float) or not isinstance(not_before, int | float):
+            raise jwt.InvalidTokenError("exp and nbf must be numbers")
+        if now >= expires:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        if now < not_before:
+            raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
         return claims
 
 

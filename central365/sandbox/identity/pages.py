@@ -1,7 +1,9 @@
 """The HTML the identity platform shows people: sign-in, device code, errors, form_post.
 
-Self-contained pages: no external assets, no script at all, one inline `<style>` block that the
-`Content-Security-Policy` header allows by its hash.  Every action is a labelled `<button>` in
+Self-contained pages: no external assets, no inline script, one inline `<style>` block that
+the `Content-Security-Policy` header allows by its hash.  The one script is the form_post
+page's same-origin `AUTOSUBMIT_PATH` (it presses "Continue", as Entra's page does by itself);
+without JavaScript the person presses it.  Every action is a labelled `<button>` in
 a POST form, so the pages work with a keyboard, a screen reader, or a test driving them with
 plain HTTP (`Sign in as Demo User` is the button's text).
 """
@@ -21,6 +23,13 @@ from central365.sandbox.identity.registry import DemoUser, RegisteredApp
 USER_FIELD = "sandbox_user"
 ACTION_FIELD = "sandbox_action"
 USER_CODE_FIELD = "user_code"
+#: Served by `routes.py`: submits the form_post page's form once the page has loaded.
+AUTOSUBMIT_PATH = "/_sandbox/identity/autosubmit.js"
+AUTOSUBMIT_JS = (
+    'document.addEventListener("DOMContentLoaded", function () {\n'
+    '  document.getElementById("autosubmit").submit();\n'
+    "});\n"
+)
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; background: #f3f2f1; margin: 0; color: #1b1b1b; }
@@ -46,13 +55,15 @@ class Page:
 
     html: str
     status: int = 200
+    script: bool = False
 
     @property
     def headers(self) -> dict[str, str]:
         digest = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+        script = " script-src 'self';" if self.script else ""
         return {
             "Content-Security-Policy": (
-                f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; "
+                f"default-src 'none'; style-src 'sha256-{digest}';{script} base-uri 'none'; "
                 "frame-ancestors 'none'"
             ),
             "X-Frame-Options": "DENY",
@@ -62,14 +73,16 @@ class Page:
         }
 
 
-def _document(title: str, body: str, status: int = 200) -> Page:
+def _document(title: str, body: str, status: int = 200, *, script: bool = False) -> Page:
+    head_script = f'<script src="{AUTOSUBMIT_PATH}" defer></script>' if script else ""
     return Page(
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style>{head_script}</head>"
         f"<body><main>{body}</main></body></html>",
         status,
+        script,
     )
 
 
@@ -149,13 +162,14 @@ def error_page(error: OAuthError) -> Page:
 
 
 def form_post_page(redirect_uri: str, fields: Mapping[str, str]) -> Page:
-    """`response_mode=form_post`: the answer as a form to send on (a button, no script)."""
+    """`response_mode=form_post`: the answer as a form posted on to the app's redirect URI."""
     body = (
         "<h1>Signing you in</h1>"
-        f'<form method="post" action="{escape(redirect_uri)}">{_hidden(fields)}'
+        f'<form id="autosubmit" method="post" action="{escape(redirect_uri)}">'
+        f"{_hidden(fields)}"
         '<button type="submit">Continue to the application</button></form>'
     )
-    return _document("Continue", body)
+    return _document("Continue", body, script=True)
 
 
 def device_code_page(action: str, problem: str | None = None) -> Page:

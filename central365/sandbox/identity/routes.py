@@ -8,6 +8,7 @@
     GET       /{tenant}/oauth2/v2.0/logout                      sign-out
     GET, POST /devicelogin                                      device code entry + sign-in
     GET, PUT  /_sandbox/identity                                the directory (admin API)
+    GET       /_sandbox/identity/autosubmit.js                  the form_post page's script
 
 `{tenant}` is `common`, `organizations`, the sandbox tenant's id or one of its domains.  Every
 rule lives in `IdentityService`; this module parses forms and HTTP Basic credentials, builds
@@ -268,6 +269,13 @@ def _logout_target_allowed(service: IdentityService, target: str) -> bool:
 def identity_admin_routes(service: IdentityService) -> list[Route]:
     """`GET /_sandbox/identity` (the directory as JSON), `PUT` (replace the given fields)."""
 
+    async def autosubmit(request: Request) -> Response:
+        return Response(
+            pages.AUTOSUBMIT_JS,
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
+
     async def get_identity(request: Request) -> Response:
         return JSONResponse(service.config.to_json())
 
@@ -285,4 +293,5 @@ def identity_admin_routes(service: IdentityService) -> list[Route]:
     return [
         Route("/_sandbox/identity", get_identity, methods=["GET"]),
         Route("/_sandbox/identity", put_identity, methods=["PUT"]),
+        Route(pages.AUTOSUBMIT_PATH, autosubmit, methods=["GET"]),
     ]

@@ -527,7 +527,7 @@ class IdentityService:
                 "The request body must contain the following parameter: 'refresh_token'.",
             )
         try:
-            claims = self.key.verify(token, audience=REFRESH_AUDIENCE)
+            claims = self.key.verify(token, audience=REFRESH_AUDIENCE, now=self._clock())
         except jwt.ExpiredSignatureError:
             raise errors.invalid_grant(
                 700082,
@@ -682,7 +682,7 @@ class IdentityService:
 
     def verify_access_token(self, token: str) -> dict[str, Any]:
         """The claims of a Graph access token this sandbox issued; `jwt.InvalidTokenError`."""
-        return self.key.verify(token, audience=[GRAPH_RESOURCE, GRAPH_APP_ID])
+        return self.key.verify(token, audience=[GRAPH_RESOURCE, GRAPH_APP_ID], now=self._clock())
 
 
 def _credential_missing() -> OAuthError:

@@ -48,6 +48,15 @@ def login(
 
 @router.get("/auth/callback")
 def callback(request: Request, runtime: RuntimeDep) -> Response:
+    query = request.query_params
+    if "admin_consent" in query and "code" not in query:
+        # The Scopes panel's admin-consent link comes back here (one registered redirect URI).
+        if query.get("admin_consent", "").casefold() != "true":
+            raise AuthFailed(
+                "The administrator did not grant consent"
+                + (f": {query['error_description']}" if query.get("error_description") else ".")
+            )
+        return RedirectResponse("/settings?consented=1", status_code=303)
     pending = runtime.sessions.load(request)
     flow = pending.data.get("flow") if pending else None
     if pending is None or not isinstance(flow, dict):

@@ -32,10 +32,7 @@ def start(
     all_in_state: Annotated[str, Form()] = "",
 ) -> Response:
     # A whole state wins over the ticked boxes: the person chose "all N in this state".
-    if all_in_state:
-        selection = selection_of([], [all_in_state])
-    else:
-        selection = selection_of(key or [], [])
+    selection = selection_of([], [all_in_state]) if all_in_state else selection_of(key or [], [])
     run = start_run(runtime, caller, selection)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 

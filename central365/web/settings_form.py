@@ -1,0 +1,188 @@
+"""The Settings form: its fields, read from a submitted form and checked as a whole.
+
+`read_form` turns the posted values into a `SettingsForm`; `validate` checks every field and
+returns all problems at once, keyed by field name, so the page can show each message next to
+its field.  Secrets are write-only: an empty secret or certificate field keeps the stored one,
+the "remove" boxes delete it, and neither value is ever put back into a page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from central365.appdb import AppSettings, AuthChoice
+from central365.errors import ConfigError
+from central365.model import CANONICAL_COLUMNS
+from central365.web.clients import pem_credential
+
+NEW_FOLDER = "__new__"
+MAX_NAME = 255
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+#: A tenant id, a verified domain, or a name the authority accepts (a test tenant).
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$")
+_MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TENANT_WORDS = frozenset({"organizations", "common"})
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """What the Settings form holds (the secrets only as typed, never as stored)."""
+
+    folder_name: str
+    central_url: str
+    central_table: str
+    column_mapping: Mapping[str, str]
+    auth_mode: str
+    tenant_id: str
+    client_id: str
+    target_mailbox: str
+    new_folder: bool = False
+    client_secret: str = field(default="", repr=False)
+    remove_client_secret: bool = False
+    client_certificate: str = field(default="", repr=False)
+    remove_client_certificate: bool = False
+
+    @classmethod
+    def of(cls, app: AppSettings) -> SettingsForm:
+        return cls(
+            folder_name=app.folder_name,
+            central_url=app.central_url,
+            central_table=app.central_table,
+            column_mapping=dict(app.column_mapping),
+            auth_mode=app.auth_mode.value,
+            tenant_id=app.tenant_id or "",
+            client_id=app.client_id or "",
+            target_mailbox=app.target_mailbox or "",
+        )
+
+    def without_secrets(self) -> SettingsForm:
+        """The form to show again after a problem: typed secrets are not echoed back."""
+        return replace(self, client_secret="", client_certificate="")
+
+
+def _text(form: Mapping[str, str], name: str) -> str:
+    return form.get(name, "").strip()
+
+
+def read_form(form: Mapping[str, str]) -> SettingsForm:
+    """The submitted Settings (a new folder's name wins when "new folder" was chosen)."""
+    choice = _text(form, "folder_choice")
+    new_folder = choice == NEW_FOLDER or (not choice and bool(_text(form, "new_folder_name")))
+    mapping = {
+        column: _text(form, f"map_{column}")
+        for column in CANONICAL_COLUMNS
+        if _text(form, f"map_{column}") and _text(form, f"map_{column}") != column
+    }
+    return SettingsForm(
+        folder_name=_text(form, "new_folder_name") if new_folder else choice,
+        new_folder=new_folder,
+        central_url=_text(form, "central_url"),
+        central_table=_text(form, "central_table") or "contacts",
+        column_mapping=mapping,
+        auth_mode=_text(form, "auth_mode") or AuthChoice.DELEGATED.value,
+        tenant_id=_text(form, "tenant_id"),
+        client_id=_text(form, "client_id"),
+        target_mailbox=_text(form, "target_mailbox"),
+        client_secret=form.get("client_secret", ""),
+        remove_client_secret=form.get("remove_client_secret") == "on",
+        client_certificate=form.get("client_certificate", "").strip(),
+        remove_client_certificate=form.get("remove_client_certificate") == "on",
+    )
+
+
+def _certificate_problem(pem: str) -> str | None:
+    try:
+        load_pem_private_key(pem.encode("ascii"), password=None)
+        pem_credential(pem)
+    except ConfigError:
+        return "Paste the certificate too: the PEM must hold the private key and the certificate."
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return "This is not an unencrypted PEM private key with its certificate."
+    return None
+
+
+def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
+    """Every problem of the form, by field name; empty when it can be saved."""
+    problems: dict[str, str] = {}
+    folder_field = "new_folder_name" if form.new_folder else "folder_choice"
+    if not form.folder_name:
+        problems[folder_field] = "Choose a contacts folder, or give the name of a new one."
+    elif len(form.folder_name) > MAX_NAME or "/" in form.folder_name or "\\" in form.folder_name:
+        problems[folder_field] = f"A folder name has at most {MAX_NAME} characters and no / or \\."
+    if not form.central_url:
+        problems["central_url"] = "Give csv:PATH for a Central export, or a database URL."
+    elif not form.central_url.casefold().startswith("csv:") and "://" not in form.central_url:
+        problems["central_url"] = (
+            "This is neither csv:PATH nor a database URL such as postgresql+psycopg://host/db."
+        )
+    elif form.central_url.casefold().startswith("csv:") and not form.central_url[4:].strip():
+        problems["central_url"] = "Give the path of the export after csv:."
+    if not re.fullmatch(r"[A-Za-z0-9_$.\- ]{1,128}", form.central_table):
+        problems["central_table"] = "Give the table or view's name (schema.table is allowed)."
+    seen: dict[str, str] = {}
+    for column, source in form.column_mapping.items():
+        if source.casefold() in seen:
+            problems[f"map_{column}"] = (
+                f"Column {source!r} is already used for {seen[source.casefold()]}."
+            )
+        seen[source.casefold()] = column
+    try:
+        mode = AuthChoice(form.auth_mode)
+    except ValueError:
+        problems["auth_mode"] = "Choose delegated or app-only access."
+        mode = AuthChoice.DELEGATED
+    tenant = form.tenant_id
+    if tenant and not _TENANT.match(tenant):
+        problems["tenant_id"] = "Give the directory (tenant) id, or the tenant's domain name."
+    if mode is AuthChoice.APP_ONLY and (not tenant or tenant in _TENANT_WORDS):
+        problems["tenant_id"] = "App-only access needs your tenant's id or domain."
+    if not form.client_id:
+        problems["client_id"] = "Give the application (client) id of the app registration."
+    elif len(form.client_id) > 128 or any(c.isspace() for c in form.client_id):
+        problems["client_id"] = "The client id is one word, such as a GUID."
+    if form.client_certificate:
+        certificate_problem = _certificate_problem(form.client_certificate)
+        if certificate_problem:
+            problems["client_certificate"] = certificate_problem
+    keeps_secret = (stored.has_client_secret and not form.remove_client_secret) or bool(
+        form.client_secret.strip()
+    )
+    keeps_certificate = (
+        stored.has_client_certificate and not form.remove_client_certificate
+    ) or bool(form.client_certificate)
+    if not (keeps_secret or keeps_certificate):
+        problems["client_secret"] = "Give a client secret or a certificate: sign-in needs one."
+    if mode is AuthChoice.APP_ONLY and not form.target_mailbox:
+        problems["target_mailbox"] = (
+            "App-only access writes into a named mailbox: give its address."
+        )
+    elif form.target_mailbox and not (
+        _MAILBOX.match(form.target_mailbox) or _GUID.match(form.target_mailbox)
+    ):
+        problems["target_mailbox"] = "Give the mailbox's address (name@domain) or its object id."
+    return problems
+
+
+def to_app_settings(form: SettingsForm) -> AppSettings:
+    """The record to store (the repository keeps the secrets apart)."""
+    return AppSettings(
+        folder_name=form.folder_name,
+        central_url=form.central_url,
+        central_table=form.central_table,
+        column_mapping=dict(form.column_mapping),
+        auth_mode=AuthChoice(form.auth_mode),
+        tenant_id=form.tenant_id or None,
+        client_id=form.client_id or None,
+        target_mailbox=form.target_mailbox or None,
+    )
+
+
+def secret_change(typed: str, remove: bool) -> str | None:
+    """`SettingsRepository.save`'s convention: None keeps, "" removes, text replaces."""
+    if typed.strip():
+        return typed.strip()
+    return "" if remove else None
