@@ -21,6 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from central365.appdb import SecretBox
 from central365.config import Settings
@@ -138,6 +139,7 @@ class World:
 
     tmp: Path
     store: SandboxStore
+    sandbox: Starlette
     graph: InProcessTransport
     identity: FakeIdentity
     settings: Settings
@@ -163,7 +165,8 @@ def world(tmp_path: Path) -> Iterator[World]:
     write_csv(central, RECORDS)
     store = SandboxStore(default_mailbox=MAILBOX)
     seed_folder(store, MAILBOX, FOLDER, folder_contacts())
-    graph = InProcessTransport(create_sandbox_app(store))
+    sandbox = create_sandbox_app(store)
+    graph = InProcessTransport(sandbox)
     settings = Settings(
         central=f"csv:{central}",
         folder=FOLDER,
@@ -174,7 +177,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         public_url=BASE_URL,
     )
     try:
-        yield World(tmp_path, store, graph, FakeIdentity(), settings)
+        yield World(tmp_path, store, sandbox, graph, FakeIdentity(), settings)
     finally:
         graph.close()
 

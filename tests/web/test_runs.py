@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from central365.appdb import run_lock_key
+from central365.sandbox.faults import FaultRule
 from tests.web.conftest import FOLDER, MAILBOX, Web, World
 
 
@@ -126,3 +129,47 @@ def test_history_lists_the_run_and_its_outcomes(signed_in: Web) -> None:
     assert "No active Central record has this id." in skipped
     assert signed_in.client.get("/history/999").status_code == 404
     assert signed_in.client.get("/runs/999").status_code == 404
+
+
+def test_failures_are_listed_with_their_reason(signed_in: Web, world: World) -> None:
+    world.sandbox.state.sandbox.faults.script(
+        [
+            FaultRule(
+                status=400,
+                method="POST",
+                path_contains="/contacts",
+                code="ErrorInvalidProperty",
+                message="The contact could not be saved.",
+                times=None,
+            )
+        ]
+    )
+    run_id = start(signed_in, all_in_state="new")
+    page = signed_in.soup(f"/runs/{run_id}")
+    assert page.select_one('[data-count="failed"]').get_text() == "2"
+    failures = {li["data-key"]: li.get_text(" ", strip=True) for li in page.select("#failures li")}
+    assert set(failures) == {"1", "7"}
+    assert "Ada Lovelace" in failures["1"] and "could not be saved" in failures["1"]
+    progress = signed_in.client.get(f"/api/runs/{run_id}").json()
+    assert {f["key"] for f in progress["failures"]} == {"1", "7"}
+    assert all(f["error"] for f in progress["failures"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/runs", {"key": "1"}),
+        ("/plan", {}),
+        ("/settings", {"action": "save"}),
+        ("/auth/logout", {}),
+    ],
+)
+def test_every_page_post_needs_the_csrf_token(
+    signed_in: Web, path: str, body: dict[str, str]
+) -> None:
+    assert signed_in.client.post(path, data=body).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/api/runs", "/api/plan"])
+def test_every_api_post_with_a_session_needs_the_csrf_header(signed_in: Web, path: str) -> None:
+    assert signed_in.client.post(path, json={"keys": ["1"]}).status_code == 403
