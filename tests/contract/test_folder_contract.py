@@ -51,7 +51,7 @@ def body(n: int, **extra: Any) -> dict[str, Any]:
 
 
 def test_find_folder_by_name(world: tuple[Mailbox, SandboxStore]) -> None:
-    mailbox, store = world
+    mailbox, _ = world
     assert mailbox.find_folder("Central") is None
     created = mailbox.create_folder("Central")
     assert mailbox.find_folder("Central") == created
