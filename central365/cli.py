@@ -381,21 +381,25 @@ def serve(
 def demo(
     typer_ctx: typer.Context,
     data_dir: Annotated[Path, typer.Option(help="Where the demo files go.")] = Path("data/demo"),
-    port: Annotated[int, typer.Option(help="Port of the sandbox.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port of the homepage.")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the Graph sandbox.")] = 8765,
     size: Annotated[int, typer.Option(help="How many Central records.")] = 300,
-    wait: Annotated[bool, typer.Option(help="Keep the sandbox running until Ctrl-C.")] = True,
+    wait: Annotated[bool, typer.Option(help="Keep running until Ctrl-C.")] = True,
 ) -> None:
-    """Build a demo Central, start the sandbox seeded against it, and show the plan."""
+    """Build a demo Central, start the sandbox seeded against it, and serve the homepage."""
     ctx: Context = typer_ctx.obj
     with _errors_handled(ctx):
         from central365.demo import DemoOptions, run_demo
 
+        options = DemoOptions(
+            data_dir=data_dir, port=port, sandbox_port=sandbox_port, size=size, wait=wait
+        )
         try:
-            run_demo(ctx.out, DemoOptions(data_dir=data_dir, port=port, size=size, wait=wait))
+            run_demo(ctx.out, options)
         except OSError as exc:
             raise Central365Error(
-                f"The demo could not start: {exc.strerror or exc}. Is port {port} in use? "
-                "Pass --port to use another."
+                f"The demo could not start: {exc.strerror or exc}. Are ports {port} and "
+                f"{sandbox_port} free? Pass --port / --sandbox-port to use others."
             ) from None
 
 

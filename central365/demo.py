@@ -1,8 +1,9 @@
-"""`central365 demo`: a demo Central, the sandbox seeded against it, and the plan.
+"""`central365 demo`: a demo Central, the sandbox (Graph + sign-in, over TLS) and the homepage.
 
 Everything lands in one folder (default `./data/demo`): the Central SQLite database, the
-sandbox's state file and a `central365.toml` pointing the CLI at both, so a person can go on
-with `central365 --config data/demo/central365.toml sync …` while the demo runs.
+sandbox's state, its local certificate authority, the homepage's own database, and a
+`central365.toml` that points the CLI at the same sandbox (app-only sign-in through msal, the
+production code path), so a person can use the homepage and the CLI side by side.
 """
 
 from __future__ import annotations
@@ -10,87 +11,175 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
+from pydantic import SecretStr
 from rich.console import Console
 
-from central365.bootstrap import open_service
 from central365.config import AuthMode, Settings
 from central365.demo_data import OTHER_FOLDER, build_demo_data, write_sqlite
-from central365.model import State
-from central365.render import print_plan
+from central365.sandbox.identity.registry import DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import SandboxStore, seed_folder
+from central365.serving import BackgroundServer, bind_socket
 
 DEMO_MAILBOX = "demo@contoso.test"
+DEMO_USER = "Demo User"
 DEMO_FOLDER = "Central Contacts"
-DEMO_TOKEN = "demo-token"
+DEMO_CLIENT_ID = "central365-demo"
+DEMO_CLIENT_SECRET = "demo-secret"  # the sandbox's demo app registration, not a real secret
 
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     data_dir: Path = Path("data/demo")
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = 8000  # the homepage
+    sandbox_port: int = 8765
     size: int = 300
     wait: bool = True
 
 
-def prepare(options: DemoOptions) -> tuple[Path, SandboxStore]:
-    """Write the demo database and seed a fresh sandbox store; return the settings file."""
-    data = build_demo_data(options.size)
-    options.data_dir.mkdir(parents=True, exist_ok=True)
-    database = options.data_dir / "central.db"
-    write_sqlite(database, data.rows)
+def seeded_store(size: int) -> tuple[SandboxStore, list[dict[str, str]]]:
+    """A sandbox store whose demo mailbox holds the demo folders, and the Central rows."""
+    data = build_demo_data(size)
     store = SandboxStore(default_mailbox=DEMO_MAILBOX)
     seed_folder(store, DEMO_MAILBOX, DEMO_FOLDER, data.folder_contacts)
     seed_folder(store, DEMO_MAILBOX, OTHER_FOLDER, data.other_folder_contacts)
-    config = options.data_dir / "central365.toml"
-    config.write_text(
-        "# Written by `central365 demo`: the CLI against the demo sandbox.\n"
-        f'central = "sqlite:///{database.resolve()}"\n'
-        f'graph_url = "http://{options.host}:{options.port}/v1.0"\n'
-        f'mailbox = "{DEMO_MAILBOX}"\n'
-        f'folder = "{DEMO_FOLDER}"\n'
-        'auth = "sandbox"\n'
-        f'sandbox_token = "{DEMO_TOKEN}"\n',
-        encoding="utf-8",
-    )
-    return config, store
+    return store, data.rows
+
+
+class DemoStack:
+    """The sandbox and the homepage on real ports, wired together; a context manager.
+
+    Starts fresh every time: the Central database, the mailboxes and the homepage's database
+    are rebuilt (the sandbox's CA is kept, so a browser that trusted it still does).
+    """
+
+    def __init__(self, options: DemoOptions) -> None:
+        self.options = options
+        data_dir = options.data_dir.resolve()
+        self.data_dir = data_dir
+        store, rows = seeded_store(options.size)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = data_dir / "central.db"
+        write_sqlite(self.database, rows)
+        for stale in (
+            "sandbox-state.json",
+            "central365.db",
+            "central365.db-wal",
+            "central365.db-shm",
+        ):
+            (data_dir / stale).unlink(missing_ok=True)
+        self.sandbox = SandboxServer(
+            store,
+            host=options.host,
+            port=options.sandbox_port,
+            state_path=data_dir / "sandbox-state.json",
+            tls=True,
+            tls_dir=data_dir / "tls",
+        )
+        self.web: BackgroundServer | None = None
+        self.sign_in_pages: BackgroundServer | None = None
+        self.settings: Settings | None = None
+
+    @property
+    def homepage_url(self) -> str:
+        assert self.settings is not None, "start the demo first"
+        return self.settings.public_url
+
+    def start(self) -> None:
+        from central365.web import create_app  # the web stack loads only when serving
+
+        self.sandbox.start()
+        # The sign-in pages also on plain http, for the person's browser (see browser_root).
+        self.sign_in_pages = BackgroundServer(
+            self.sandbox.app,
+            host=self.options.host,
+            port=self.options.sandbox_port + 1 if self.options.sandbox_port else 0,
+            name="central365-sign-in",
+            lifespan=False,
+        )
+        self.sign_in_pages.start()
+        self.sandbox.identity.browser_root = f"http://{self.options.host}:{self.sign_in_pages.port}"
+        sock = bind_socket(self.options.host, self.options.port)
+        port = sock.getsockname()[1]
+        self.settings = Settings(
+            central=f"sqlite:///{self.database}",
+            folder=DEMO_FOLDER,
+            auth=AuthMode.DEVICE,  # the homepage signs people in; their own mailbox is the target
+            tenant_id=DEFAULT_TENANT_ID,
+            client_id=DEMO_CLIENT_ID,
+            client_secret=SecretStr(DEMO_CLIENT_SECRET),
+            authority_host=self.sandbox.root_url,
+            graph_url=self.sandbox.url,
+            ca_bundle=self.sandbox.ca_path,
+            data_dir=self.data_dir,
+            public_url=f"http://{self.options.host}:{port}",
+        )
+        self.web = BackgroundServer(create_app(self.settings), name="central365-web", sock=sock)
+        self.web.start()
+        self._write_cli_settings()
+
+    def _write_cli_settings(self) -> None:
+        (self.data_dir / "central365.toml").write_text(
+            "# Written by `central365 demo`: the CLI against the demo sandbox, signed in as the\n"
+            "# demo app (client credentials through msal, as against Microsoft).\n"
+            f'central = "sqlite:///{self.database}"\n'
+            f'graph_url = "{self.sandbox.url}"\n'
+            f'authority_host = "{self.sandbox.root_url}"\n'
+            f'ca_bundle = "{self.sandbox.ca_path}"\n'
+            'auth = "app"\n'
+            f'tenant_id = "{DEFAULT_TENANT_ID}"\n'
+            f'client_id = "{DEMO_CLIENT_ID}"\n'
+            f'client_secret = "{DEMO_CLIENT_SECRET}"\n'
+            f'mailbox = "{DEMO_MAILBOX}"\n'
+            f'folder = "{DEMO_FOLDER}"\n',
+            encoding="utf-8",
+        )
+
+    def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+        if self.sign_in_pages is not None:
+            self.sign_in_pages.stop()
+            self.sign_in_pages = None
+        self.sandbox.stop()
+
+    def __enter__(self) -> DemoStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def run_demo(console: Console, options: DemoOptions) -> None:
-    config, store = prepare(options)
-    state = options.data_dir / "sandbox-state.json"
-    with SandboxServer(store, host=options.host, port=options.port, state_path=state) as sandbox:
-        settings = Settings(
-            central=f"sqlite:///{(options.data_dir / 'central.db').resolve()}",
-            graph_url=sandbox.url,
-            mailbox=DEMO_MAILBOX,
-            folder=DEMO_FOLDER,
-            auth=AuthMode.SANDBOX,
-        )
-        with open_service(settings) as service:
-            report = service.plan()
-        shown = frozenset({State.UPDATE, State.NON_ACTIONABLE})
-        print_plan(console, report, shown)
+    with DemoStack(options) as stack:
+        config = stack.data_dir / "central365.toml"
         console.print(
-            f"\nThe table lists the records that need an update or cannot be synchronised; "
-            f"{report.plan.count(State.NEW)} are new to Office 365 and "
-            f"{report.plan.count(State.UNCHANGED)} need no update.",
-        )
-        new_key = next((i.key for i in report.plan.items if i.state is State.NEW), "ID")
-        console.print(
-            f"\nThe Graph sandbox is running at {sandbox.url} (mailbox {DEMO_MAILBOX}).\n"
-            "From another terminal, in this folder:\n"
-            f"  .venv/bin/central365 --config {config} plan --state new\n"
-            f"  .venv/bin/central365 --config {config} sync --key {new_key} --yes\n"
-            f"  .venv/bin/central365 --config {config} sync --all\n"
-            f"  .venv/bin/central365 --config {config} folders\n",
+            f"\n[bold]central365 demo[/bold]\n\n"
+            f"  Homepage:  {stack.homepage_url}\n"
+            f"  Sign in as [bold]{DEMO_USER}[/bold] ({DEMO_MAILBOX}) on the sandbox's sign-in page.\n"
+            f"  The Graph sandbox (Office 365 stand-in) runs at {stack.sandbox.url}.\n\n"
+            "The command line works against the same sandbox, from another terminal:\n"
+            f"  .venv/bin/central365 --config {config} plan\n"
+            f"  .venv/bin/central365 --config {config} sync --state update --yes\n",
             highlight=False,
         )
         if not options.wait:
             return
-        console.print("Press Ctrl-C to stop the sandbox.")
+        console.print("Press Ctrl-C to stop the demo.")
         try:
             while True:
                 time.sleep(3600)

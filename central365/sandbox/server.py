@@ -10,10 +10,7 @@ one, so tokens issued before a restart stay valid.
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 from types import TracebackType
 
@@ -27,6 +24,7 @@ from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.persist import StatePersister
 from central365.sandbox.store import DEFAULT_MAILBOX, SandboxStore
 from central365.sandbox.tls import TlsFiles, ensure_tls_files
+from central365.serving import BackgroundServer
 
 SIGNING_KEY_FILE = "sandbox-signing-key.pem"
 
@@ -138,9 +136,7 @@ class SandboxServer:
         self.host = host
         self._requested_port = port
         self._startup_timeout_s = startup_timeout_s
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._background: BackgroundServer | None = None
         self.port = 0
 
     @property
@@ -184,45 +180,28 @@ class SandboxServer:
 
     def start(self) -> None:
         """Bind, start serving in a daemon thread, and wait until uvicorn is ready."""
-        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
-        # without it every response waits ~40 ms for the client's delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
-        self._socket = sock
-        self.port = sock.getsockname()[1]
         files = self._make_tls_files()
-        config = uvicorn.Config(
+        self._background = BackgroundServer(
             self.app,
-            log_level="warning",
-            ws="none",
-            lifespan="on",
-            access_log=False,
-            ssl_certfile=str(files.cert_path) if files else None,
-            ssl_keyfile=str(files.key_path) if files else None,
+            host=self.host,
+            port=self._requested_port,
+            name="central365-sandbox",
+            ssl_certfile=files.cert_path if files else None,
+            ssl_keyfile=files.key_path if files else None,
+            startup_timeout_s=self._startup_timeout_s,
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="central365-sandbox", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + self._startup_timeout_s
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
+        try:
+            self._background.start()
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("the sandbox server did not start") from None
+        self.port = self._background.port
 
     def stop(self) -> None:
         """Ask uvicorn to exit (runs the lifespan shutdown, which saves the state) and wait."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
         if self._temporary_tls_dir is not None:
             shutil.rmtree(self._temporary_tls_dir, ignore_errors=True)
             self._temporary_tls_dir = self._tls_files = None

@@ -122,6 +122,10 @@ class IdentityService:
         self._codes: dict[str, _PendingCode] = {}
         self._redeemed: dict[str, float] = {}
         self._devices: dict[str, DeviceRequest] = {}
+        #: Where browsers reach the sign-in pages, when not where msal reaches the sandbox: the
+        #: demo serves them over plain http so a person's browser needs no certificate trust
+        #: (msal itself only talks to the https token and key endpoints).
+        self.browser_root: str | None = None
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -156,6 +160,7 @@ class IdentityService:
     def openid_configuration(self, root: str, tenant: Tenant) -> dict[str, Any]:
         """What `{tenant}/v2.0/.well-known/openid-configuration` serves (Entra's field set)."""
         base = f"{root}/{tenant.segment}"
+        front = f"{self.browser_root or root}/{tenant.segment}"
         return {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": [
@@ -171,11 +176,11 @@ class IdentityService:
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "issuer": issuer(root, tenant.issuer_tid),
             "request_uri_parameter_supported": False,
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "authorization_endpoint": f"{front}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "end_session_endpoint": f"{front}/oauth2/v2.0/logout",
             "claims_supported": [
                 "sub",
                 "iss",
