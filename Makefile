@@ -30,6 +30,7 @@ test: lint typecheck
 bench: install
 	$(BIN)/python bench/push_new_contacts.py
 	$(BIN)/python bench/plan_large.py
+	$(BIN)/python bench/homepage.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
