@@ -57,6 +57,34 @@ ADDRESS_FIELDS: Mapping[str, str] = {
 
 ADDRESS_PROPERTIES: Mapping[str, str] = {"homeAddress": "home", "businessAddress": "business"}
 
+#: The synced Graph properties in words, for people (the JSON keeps Graph's names).
+FIELD_LABELS: Mapping[str, str] = {
+    "title": "Title",
+    "givenName": "First name",
+    "surname": "Last name",
+    "mobilePhone": "Mobile",
+    "businessHomePage": "Website",
+    "emailAddresses[0]": "Email",
+    "businessPhones[0]": "Telephone",
+    **{
+        f"{prop}.{part}": f"{place} {words}"
+        for prop, place in (("homeAddress", "Home"), ("businessAddress", "Business"))
+        for part, words in (
+            ("street", "street"),
+            ("city", "town or city"),
+            ("state", "county or state"),
+            ("countryOrRegion", "country or region"),
+            ("postalCode", "postcode"),
+        )
+    },
+}
+
+
+def field_label(field: str) -> str:
+    """A changed field as a person reads it ("Home postcode" for `homeAddress.postalCode`)."""
+    return FIELD_LABELS.get(field, field)
+
+
 #: What we ask Graph for when listing the folder (`$select`): just what we compare, plus the
 #: display name and change key shown to people.
 GRAPH_SELECT: tuple[str, ...] = (

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from central365.execute import SyncReport
+from central365.mapping import field_label
 from central365.model import REASON_TEXT, Outcome, PlanItem, State
 from central365.service import PlanReport
 
@@ -38,7 +39,8 @@ def details(item: PlanItem) -> str:
         return "\n".join(REASON_TEXT[r] for r in item.reasons)
     if item.state is State.UPDATE:
         return "\n".join(
-            f"{c.field}: {c.before or '(blank)'} → {c.after or '(blank)'}" for c in item.changes
+            f"{field_label(c.field)}: {c.before or '(blank)'} → {c.after or '(blank)'}"
+            for c in item.changes
         )
     return ""
 

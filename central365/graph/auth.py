@@ -43,10 +43,19 @@ MICROSOFT_AUTHORITY_HOSTS: frozenset[str] = frozenset(
     {
         "login.microsoftonline.com",
         "login.microsoftonline.us",
+        "login.microsoftonline.de",
         "login.chinacloudapi.cn",
         "login.partner.microsoftonline.cn",
+        "login.windows.net",
+        "login.microsoft.com",
+        "sts.windows.net",
     }
 )
+
+
+def is_microsoft_host(authority: str) -> bool:
+    """Whether msal's instance discovery knows this authority's host."""
+    return (urlsplit(authority).hostname or "").casefold() in MICROSOFT_AUTHORITY_HOSTS
 
 
 def msal_app_options(authority_host: str, http_client: Any = None) -> dict[str, Any]:
@@ -58,18 +67,34 @@ def msal_app_options(authority_host: str, http_client: Any = None) -> dict[str, 
     options: dict[str, Any] = {}
     if http_client is not None:
         options["http_client"] = http_client
-    if urlsplit(authority_host).hostname not in MICROSOFT_AUTHORITY_HOSTS:
+    if not is_microsoft_host(authority_host):
         options["instance_discovery"] = False
     return options
 
 
-def trusting_session(ca_bundle: str | Path) -> requests.Session:
-    """A requests session for msal that trusts `ca_bundle` (the sandbox's CA).
+class _CaPinnedSession(requests.Session):
+    """A requests session whose `verify` (the configured CA bundle) is not overridden.
 
-    `trust_env=False`: otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `verify`.
+    requests lets `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` replace a session's `verify` on every
+    request; with a CA bundle configured, the authority's certificate must be checked against
+    that bundle whatever the environment says (proxies from the environment still apply).
     """
-    session = requests.Session()
-    session.trust_env = False
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        merged: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        merged["verify"] = self.verify
+        return merged
+
+
+def trusting_session(ca_bundle: str | Path | None) -> requests.Session:
+    """A requests session for msal; with `ca_bundle`, one that trusts that bundle (and only it)."""
+    if ca_bundle is None:
+        return requests.Session()
+    session = _CaPinnedSession()
     session.verify = str(ca_bundle)
     return session
 

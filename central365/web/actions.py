@@ -42,11 +42,12 @@ def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> Pl
         with runtime.connector.service(caller.user, app) as service:
             return service.plan()
 
+    running = runtime.runs.running(target.key)
     if again:
         cached = runtime.plans.refresh(target.key, plan_now)
     else:
-        cached = runtime.plans.get_or_make(target.key, plan_now)
-    return PlanContext(app, target, cached, runtime.runs.running(target.key))
+        cached = runtime.plans.get_or_make(target.key, plan_now, run_going=running is not None)
+    return PlanContext(app, target, cached, running)
 
 
 def selection_of(keys: Iterable[str], states: Iterable[str]) -> Selection:

@@ -100,8 +100,19 @@ class Clients:
 
         with self._lock:
             if self._identity is None or self._identity[0] != key:
+                self._close_identity()
                 self._identity = (key, build())
             return self._identity[1]
+
+    def _close_identity(self) -> None:
+        if self._identity is not None and isinstance(self._identity[1], MsalIdentity):
+            self._identity[1].close()  # an injected identity client is its owner's to close
+        self._identity = None
+
+    def close(self) -> None:
+        """Close the sign-in client's connections (the app is shutting down)."""
+        with self._lock:
+            self._close_identity()
 
     def bearer(self, app: AppSettings) -> BearerVerifier:
         """The verifier of API bearer tokens for `app`'s authority and client id."""

@@ -23,16 +23,19 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 import jwt
 import msal
-import requests
 
 from central365.config import AUTHORITY_HOST
 from central365.errors import AuthFailed
-from central365.graph.auth import APP_SCOPES, ClientCredential
+from central365.graph.auth import (
+    APP_SCOPES,
+    ClientCredential,
+    msal_app_options,
+    trusting_session,
+)
 from central365.graph.errors import is_token_rejected
 from central365.web.errors import SignInRequired
 
@@ -42,20 +45,6 @@ DELEGATED_SCOPES: tuple[str, ...] = ("Contacts.ReadWrite", "User.Read")
 OIDC_SCOPES: tuple[str, ...] = ("openid", "profile", "offline_access")
 #: The application permission app-only mode needs (granted by an administrator).
 APP_ROLES: tuple[str, ...] = ("Contacts.ReadWrite",)
-
-#: Authority hosts of Microsoft's clouds: msal's instance discovery knows these, and only these.
-MICROSOFT_AUTHORITY_HOSTS = frozenset(
-    {
-        "login.microsoftonline.com",
-        "login.microsoftonline.us",
-        "login.microsoftonline.de",
-        "login.chinacloudapi.cn",
-        "login.partner.microsoftonline.cn",
-        "login.windows.net",
-        "login.microsoft.com",
-        "sts.windows.net",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,29 +132,6 @@ def _failure(result: Mapping[str, Any], action: str) -> AuthFailed:
     return AuthFailed(f"Microsoft sign-in failed while {action} ({code}){detail}", code=code)
 
 
-def is_microsoft_host(authority_host: str) -> bool:
-    host = urlsplit(authority_host).hostname or ""
-    return host.casefold() in MICROSOFT_AUTHORITY_HOSTS
-
-
-class _CaPinnedSession(requests.Session):
-    """A requests session whose `verify` (the configured CA bundle) is not overridden.
-
-    requests lets `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` replace a session's `verify` on every
-    request; with `ca_bundle` configured, the authority's certificate must be checked against
-    that bundle whatever the environment says.
-    """
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        merged: dict[str, Any] = super().merge_environment_settings(
-            url, proxies, stream, verify, cert
-        )
-        merged["verify"] = self.verify
-        return merged
-
-
 class MsalIdentity:
     """`IdentityClient` over msal's `ConfidentialClientApplication` (the web app is confidential).
 
@@ -199,35 +165,28 @@ class MsalIdentity:
         self._ca_bundle = ca_bundle
         self._scopes = list(scopes)
         self._timeout = timeout
-        # Instance discovery asks Microsoft's cloud about the authority; another host (the
-        # sandbox, a test double) is not known to it, so discovery is turned off for those only.
-        self._instance_discovery = is_microsoft_host(authority_host)
-        # Shared by every msal app built here, so the authority's metadata is fetched once.
+        # One HTTP session (closed by `close`) and one metadata cache for every msal app built
+        # here, so connections are reused and the authority's metadata is fetched once.
+        self._session = trusting_session(ca_bundle)
+        self._options = msal_app_options(self.authority, self._session)
         self._http_cache: dict[Any, Any] = {}
         self._lock = threading.Lock()
         self._app_only: msal.ConfidentialClientApplication | None = None
 
-    def _http(self) -> requests.Session:
-        if self._ca_bundle is None:
-            return requests.Session()
-        session = _CaPinnedSession()
-        session.verify = str(self._ca_bundle)
-        return session
+    def close(self) -> None:
+        """Close the HTTP connections to the authority (the app is shutting down)."""
+        self._session.close()
 
     def _app(self, cache: msal.TokenCache | None = None) -> msal.ConfidentialClientApplication:
-        options: dict[str, Any] = {}
-        if not self._instance_discovery:
-            options["instance_discovery"] = False
         try:
             return msal.ConfidentialClientApplication(
                 self.client_id,
                 client_credential=self._credential,
                 authority=self.authority,
                 token_cache=cache,
-                http_client=self._http(),
                 http_cache=self._http_cache,
                 timeout=self._timeout,
-                **options,
+                **self._options,
             )
         except Exception as exc:  # msal raises ValueError and requests' errors while discovering
             raise AuthFailed(

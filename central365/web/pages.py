@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from central365.mapping import field_label
 from central365.model import REASON_TEXT, State
 from central365.render import STATE_LABELS
 
@@ -61,7 +62,7 @@ def build_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(number=number, when=when, duration=duration)
+    environment.filters.update(number=number, when=when, duration=duration, field_label=field_label)
     environment.globals.update(
         STATE_LABELS=STATE_LABELS,
         STATE_ORDER=STATE_ORDER,

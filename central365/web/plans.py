@@ -102,6 +102,8 @@ class PlanCache:
         self._entries: dict[str, CachedPlan] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        #: Targets a run has written to since their plan was made.
+        self._stale: set[str] = set()
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -113,16 +115,28 @@ class PlanCache:
     def put(self, key: str, report: PlanReport) -> CachedPlan:
         cached = CachedPlan.of(report)
         self._entries[key] = cached
+        self._stale.discard(key)
         return cached
 
-    def get_or_make(self, key: str, make: Callable[[], PlanReport]) -> CachedPlan:
-        """The cached plan, or a new one made now (first visit)."""
+    def mark_stale(self, key: str) -> None:
+        """A run is writing to this target: once it has ended, its plan must be made again."""
+        self._stale.add(key)
+
+    def get_or_make(
+        self, key: str, make: Callable[[], PlanReport], *, run_going: bool = False
+    ) -> CachedPlan:
+        """The cached plan, or a new one made now (first visit, or a run has ended since).
+
+        While a run is going the cached plan is shown as it is (beside the run's progress);
+        once it has ended, the next visit waits for the plan made after it (the end-of-run
+        replan holds the same lock) rather than showing what the run has changed.
+        """
         found = self._entries.get(key)
-        if found is not None:
+        if found is not None and (run_going or key not in self._stale):
             return found
         with self._lock(key):
             found = self._entries.get(key)  # another request may have planned meanwhile
-            if found is not None:
+            if found is not None and key not in self._stale:
                 return found
             return self.put(key, make())
 

@@ -141,6 +141,7 @@ class Runtime:
         factory: Callable[[], AbstractContextManager[SyncService]],
     ) -> None:
         """Which plan to refresh when run `run_id` ends (now, if it has already ended)."""
+        self.plans.mark_stale(plan_key)
         with self._run_plans_lock:
             ended_already = run_id in self._ended_early
             self._ended_early.discard(run_id)
@@ -166,7 +167,7 @@ class Runtime:
     ) -> None:
         try:
             with factory() as service:
-                self.plans.refresh(key, service.plan)
+                self.plans.refresh(key, service.plan)  # holds the key's lock: visits wait
         except Central365Error as exc:
             # The run itself ended; a failed replan only means the next visit plans again.
             logger.warning("Could not plan again after run %d: %s", run_id, exc.message)
@@ -174,5 +175,6 @@ class Runtime:
 
     def close(self) -> None:
         self.run_manager.shutdown(SHUTDOWN_WAIT_S)
+        self.clients.close()
         if self._owns_database:
             self.database.dispose()

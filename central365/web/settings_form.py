@@ -13,10 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from central365.appdb import AppSettings, AuthChoice
 from central365.errors import ConfigError
 from central365.model import CANONICAL_COLUMNS
+from central365.sources.sql_source import redact_url
 from central365.web.clients import pem_credential
 
 NEW_FOLDER = "__new__"
@@ -50,7 +53,7 @@ class SettingsForm:
     def of(cls, app: AppSettings) -> SettingsForm:
         return cls(
             folder_name=app.folder_name,
-            central_url=app.central_url,
+            central_url=masked_central(app.central_url),
             central_table=app.central_table,
             column_mapping=dict(app.column_mapping),
             auth_mode=app.auth_mode.value,
@@ -61,7 +64,30 @@ class SettingsForm:
 
     def without_secrets(self) -> SettingsForm:
         """The form to show again after a problem: typed secrets are not echoed back."""
-        return replace(self, client_secret="", client_certificate="")
+        return replace(
+            self,
+            central_url=masked_central(self.central_url),
+            client_secret="",
+            client_certificate="",
+        )
+
+
+def masked_central(url: str) -> str:
+    """The Central URL as shown on the page: a database password becomes `***`."""
+    if "://" not in url:
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return redact_url(url)
+
+
+def with_stored_central(form: SettingsForm, stored: AppSettings) -> SettingsForm:
+    """The submitted form, with the stored Central URL when the page's masked copy came back."""
+    masked = masked_central(stored.central_url)
+    if masked != stored.central_url and form.central_url == masked:
+        return replace(form, central_url=stored.central_url)
+    return form
 
 
 def _text(form: Mapping[str, str], name: str) -> str:

@@ -174,3 +174,17 @@ def test_app_only_mode_plans_the_target_mailbox_with_the_app_token(
     scopes = signed_in.soup("/settings")
     rows = {r["data-scope"]: r["data-granted"] for r in scopes.select("#scopes tr[data-scope]")}
     assert rows == {"Contacts.ReadWrite": "yes"}
+
+
+def test_a_database_password_in_the_central_url_is_never_rendered(signed_in: Web) -> None:
+    url = "postgresql+psycopg://central:Db-Pa55word@db.example.com/crm"
+    assert post(signed_in, central_url=url).status_code == 303
+    page = signed_in.client.get("/settings").text
+    assert "Db-Pa55word" not in page
+    shown = BeautifulSoup(page, "html.parser").select_one("#central_url")["value"]
+    assert shown == "postgresql+psycopg://central:***@db.example.com/crm"
+    # Saving the page as shown keeps the stored password; typing a new URL replaces it.
+    assert post(signed_in, central_table="people").status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == url
+    assert post(signed_in, central_url="csv:/tmp/x.csv").status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == "csv:/tmp/x.csv"

@@ -9,7 +9,7 @@ source as typed and reports its record count and missing columns without saving 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,6 +30,7 @@ from central365.web.settings_form import (
     secret_change,
     to_app_settings,
     validate,
+    with_stored_central,
 )
 from central365.web.targets import central_source
 
@@ -155,7 +156,8 @@ def settings_page(request: Request, caller: SignedIn, runtime: RuntimeDep) -> Re
 async def save_settings(request: Request, caller: Csrf, runtime: RuntimeDep) -> Response:
     posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
-    form = read_form(values)
+    stored = await run_in_threadpool(runtime.load_app_settings)
+    form = with_stored_central(read_form(values), stored)
     if values.get("action") == "test":
         test = await run_in_threadpool(test_central, form)
         return await run_in_threadpool(
@@ -168,7 +170,7 @@ def _save(request: Request, runtime: Runtime, caller: Caller, form: SettingsForm
     stored = runtime.load_app_settings()
     errors = validate(form, stored)
     if not errors and form.new_folder:
-        errors.update(_create_folder(runtime, caller.user, form))
+        errors.update(_create_folder(runtime, caller.user, form, stored))
     if errors:
         return _page(
             request, runtime, caller, form.without_secrets(), errors=errors, status_code=400
@@ -185,9 +187,20 @@ def _save(request: Request, runtime: Runtime, caller: Caller, form: SettingsForm
     return RedirectResponse("/settings?saved=1", status_code=303)
 
 
-def _create_folder(runtime: Runtime, user: User, form: SettingsForm) -> dict[str, str]:
-    """Create the named folder now (at the top level), unless it exists; a problem by field."""
-    app = to_app_settings(form)
+def _create_folder(
+    runtime: Runtime, user: User, form: SettingsForm, stored: AppSettings
+) -> dict[str, str]:
+    """Create the named folder now (at the top level), unless it exists; a problem by field.
+
+    The connection is the form's, signed in with the stored credentials: the form never
+    carries a stored secret back, only whether one is kept.
+    """
+    app = replace(
+        to_app_settings(form),
+        has_client_secret=stored.has_client_secret,
+        has_client_certificate=stored.has_client_certificate,
+        updated_at=stored.updated_at,
+    )
     try:
         with runtime.connector.mailbox(user, app) as mailbox:
             if mailbox.find_folder(form.folder_name) is None:
