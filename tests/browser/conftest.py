@@ -125,8 +125,14 @@ def full_name(row: dict[str, str]) -> str:
 # --- the browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module.
+
+    Not session-wide: Playwright's sync API keeps an asyncio loop running in the main thread
+    while it is open, and every later test that calls `asyncio.run` (the sandbox's throttle
+    tests, for one) would fail with "cannot be called from a running event loop".
+    """
     if not CHROMIUM.exists():
         pytest.fail(
             f"The browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium). "
