@@ -77,7 +77,18 @@ def selection_of(keys: Iterable[str], states: Iterable[str]) -> Selection:
 
 
 def start_run(runtime: Runtime, caller: Caller, selection: Selection) -> RunRecord:
-    """Start a run in the background for the caller's target; `RunInProgress` if one is going."""
+    """Start a run in the background for the caller's target; `RunInProgress` if one is going.
+
+    "All in a state" means the records the person was shown in that state: it is turned into
+    their keys here, from the plan the homepage shows, so a record that entered the state since
+    (a new Central record, say) is never written without having been seen and selected.
+    """
+    if selection.states:
+        shown = plan_context(runtime, caller).cached.report.plan
+        keys = selection.keys | {i.key for i in shown.items if i.state in selection.states}
+        if not keys:
+            raise InvalidInput("There is nothing in that state to synchronise.")
+        selection = Selection(keys=frozenset(keys))
     app = runtime.load_app_settings()
     target = target_of(app, caller.user)
     factory = runtime.connector.service_factory(caller.user, app)

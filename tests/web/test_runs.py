@@ -6,7 +6,8 @@ import pytest
 
 from central365.appdb import run_lock_key
 from central365.sandbox.faults import FaultRule
-from tests.web.conftest import FOLDER, MAILBOX, Web, World
+from central365.sources import write_csv
+from tests.web.conftest import FOLDER, MAILBOX, RECORDS, Web, World, record
 
 
 def start(web: Web, **form: object) -> int:
@@ -60,6 +61,18 @@ def test_select_all_in_state_posts_the_state_and_writes_every_record_of_it(
     (bob,) = [c for c in world.folder() if c["emailAddresses"][0]["address"] == "bob@example.com"]
     assert bob["mobilePhone"] == "07700 900002"
     assert "ada@example.com" not in emails(world)
+
+
+def test_all_in_state_means_the_records_the_person_was_shown(signed_in: Web, world: World) -> None:
+    signed_in.soup("/?state=new")  # the person sees Ada and the <script> record as new
+    central = world.tmp / "central.csv"
+    late = record("9", "Late", "Comer", "late@example.com")  # enters Central afterwards
+    write_csv(central, [*RECORDS, late])
+    run_id = start(signed_in, all_in_state="new")
+    run = signed_in.runtime.runs.get(run_id)
+    assert run is not None and run.created == 2
+    assert "late@example.com" not in emails(world)
+    assert {"ada@example.com", "hacker@example.com"} <= emails(world)
 
 
 def test_a_state_that_is_not_actionable_cannot_be_synchronised(
