@@ -31,6 +31,7 @@ from central365.demo_data import write_sqlite
 from central365.mapping import create_body, desired_contact, folder_contact_from_graph
 from central365.model import CentralContact, State
 from central365.plan import build_plan
+from central365.sandbox.faults import FaultConfig
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import seed_folder
 from central365.validate import is_valid_email
@@ -81,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--folder", type=int, default=50_000)
+    parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
     args = parser.parse_args()
 
     rows = central_rows(args.records)
@@ -102,7 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "central.db"
         write_sqlite(db, rows)
-        with SandboxServer() as sandbox:
+        with SandboxServer(faults=FaultConfig(latency_ms=args.latency_ms)) as sandbox:
             seed_folder(sandbox.store, MAILBOX, "Central", bodies)
             settings = Settings(
                 central=f"sqlite:///{db}",
@@ -122,7 +124,10 @@ def main() -> None:
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert report.plan.count(State.UNCHANGED) == counts["unchanged"]
 
-    print(f"Plan {args.records:,} Central records against a folder of {args.folder:,} contacts")
+    print(
+        f"Plan {args.records:,} Central records against a folder of {args.folder:,} contacts "
+        f"(sandbox latency {args.latency_ms} ms per request)"
+    )
     print(f"  counts: {counts}, excluded {report.plan.excluded:,}")
     print(
         f"  pure planner (build_plan):       {pure_s:6.2f} s, peak Python memory {pure_peak / 2**20:7.1f} MiB"

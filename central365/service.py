@@ -8,11 +8,12 @@ before writing, so it acts on what Central and Office 365 hold now, not on a sta
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from central365.execute import Selection, SyncReport, execute, select
-from central365.model import FolderInfo, Plan
+from central365.model import FolderContact, FolderInfo, Plan
 from central365.plan import build_plan
 from central365.ports import ContactSource, Mailbox, ResultCallback
 
@@ -61,13 +62,30 @@ class SyncService:
         self._clock = clock
 
     def plan(self) -> PlanReport:
-        """Read Central and the folder, and plan.  A missing folder plans as an empty one."""
-        records = list(self.source.read())  # raises SourceError before touching Office 365
-        info = self.mailbox.find_folder(self.folder_name)
-        contacts = self.mailbox.folder(info).contacts() if info is not None else iter(())
+        """Read Central and the folder, and plan.  A missing folder plans as an empty one.
+
+        The two reads overlap: the folder's pages mostly wait on the network while Central is
+        read.  A Central that cannot be read wins over anything the folder read meets, and
+        nothing is written either way.
+        """
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="central365-folder-read")
+        folder_read = pool.submit(self._read_folder)
+        try:
+            records = list(self.source.read())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        try:
+            info, contacts = folder_read.result()
+        finally:
+            pool.shutdown(wait=False)
         plan = build_plan(records, contacts)
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
         return PlanReport(self.mailbox.name, ref, plan, self._clock())
+
+    def _read_folder(self) -> tuple[FolderInfo | None, list[FolderContact]]:
+        info = self.mailbox.find_folder(self.folder_name)
+        return info, list(self.mailbox.folder(info).contacts()) if info is not None else []
 
     def sync(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from central365.errors import Conflict
+from central365.errors import Conflict, GraphError, SourceError
 from central365.execute import Selection
 from central365.graph import StaticTokenAuth, connect
 from central365.memory import InMemoryMailbox, InMemorySource
@@ -181,3 +181,21 @@ def test_service_creates_the_folder_only_when_writing(world: tuple[Mailbox, Sand
     assert nothing.report.results[0].outcome is Outcome.SKIPPED
     done = service.sync(Selection(everything=True))
     assert done.folder_created and done.report.count(Outcome.CREATED) == 1
+
+
+class UnreachableMailbox(InMemoryMailbox):
+    """A mailbox whose every folder lookup fails, as when Graph cannot be reached."""
+
+    def find_folder(self, display_name: str) -> None:
+        raise GraphError("Office 365 could not be reached.")
+
+
+def test_a_central_that_cannot_be_read_wins_over_a_folder_error() -> None:
+    store = SandboxStore(default_mailbox=MAILBOX)
+    broken = InMemorySource([], error="The export is missing.")
+    service = SyncService(broken, UnreachableMailbox(store, MAILBOX), "Central")
+    with pytest.raises(SourceError, match="export is missing"):
+        service.plan()
+    readable = SyncService(InMemorySource([]), UnreachableMailbox(store, MAILBOX), "Central")
+    with pytest.raises(GraphError, match="could not be reached"):
+        readable.plan()
