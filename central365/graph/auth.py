@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,7 +160,7 @@ class StaticTokenAuth(httpx.Auth):
         return "StaticTokenAuth(token=***)"
 
 
-class _MsalAuth(httpx.Auth):
+class _MsalAuth(httpx.Auth, ABC):
     """Bearer token from MSAL; on a 401, one forced refresh and one resend."""
 
     _action = "MSAL"
@@ -185,8 +186,9 @@ class _MsalAuth(httpx.Auth):
             raise token_error(result if isinstance(result, Mapping) else {}, action=self._action)
         return token
 
+    @abstractmethod
     def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
-        raise NotImplementedError
+        """One acquisition through msal (cache first); the subclass's sign-in flow."""
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self.token()}"

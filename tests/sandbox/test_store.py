@@ -12,16 +12,15 @@ from central365.sandbox.problem import GraphProblem
 from central365.sandbox.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, FakeClock, contact_body
 
-EXAMPLES = Path("/work/shared/reference/graph-contact-examples.json")
+#: Verbatim bodies from the Graph v1.0 docs (a copy of shared/reference/graph-contact-examples.json).
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "graph-contact-examples.json"
 
 
 def full_get_example() -> dict[str, Any]:
-    examples = json.loads(EXAMPLES.read_text()) if EXAMPLES.exists() else []
-    for example in examples:
-        if example["source"].endswith("contact-get.md"):
-            body: dict[str, Any] = example["body"]
-            return body
-    pytest.skip("reference examples not available")
+    examples = json.loads(EXAMPLES.read_text(encoding="utf-8"))
+    (body,) = [e["body"] for e in examples if e["source"].endswith("contact-get.md")]
+    assert isinstance(body, dict)
+    return body
 
 
 def refusal(call: Any, *args: Any) -> GraphProblem:
