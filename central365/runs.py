@@ -149,6 +149,8 @@ class _Active:
     folder_name: str
     thread: threading.Thread
     writer: _OutcomeWriter
+    #: Set once the run's end is recorded; `done` once its end-of-run handler has returned too.
+    recorded: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -241,6 +243,9 @@ class RunManager:
         for active in actives:
             if active.done.is_set():
                 continue
+            if active.recorded.is_set():  # ended; only the end-of-run handler (a replan) is left
+                log.info("Run %d ended; its end-of-run handler was cut short", active.run_id)
+                continue
             active.writer.flush()
             try:
                 self._runs.finish(active.run_id, RunStatus.INTERRUPTED, SHUTDOWN_MESSAGE)
@@ -316,12 +321,16 @@ class RunManager:
         error: str | None,
     ) -> None:
         writer.close()
+        recorded = False
         try:
             self._runs.finish(run_id, status, error)
+            recorded = True
         except Exception:
             log.exception("Could not record the end of run %d", run_id)
         with self._lock:  # the folder is free again; `wait` still waits for on_finished
             active = self._by_id[run_id]
+            if recorded:
+                active.recorded.set()
             if self._by_lock.get(lock_key) is active:
                 del self._by_lock[lock_key]
         try:

@@ -296,6 +296,29 @@ def test_wait_returns_only_after_on_finished(runs: RunRepository, store: Sandbox
     manager.shutdown(1)
 
 
+def test_shutdown_during_the_end_of_run_handler_keeps_the_run_finished(
+    runs: RunRepository, store: SandboxStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def slow_refresh(run_id: int) -> None:
+        entered.set()
+        assert release.wait(5)
+
+    manager = RunManager(runs, slow_refresh)
+    open_service = opener(InMemorySource(PEOPLE), InMemoryMailbox(store, MAILBOX))
+    started = manager.start(request(open_service, Selection(everything=True)))
+    assert entered.wait(5)
+    with caplog.at_level(logging.INFO, logger="central365.runs"):
+        manager.shutdown(0.1)
+    record = runs.get(started.id)
+    assert record is not None and record.status is RunStatus.FINISHED
+    assert "marked as interrupted" not in caplog.text
+    release.set()
+    assert manager.wait(started.id, 5)
+
+
 def test_shutdown_interrupts_a_run_that_does_not_end_in_time(
     runs: RunRepository, store: SandboxStore
 ) -> None:
