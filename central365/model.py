@@ -41,6 +41,11 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     *(f"business_{part}" for part in ADDRESS_PARTS),
 )
 
+#: The column names of each address, in CentralAddress's field order (built once, not per row).
+_ADDRESS_COLUMNS: dict[str, tuple[str, ...]] = {
+    prefix: tuple(f"{prefix}_{part}" for part in ADDRESS_PARTS) for prefix in ("home", "business")
+}
+
 #: Columns a source must have; the rest may be absent and then read as blank.
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "status", "first_name", "last_name", "email")
 
@@ -88,9 +93,7 @@ class CentralContact:
             return "" if value is None else str(value)
 
         def address(prefix: str) -> CentralAddress:
-            return CentralAddress(
-                *(text(f"{prefix}_{part}") for part in ADDRESS_PARTS),
-            )
+            return CentralAddress(*(text(name) for name in _ADDRESS_COLUMNS[prefix]))
 
         return cls(
             key=text("id"),

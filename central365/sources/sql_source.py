@@ -284,11 +284,18 @@ class SqlSource:
         return text
 
 
+_BINARY = (bytes, bytearray, memoryview)
+
+
 def _as_text(row: Mapping[Any, object]) -> dict[str, object]:
-    """Values as `from_row` expects them; bytes (VARBINARY, BLOB) are read as UTF-8 text."""
+    """Values as `from_row` expects them; bytes (VARBINARY, BLOB) are read as UTF-8 text.
+
+    On the path of every Central row: the binary check is a prebuilt tuple (a `bytes | ...`
+    union would be rebuilt per value).
+    """
     values: dict[str, object] = {}
     for name, value in row.items():
-        if isinstance(value, bytes | bytearray | memoryview):
+        if isinstance(value, _BINARY):
             value = bytes(value).decode("utf-8", errors="replace")
         values[str(name)] = value
     return values
