@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from central365.errors import Conflict, GraphError, NotFound, SourceError
+from central365.errors import GraphError, SourceError
 from central365.folder_choice import only_folder
+from central365.graph.errors import error_from_response
 from central365.mapping import folder_contact_from_graph
 from central365.model import (
     CentralContact,
@@ -41,25 +42,9 @@ def _folder_info(data: Mapping[str, str]) -> FolderInfo:
 
 
 def _graph_error(problem: GraphProblem, what: str) -> GraphError:
-    """The same error types `central365.graph.errors` would raise for this answer."""
-    label = f"{problem.status} {problem.code}"
-    if problem.status == 404:
-        return NotFound(
-            f"Office 365 could not find what {what} needs ({label}: {problem.message}).",
-            status=problem.status,
-            code=problem.code,
-        )
-    if problem.status in (409, 412):
-        return Conflict(
-            f"Office 365 refused {what} ({label}: {problem.message}).",
-            status=problem.status,
-            code=problem.code,
-        )
-    return GraphError(
-        f"Office 365 refused {what} ({label}: {problem.message}).",
-        status=problem.status,
-        code=problem.code,
-    )
+    """The error `central365.graph.errors` raises for the same answer over HTTP (one translator)."""
+    body = {"error": {"code": problem.code, "message": problem.message}}
+    return error_from_response(problem.status, body, problem.headers, what=what)
 
 
 class InMemoryFolder:
