@@ -115,7 +115,7 @@ class InMemoryFolder:
             )
             return WriteResult(write.key, Outcome.UPDATED, write.contact_id)
         except GraphProblem as problem:
-            error = f"Office 365 refused the contact: {problem.message} ({problem.status} {problem.code})."
+            error = _graph_error(problem, "the contact").message
             return WriteResult(write.key, Outcome.FAILED, write.contact_id, error)
 
 
