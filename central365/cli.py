@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from central365.bootstrap import open_mailbox, open_service
 from central365.config import Settings, load_settings
 from central365.errors import Central365Error
-from central365.execute import Selection, select
+from central365.execute import Selection, SyncReport, select
 from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.render import plan_table, print_plan, print_sync, summary_line
 from central365.serialize import item_json, plan_json, sync_json
@@ -200,7 +200,7 @@ def _run_sync(
     selection: Selection,
     planned: PlanReport | None,
     show_progress: bool,
-) -> Any:
+) -> SyncReport:
     progress = Progress(
         TextColumn("Synchronising"),
         BarColumn(),
