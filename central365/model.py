@@ -183,20 +183,24 @@ ACTIONABLE_STATES: frozenset[State] = frozenset({State.NEW, State.UPDATE})
 class Reason(StrEnum):
     """Why a record is non-actionable.  The values are the stable codes of `plan --json`."""
 
+    MISSING_ID = "missing_id"
     DECEASED = "deceased"
     MISSING_NAME = "missing_name"
     MISSING_EMAIL = "missing_email"
     INVALID_EMAIL = "invalid_email"
     DUPLICATE_EMAIL = "duplicate_email"
+    DUPLICATE_ID = "duplicate_id"
 
 
 #: The same reasons in words, for tables and pages.
 REASON_TEXT: Mapping[Reason, str] = {
+    Reason.MISSING_ID: "the Central id is missing",
     Reason.DECEASED: "marked as deceased in the first or last name",
     Reason.MISSING_NAME: "first name or last name is missing",
     Reason.MISSING_EMAIL: "email address is missing",
     Reason.INVALID_EMAIL: "email address is not valid",
     Reason.DUPLICATE_EMAIL: "email address is shared by several records or Office 365 contacts",
+    Reason.DUPLICATE_ID: "the Central id is shared by several active records",
 }
 
 

@@ -9,6 +9,11 @@ equals any address of the contact's `emailAddresses`.  An email shared by severa
 records, or by several folder contacts, makes the record non-actionable (`duplicate_email`), and
 so does a folder contact that several Central records match through different addresses: either
 would otherwise be rewritten back and forth on every run.
+
+The Central id is the record's key (selections, outcomes and History name records by it): a
+record without one is non-actionable (`missing_id`), and every active record sharing an id with
+another is too (`duplicate_id`), since a selection or an outcome could not tell them apart.  A
+record with a duplicate id claims neither its email nor a folder contact.
 """
 
 from __future__ import annotations
@@ -59,7 +64,13 @@ def build_plan(
         else:
             excluded += 1
 
-    own_reasons = [record_reasons(record) for record in records]
+    id_counts = Counter(text(record.key) for record in records)
+    own_reasons = [
+        [*record_reasons(record), Reason.DUPLICATE_ID]
+        if text(record.key) and id_counts[text(record.key)] > 1
+        else record_reasons(record)
+        for record in records
+    ]
     clean_emails = Counter(
         email_key(record.email)
         for record, reasons in zip(records, own_reasons, strict=True)
@@ -83,7 +94,9 @@ def build_plan(
         shared_in_folder = len(found) > 1
         contact_claimed_twice = not reasons and len(found) == 1 and claimed[found[0].id] > 1
         if shared_in_central or shared_in_folder or contact_claimed_twice:
-            all_reasons.append(Reason.DUPLICATE_EMAIL)
+            # Before `duplicate_id` (if any), so reasons keep the order of `Reason`.
+            position = len(all_reasons) - (Reason.DUPLICATE_ID in all_reasons)
+            all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
         items.append(_decide(record, all_reasons, found))
     return Plan(items=tuple(items), excluded=excluded, problems=tuple(problems))
 

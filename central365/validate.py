@@ -1,7 +1,7 @@
 """Which active Central records can be synchronised at all, and why not (pure).
 
 The rules that need only the record itself live here; the ones that need the other records or
-the folder (`duplicate_email`) live in `plan.py`, which sees both.
+the folder (`duplicate_email`, `duplicate_id`) live in `plan.py`, which sees both.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def is_valid_email(address: str) -> bool:
 def record_reasons(record: CentralContact) -> list[Reason]:
     """Every reason this record alone is non-actionable, in the order of `Reason`."""
     reasons: list[Reason] = []
+    if not text(record.key):
+        reasons.append(Reason.MISSING_ID)
     names = (record.first_name.casefold(), record.last_name.casefold())
     if any(DECEASED_MARKER in name for name in names):
         reasons.append(Reason.DECEASED)

@@ -14,10 +14,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, Select, column, create_engine, inspect, select, table
+from sqlalchemy import (
+    URL,
+    Boolean,
+    Engine,
+    Select,
+    column,
+    create_engine,
+    inspect,
+    select,
+    table,
+)
 from sqlalchemy.engine import Inspector, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -27,6 +39,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeEngine
 
 from central365.errors import SourceError
 from central365.model import CentralContact, RowProblem
@@ -179,12 +192,20 @@ class SqlSource:
         with connection:
             inspector = inspect(connection)
             schema, name = self._find_table(inspector)
-            columns = [str(info["name"]) for info in inspector.get_columns(name, schema)]
+            infos = inspector.get_columns(name, schema)
+            columns = [str(info["name"]) for info in infos]
             found = self.mapping.match(columns)
             if found.problems:
                 listed = ", ".join(repr(c) for c in columns)
                 raise _Problems([*found.problems, f"table {self.table} has: {listed}"])
             wanted = {canonical: columns[i] for canonical, i in found.positions.items()}
+            true_false = [
+                _boolean_problem(self.mapping.label(canonical))
+                for canonical, i in found.positions.items()
+                if _is_boolean(infos[i]["type"])
+            ]
+            if true_false:
+                raise _Problems(true_false)
             source = table(
                 name, *(column(c) for c in dict.fromkeys(wanted.values())), schema=schema
             )
@@ -235,8 +256,15 @@ class SqlSource:
                 # Closing the result first ends the server-side cursor cleanly even when the
                 # caller stops early (pymysql must drain it before the connection's rollback).
                 with streaming.execute(statement) as result:
-                    for row in result:
-                        yield CentralContact.from_row(_as_text(row._mapping))
+                    for number, row in enumerate(result, start=1):
+                        try:
+                            values = _as_text(row._mapping)
+                        except _TrueFalseValue as value:
+                            yield RowProblem(
+                                number, _boolean_problem(self.mapping.label(value.column))
+                            )
+                            continue
+                        yield CentralContact.from_row(values)
         except SQLAlchemyError as err:
             raise self._error([f"reading stopped: {self._scrub(err)}"]) from None
         finally:
@@ -285,20 +313,61 @@ class SqlSource:
 
 
 _BINARY = (bytes, bytearray, memoryview)
+_DATES = (date, datetime, time)
+#: Types whose values are not shown as Python prints them (prebuilt: checked for every value).
+_CONVERTED = (*_BINARY, float, Decimal, *_DATES)
+
+
+class _TrueFalseValue(Exception):
+    """Internal: a row holds a boolean where Central shows text (`column` is canonical)."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
 
 
 def _as_text(row: Mapping[Any, object]) -> dict[str, object]:
-    """Values as `from_row` expects them; bytes (VARBINARY, BLOB) are read as UTF-8 text.
+    """Values as `from_row` expects them, written the way Central shows them.
 
-    On the path of every Central row: the binary check is a prebuilt tuple (a `bytes | ...`
-    union would be rebuilt per value).
+    Bytes (VARBINARY, BLOB) are read as UTF-8 text; whole numbers from REAL, FLOAT or NUMERIC
+    columns lose their ".0" (a phone number stored as REAL reads 7700900001, not
+    7700900001.0); dates and times are ISO 8601.  A boolean has no words of its own in Central,
+    so it is refused (`_TrueFalseValue`) rather than read as "True" or "1".
     """
     values: dict[str, object] = {}
     for name, value in row.items():
-        if isinstance(value, _BINARY):
-            value = bytes(value).decode("utf-8", errors="replace")
+        if isinstance(value, bool):
+            raise _TrueFalseValue(str(name))
+        if isinstance(value, _CONVERTED):
+            value = _central_text(value)
         values[str(name)] = value
     return values
+
+
+def _central_text(value: object) -> str:
+    if isinstance(value, _BINARY):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, Decimal):
+        whole = value.is_finite() and value == value.to_integral_value()
+        return format(value.to_integral_value(), "f") if whole else str(value)
+    assert isinstance(value, _DATES)
+    return value.isoformat()
+
+
+def _is_boolean(column_type: TypeEngine[Any]) -> bool:
+    """BOOLEAN, and MySQL's BOOL (a TINYINT(1): the one width MySQL still reports)."""
+    if isinstance(column_type, Boolean):
+        return True
+    return type(column_type).__name__ == "TINYINT" and getattr(column_type, "display_width", 0) == 1
+
+
+def _boolean_problem(label: str) -> str:
+    return (
+        f"column {label} holds true/false values, which Central shows as words: map a text "
+        "column, or a view that spells the value out"
+    )
 
 
 def _one_match(wanted: str, names: Sequence[str]) -> str | None:

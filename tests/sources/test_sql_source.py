@@ -14,6 +14,7 @@ from central365.errors import SourceError
 from central365.model import CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources import SqlSource, load_mapping
 from central365.sources.column_mapping import ColumnMapping
+from central365.sources.sql_source import _as_text, _TrueFalseValue
 
 from .support import Database, sample_row, unique_name
 
@@ -326,3 +327,59 @@ def test_no_permission_to_read_is_an_error_up_front(pg_db: Database) -> None:
 
     (problem,) = caught.value.problems
     assert problem.startswith("the database refused the check: permission denied for table")
+
+
+def test_whole_numbers_lose_their_point_and_dates_are_iso(any_db: Database) -> None:
+    """Phone numbers kept as REAL or NUMERIC read as Central shows them, not "7700900001.0"."""
+    name = unique_name()
+    any_db.owned_tables.append(name)
+    with any_db.engine.begin() as connection:
+        connection.execute(
+            text(
+                f"CREATE TABLE {name} (id NUMERIC(12, 0) primary key, status VARCHAR(20), "
+                "first_name VARCHAR(20), last_name VARCHAR(20), email VARCHAR(50), "
+                "mobile REAL, telephone NUMERIC(14, 2), website DECIMAL(6, 2), title DATE)"
+            )
+        )
+        connection.execute(
+            text(
+                f"INSERT INTO {name} VALUES (7, 'Active', 'Ann', 'Lee', 'ann@example.com', "
+                "770090.0, 7700900001.00, 12.5, '2024-02-29')"
+            )
+        )
+
+    (record,) = _contacts(SqlSource(any_db.url, table=name))
+
+    assert (record.key, record.mobile, record.telephone, record.title) == (
+        "7",
+        "770090",
+        "7700900001",
+        "2024-02-29",
+    )
+    assert record.website in ("12.50", "12.5")  # a fraction is kept as the database writes it
+
+
+def test_a_true_false_column_is_refused_with_its_name(any_db: Database) -> None:
+    name = unique_name()
+    any_db.owned_tables.append(name)
+    with any_db.engine.begin() as connection:
+        connection.execute(
+            text(
+                f"CREATE TABLE {name} (id INTEGER primary key, status BOOLEAN, "
+                "first_name VARCHAR(20), last_name VARCHAR(20), email VARCHAR(50))"
+            )
+        )
+        connection.execute(text(f"INSERT INTO {name} VALUES (1, TRUE, 'Ann', 'Lee', 'a@x.com')"))
+
+    with pytest.raises(SourceError) as raised:
+        list(SqlSource(any_db.url, table=name).read())
+
+    assert any("column 'status' holds true/false values" in p for p in raised.value.problems)
+
+
+def test_a_true_false_value_the_table_does_not_declare_is_refused() -> None:
+    """A driver handing a bool for a column reflected as text is caught per value too."""
+    with pytest.raises(_TrueFalseValue) as raised:
+        _as_text({"id": 1, "status": True})
+    assert raised.value.column == "status"
+    assert _as_text({"id": 1, "mobile": 7700900001.0}) == {"id": 1, "mobile": "7700900001"}

@@ -343,3 +343,61 @@ def test_plan_counts_add_up(size: int) -> None:
     records = [person(str(n), f"p{n}@example.com") for n in range(size)]
     plan = build_plan(records, [])
     assert sum(plan.counts().values()) == size == len(plan.items)
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        # A blank or whitespace id is non-actionable, never "new" with key "".
+        ([person("", "a@example.com")], [("", [Reason.MISSING_ID])]),
+        ([person("  ", "a@example.com")], [("  ", [Reason.MISSING_ID])]),
+        # Two blank ids are each missing, not duplicates of each other.
+        (
+            [person("", "a@example.com"), person("", "b@example.com")],
+            [("", [Reason.MISSING_ID]), ("", [Reason.MISSING_ID])],
+        ),
+        # Every active row sharing an id is non-actionable (also across surrounding spaces).
+        (
+            [person("7", "a@example.com"), person(" 7", "b@example.com"), person("8", "c@x.com")],
+            [("7", [Reason.DUPLICATE_ID]), (" 7", [Reason.DUPLICATE_ID]), ("8", [])],
+        ),
+        # An inactive row does not make an active one's id a duplicate.
+        (
+            [person("7", "a@example.com"), person("7", "b@example.com", status="inactive")],
+            [("7", [])],
+        ),
+        # Own reasons come first, in the order of `Reason`; duplicate_id last.
+        (
+            [person("7", "", first_name=""), person("7", "b@example.com")],
+            [
+                ("7", [Reason.MISSING_NAME, Reason.MISSING_EMAIL, Reason.DUPLICATE_ID]),
+                ("7", [Reason.DUPLICATE_ID]),
+            ],
+        ),
+        # A record with a duplicate id claims no email: the other record keeps its own.
+        (
+            [
+                person("7", "a@example.com"),
+                person("7", "z@example.com"),
+                person("9", "a@example.com"),
+            ],
+            [("7", [Reason.DUPLICATE_ID]), ("7", [Reason.DUPLICATE_ID]), ("9", [])],
+        ),
+    ],
+)
+def test_missing_and_duplicate_ids(
+    records: list[CentralContact], expected: list[tuple[str, list[Reason]]]
+) -> None:
+    plan = build_plan(records, [])
+    assert [(i.key, list(i.reasons)) for i in plan.items] == expected
+    for planned, (_, reasons) in zip(plan.items, expected, strict=True):
+        assert planned.state is (State.NON_ACTIONABLE if reasons else State.NEW)
+
+
+def test_duplicate_id_and_email_shared_in_the_folder_keep_reason_order() -> None:
+    plan = build_plan(
+        [person("7", "a@example.com"), person("7", "b@example.com")],
+        [contact("c1", "a@example.com"), contact("c2", "a@example.com")],
+    )
+    assert list(plan.items[0].reasons) == [Reason.DUPLICATE_EMAIL, Reason.DUPLICATE_ID]
+    assert list(plan.items[1].reasons) == [Reason.DUPLICATE_ID]
