@@ -1,13 +1,14 @@
 """The `central365` command line: plan, sync, folders, serve, sandbox, demo.
 
 One translator (`_fail`) turns every central365 error into one readable message and an exit
-code: 0 all good, 1 some records failed, 2 configuration, source or Office 365 errors that
-stopped the run before records were processed.  Tracebacks only with `--debug`.
+code: 0 all good, 1 some records failed or rows of Central could not be read, 2 configuration,
+source or Office 365 errors that stopped the run before records were processed.  Tracebacks only with `--debug`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -24,11 +25,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from central365.bootstrap import open_mailbox, open_service
 from central365.config import Settings, load_settings
 from central365.errors import Central365Error
-from central365.execute import Selection, SyncReport, select
+from central365.execute import Selection, select
 from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.render import plan_table, print_plan, print_sync, summary_line
 from central365.serialize import item_json, plan_json, sync_json
-from central365.service import PlanReport, SyncService
+from central365.service import PlanReport, SyncOutcome, SyncService
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2
 
@@ -70,7 +71,8 @@ def _fail(ctx: Context, exc: BaseException) -> NoReturn:
     if ctx.debug:
         ctx.err.print(traceback.format_exc(), markup=False, highlight=False)
     if isinstance(exc, Central365Error):
-        ctx.err.print(f"Error: {exc.full_message()}", markup=False, highlight=False)
+        # soft_wrap: off a terminal Rich would hard-wrap at 80 columns, mid-sentence.
+        ctx.err.print(f"Error: {exc.full_message()}", markup=False, highlight=False, soft_wrap=True)
     elif isinstance(exc, KeyboardInterrupt):
         ctx.err.print("Interrupted.")
         raise typer.Exit(130)
@@ -79,6 +81,7 @@ def _fail(ctx: Context, exc: BaseException) -> NoReturn:
             f"Unexpected error ({type(exc).__name__}): {exc}. Run again with --debug for details.",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     raise typer.Exit(EXIT_ERROR)
 
@@ -94,7 +97,33 @@ def _errors_handled(ctx: Context) -> Iterator[None]:
 
 
 def _print_json(ctx: Context, data: Any) -> None:
-    ctx.out.out(json.dumps(data, ensure_ascii=False, indent=2), highlight=False)
+    """JSON straight to stdout: no console wrapping or highlighting on the way (fast and exact)."""
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def _engine_logs(ctx: Context) -> None:
+    """The engine's log lines go to stderr with --debug only.
+
+    Without it a warning logged on the way (a Graph read cut short because Central's read
+    failed first, say) would be printed by Python's last-resort handler beside the one error
+    message the command gives.
+    """
+    engine = logging.getLogger("central365")
+    for handler in [h for h in engine.handlers if h.get_name() == "central365-cli"]:
+        engine.removeHandler(handler)  # a previous command in this process (tests) set one
+    chosen: logging.Handler
+    if ctx.debug:
+        chosen = logging.StreamHandler(sys.stderr)
+        chosen.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        engine.setLevel(logging.DEBUG)
+    else:
+        # A handler in the hierarchy, even one that drops everything, keeps Python's
+        # last-resort handler from printing warnings; records still propagate to the root.
+        chosen = logging.NullHandler()
+    chosen.set_name("central365-cli")
+    engine.addHandler(chosen)
 
 
 StateOption = Annotated[
@@ -111,6 +140,7 @@ def plan(
 ) -> None:
     """Show what a sync would do: new, requires update, no updates, non-actionable."""
     ctx: Context = typer_ctx.obj
+    _engine_logs(ctx)
     with _errors_handled(ctx):
         settings = ctx.settings()
         with open_service(settings, on_device_code=ctx.err.print) as service:
@@ -137,6 +167,7 @@ def sync(
 ) -> None:
     """Create and update the selected records in the Office 365 folder."""
     ctx: Context = typer_ctx.obj
+    _engine_logs(ctx)
     with _errors_handled(ctx):
         selection = _selection(everything, states, keys)
         settings = ctx.settings()
@@ -148,12 +179,13 @@ def sync(
             planned = None if yes and not dry_run else service.plan()
             if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
                 raise typer.Exit(EXIT_OK)
-            report = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+            outcome = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+        report, problems = outcome.report, outcome.planned.plan.problems
         if as_json:
-            _print_json(ctx, sync_json(report))
+            _print_json(ctx, sync_json(report, problems))
         else:
-            print_sync(ctx.out, report)
-        if report.failed:
+            print_sync(ctx.out, report, problems)
+        if report.failed or problems:
             raise typer.Exit(EXIT_FAILED_RECORDS)
 
 
@@ -200,7 +232,7 @@ def _run_sync(
     selection: Selection,
     planned: PlanReport | None,
     show_progress: bool,
-) -> SyncReport:
+) -> SyncOutcome:
     progress = Progress(
         TextColumn("Synchronising"),
         BarColumn(),
@@ -228,7 +260,7 @@ def _run_sync(
         outcome = service.sync(selection, on_result=on_result, on_plan=on_plan, planned=planned)
     if outcome.folder_created:
         ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")
-    return outcome.report
+    return outcome
 
 
 @app.command()
@@ -238,6 +270,7 @@ def folders(
 ) -> None:
     """List the contacts folders of the mailbox."""
     ctx: Context = typer_ctx.obj
+    _engine_logs(ctx)
     with _errors_handled(ctx):
         settings = ctx.settings(require_central=False)
         with open_mailbox(settings, on_device_code=ctx.err.print) as mailbox:

@@ -95,13 +95,22 @@ def _problems_of_auth(settings: Settings) -> list[str]:
             )
     elif settings.auth is AuthMode.DEVICE and not settings.client_id:
         problems.append(f"{env_name('client_id')} is required for device sign-in.")
-    if settings.client_certificate and not settings.client_certificate.is_file():
-        problems.append(f"The client certificate {settings.client_certificate} does not exist.")
-    if settings.central_mapping and not settings.central_mapping.is_file():
-        problems.append(f"The column mapping file {settings.central_mapping} does not exist.")
+    if settings.client_certificate:
+        problems += _file_problems("The client certificate", settings.client_certificate)
+    if settings.central_mapping:
+        problems += _file_problems("The column mapping file", settings.central_mapping)
     if not settings.graph_url.startswith(("https://", "http://")):
         problems.append(f"{env_name('graph_url')} must be an http(s) URL.")
     return problems
+
+
+def _file_problems(what: str, path: Path) -> list[str]:
+    """Why `path` cannot be read as a file: missing, or a folder given where a file belongs."""
+    if path.is_dir():
+        return [f"{what} {path} is a folder, not a file: name the file inside it."]
+    if not path.is_file():
+        return [f"{what} {path} does not exist."]
+    return []
 
 
 def _read_file(path: Path, problems: list[str]) -> dict[str, Any]:

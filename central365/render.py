@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -10,7 +10,7 @@ from rich.text import Text
 
 from central365.execute import SyncReport
 from central365.mapping import field_label
-from central365.model import REASON_TEXT, Outcome, PlanItem, State
+from central365.model import REASON_TEXT, Outcome, PlanItem, RowProblem, State
 from central365.service import PlanReport
 
 STATE_LABELS = {
@@ -84,14 +84,19 @@ def print_plan(
     items = [i for i in report.plan.items if states is None or i.state in states]
     if items:
         console.print(plan_table(items))
-    for problem in report.plan.problems:
-        console.print(
-            Text(f"Line {problem.line} of Central was not read: {problem.message}", style="red")
-        )
+    print_problems(console, report.plan.problems)
     console.print(summary_line(report))
 
 
-def print_sync(console: Console, report: SyncReport) -> None:
+def print_problems(console: Console, problems: Sequence[RowProblem]) -> None:
+    """One line per row of Central that could not be read: its line number and why."""
+    for problem in problems:
+        console.print(
+            Text(f"Line {problem.line} of Central was not read: {problem.message}", style="red")
+        )
+
+
+def print_sync(console: Console, report: SyncReport, problems: Sequence[RowProblem] = ()) -> None:
     failures = [r for r in report.results if r.outcome is Outcome.FAILED]
     if failures:
         table = Table(title="Failed records", header_style="bold")
@@ -100,7 +105,13 @@ def print_sync(console: Console, report: SyncReport) -> None:
         for result in failures:
             table.add_row(Text(result.key), Text(result.error or ""))
         console.print(table)
+    print_problems(console, problems)
+    unread = (
+        f" {len(problems)} row{'s' if len(problems) != 1 else ''} of Central could not be read."
+        if problems
+        else ""
+    )
     console.print(
         f"{report.count(Outcome.CREATED)} created, {report.count(Outcome.UPDATED)} updated, "
-        f"{report.failed} failed, {report.count(Outcome.SKIPPED)} skipped."
+        f"{report.failed} failed, {report.count(Outcome.SKIPPED)} skipped.{unread}"
     )

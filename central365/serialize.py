@@ -5,10 +5,11 @@ Keys are only ever added, never renamed or removed; the web API returns the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from central365.execute import SyncReport
-from central365.model import Outcome, PlanItem, State
+from central365.model import Outcome, PlanItem, RowProblem, State
 from central365.service import PlanReport
 
 
@@ -37,12 +38,18 @@ def plan_json(report: PlanReport) -> dict[str, Any]:
         "counts": {state.value: counts[state] for state in State},
         "excluded": plan.excluded,
         "items": [item_json(item) for item in plan.items],
-        "problems": [{"line": p.line, "message": p.message} for p in plan.problems],
+        "problems": problems_json(plan.problems),
         "made_at": report.made_at.isoformat(),
     }
 
 
-def sync_json(report: SyncReport) -> dict[str, Any]:
+def problems_json(problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
+    """Central's rows that could not be read: where, and why (never the row's content)."""
+    return [{"line": p.line, "message": p.message} for p in problems]
+
+
+def sync_json(report: SyncReport, problems: Iterable[RowProblem] = ()) -> dict[str, Any]:
+    """What a sync did, and the rows of Central it could not read (so none vanish silently)."""
     return {
         "created": report.count(Outcome.CREATED),
         "updated": report.count(Outcome.UPDATED),
@@ -57,4 +64,5 @@ def sync_json(report: SyncReport) -> dict[str, Any]:
             }
             for r in report.results
         ],
+        "problems": problems_json(problems),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,46 @@ def test_sync_under_throttling_and_faults_loses_and_duplicates_nothing(
         assert admin.get("/faults/script").json() == []  # every scripted fault was played
     emails = sorted(a["address"] for c in cli.folder_contacts() for a in c["emailAddresses"])
     assert emails == sorted(f"p{n}@example.com" for n in range(150))  # none lost, none twice
+
+
+def test_sync_reports_the_rows_it_could_not_read_and_exits_1(make_cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "central.csv"
+    write_csv(path, ROWS[:2], CANONICAL_COLUMNS)
+    path.write_text(path.read_text() + "99,active,too,few\n")
+    cli = make_cli(f"csv:{path}")
+
+    done = cli.run("sync", "--all", "--yes", "--json")
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["created"] == 2
+    assert [p["line"] for p in result["problems"]] == [4]
+
+    again = cli.run("sync", "--all", "--yes")
+    assert again.returncode == 1
+    assert "Line 4 of Central was not read" in again.stdout
+    assert "1 row of Central could not be read." in again.stdout
+
+
+def test_errors_off_a_terminal_are_one_unwrapped_line_without_engine_logs(
+    make_cli: Any, tmp_path: Path
+) -> None:
+    """A source error beside a Graph that cannot be reached: only the source's message."""
+    missing = tmp_path / ("a-long-folder-name-" * 4) / "central.csv"
+    cli = make_cli(f"csv:{missing}", CENTRAL365_GRAPH_URL="http://127.0.0.1:9/v1.0")
+    del cli.env["COLUMNS"]
+
+    done = cli.run("plan")
+
+    assert done.returncode == 2
+    first, *problems = [line for line in done.stderr.splitlines() if line.strip()]
+    # The message on one line, then one line per problem: nothing wrapped at 80 columns.
+    assert first.startswith("Error: ") and str(missing) in first, done.stderr
+    assert problems and all(line.lstrip().startswith("- ") for line in problems), done.stderr
+    assert "failed" not in done.stderr.replace(str(missing), "")
+
+
+def test_a_mapping_given_as_a_folder_is_named_as_a_folder(make_cli: Any, tmp_path: Path) -> None:
+    cli = make_cli("csv:placeholder", CENTRAL365_CENTRAL_MAPPING=str(tmp_path))
+    done = cli.run("plan")
+    assert done.returncode == 2
+    assert f"{tmp_path} is a folder, not a file" in done.stderr
