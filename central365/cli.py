@@ -7,13 +7,15 @@ source or Office 365 errors that stopped the run before records were processed. 
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -24,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from central365.bootstrap import open_mailbox, open_service
 from central365.config import Settings, load_settings
-from central365.errors import Central365Error
+from central365.errors import Central365Error, ConfigError
 from central365.execute import Selection, select
 from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.render import plan_table, print_plan, print_sync, summary_line
@@ -175,7 +177,11 @@ def sync(
             raise Central365Error(
                 "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
             )
-        with open_service(settings, on_device_code=ctx.err.print) as service:
+        with (
+            open_service(settings, on_device_code=ctx.err.print) as service,
+            # Taken before the plan that is shown and acted on: no other run writes in between.
+            nullcontext() if dry_run else _folder_lease(settings),
+        ):
             planned = None if yes and not dry_run else service.plan()
             if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
                 raise typer.Exit(EXIT_OK)
@@ -187,6 +193,59 @@ def sync(
             print_sync(ctx.out, report, problems)
         if report.failed or problems:
             raise typer.Exit(EXIT_FAILED_RECORDS)
+
+
+@contextmanager
+def _folder_lease(settings: Settings) -> Iterator[None]:
+    """Hold the folder's lease in the application database while this command writes.
+
+    The homepage's runs take the same lease, so a second `sync` — here, on another machine
+    sharing a PostgreSQL application database, or from the homepage — is refused instead of
+    creating every new contact a second time.  (The application database's modules load only
+    here: `plan` and `folders` never pay for Alembic's import.)
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from central365.appdb import migrate, open_database, run_lock_key
+    from central365.appdb.leases import LeaseRepository, folder_lease
+
+    url = settings.app_database_url
+    try:
+        migrate(url)
+        database = open_database(url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"The application database {_safe_url(url)} cannot be used ({type(exc).__name__}); "
+            "central365 keeps its run lock there: check CENTRAL365_DATABASE_URL."
+        ) from None
+    holder = (
+        f"central365 sync by {getpass.getuser()} on {socket.gethostname()} (process {os.getpid()})"
+    )
+    try:
+        with folder_lease(
+            LeaseRepository(database),
+            run_lock_key(settings.mailbox, settings.folder),
+            holder,
+            folder_name=settings.folder,
+        ):
+            yield
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"The application database {database.url} stopped answering "
+            f"({type(exc).__name__}): check CENTRAL365_DATABASE_URL."
+        ) from None
+    finally:
+        database.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
 
 
 def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:

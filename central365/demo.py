@@ -134,7 +134,9 @@ class DemoStack:
             f'client_id = "{DEMO_CLIENT_ID}"\n'
             f'client_secret = "{DEMO_CLIENT_SECRET}"\n'
             f'mailbox = "{DEMO_MAILBOX}"\n'
-            f'folder = "{DEMO_FOLDER}"\n',
+            f'folder = "{DEMO_FOLDER}"\n'
+            "# The homepage's database: the CLI takes the same folder lock as its runs.\n"
+            f'data_dir = "{self.data_dir}"\n',
             encoding="utf-8",
         )
 

@@ -12,9 +12,11 @@ by a flusher thread at least every `FLUSH_INTERVAL` seconds, and once more at th
 the run received is recorded even when the run then dies.
 
 Locking: `start` checks this process's running runs and registers the new one under one lock,
-and the database refuses a second RUNNING run holding the same lock key (a unique column), which
-also covers other processes sharing the database.  `mark_interrupted` (at start-up) assumes one
-application process per database.
+takes the folder's lease (`appdb.leases`: the one every front end takes, so a run from the
+command line and one from the homepage exclude each other; renewed while the run goes, released
+when it ends, taken over after a minute if this process dies), and the database refuses a second
+RUNNING run holding the same lock key (a unique column).  `mark_interrupted` (at start-up)
+assumes one application process per database.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from central365.appdb import (
     RunRepository,
     RunStatus,
 )
+from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.errors import Central365Error
 from central365.execute import Selection, select
 from central365.model import WriteResult
@@ -149,6 +152,7 @@ class _Active:
     folder_name: str
     thread: threading.Thread
     writer: _OutcomeWriter
+    lease: KeptLease | None
     #: Set once the run's end is recorded; `done` once its end-of-run handler has returned too.
     recorded: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
@@ -162,9 +166,11 @@ class RunManager:
         runs: RunRepository,
         on_finished: Callable[[int], None] | None = None,
         *,
+        leases: LeaseRepository | None = None,
         flush_interval: float = FLUSH_INTERVAL,
     ) -> None:
         self._runs = runs
+        self._leases = leases
         self._on_finished = on_finished
         self._flush_interval = flush_interval
         self._lock = threading.Lock()
@@ -186,13 +192,21 @@ class RunManager:
             active = self._by_lock.get(request.lock_key)
             if active is not None:
                 raise RunInProgress(active.folder_name, active.run_id)
-            record = self._runs.start(
-                started_by=request.started_by,
-                mailbox=request.mailbox,
-                folder_name=request.folder_name,
-                selected=_selected_at_start(request.selection),
-                lock_key=request.lock_key,
-            )
+            lease = self._take_lease(request)
+            try:
+                record = self._runs.start(
+                    started_by=request.started_by,
+                    mailbox=request.mailbox,
+                    folder_name=request.folder_name,
+                    selected=_selected_at_start(request.selection),
+                    lock_key=request.lock_key,
+                )
+            except BaseException:
+                if lease is not None:
+                    lease.stop()
+                raise
+            if lease is not None and self._leases is not None:
+                self._leases.attach_run(lease.lease, record.id)
             writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
             thread = threading.Thread(
                 target=self._run,
@@ -200,7 +214,9 @@ class RunManager:
                 name=f"central365-run-{record.id}",
                 daemon=True,
             )
-            active = _Active(record.id, request.lock_key, request.folder_name, thread, writer)
+            active = _Active(
+                record.id, request.lock_key, request.folder_name, thread, writer, lease
+            )
             self._by_lock[request.lock_key] = active
             self._by_id[record.id] = active
             try:
@@ -208,8 +224,21 @@ class RunManager:
             except BaseException:  # no thread (resources exhausted): release the folder
                 del self._by_lock[request.lock_key], self._by_id[record.id]
                 self._runs.finish(record.id, RunStatus.FAILED, INTERNAL_ERROR)
+                if lease is not None:
+                    lease.stop()
                 raise
         return record
+
+    def _take_lease(self, request: RunRequest) -> KeptLease | None:
+        """The folder's lease for this run (`RunInProgress` naming the holder if taken)."""
+        if self._leases is None:
+            return None
+        acquired = self._leases.acquire(
+            request.lock_key,
+            f"{request.started_by}, from the homepage",
+            folder_name=request.folder_name,
+        )
+        return KeptLease(self._leases, acquired)
 
     def is_running(self, lock_key: str) -> int | None:
         """The id of the run going into this folder (here or in another process), if any."""
@@ -251,6 +280,8 @@ class RunManager:
                 self._runs.finish(active.run_id, RunStatus.INTERRUPTED, SHUTDOWN_MESSAGE)
             except Exception:
                 log.exception("Could not mark run %d as interrupted", active.run_id)
+            if active.lease is not None:
+                active.lease.stop()
             log.warning("Run %d was still going at shutdown; marked as interrupted", active.run_id)
 
     def mark_interrupted(self) -> int:
@@ -329,6 +360,8 @@ class RunManager:
             log.exception("Could not record the end of run %d", run_id)
         with self._lock:  # the folder is free again; `wait` still waits for on_finished
             active = self._by_id[run_id]
+            if active.lease is not None:
+                active.lease.stop()
             if recorded:
                 active.recorded.set()
             if self._by_lock.get(lock_key) is active:

@@ -157,3 +157,21 @@ class RunOutcomeRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     office365_id: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunLeaseRow(Base):
+    """Who is writing into a mailbox folder now: a lease every front end takes before it writes.
+
+    `key` is `run_lock_key(mailbox, folder)`; `token` tells the holder's renewals and release
+    apart from a successor's; a lease whose `expires_at` has passed (its holder was killed or
+    froze) may be taken over.
+    """
+
+    __tablename__ = "run_leases"
+
+    key: Mapped[str] = mapped_column(String(700), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

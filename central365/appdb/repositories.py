@@ -66,13 +66,38 @@ INTERRUPTED_MESSAGE = (
 
 
 class RunInProgress(Central365Error):
-    """A run into the same mailbox folder is already going (in this process or another)."""
+    """A run into the same mailbox folder is already going (in this process or another).
 
-    def __init__(self, folder_name: str, run_id: int) -> None:
+    `holder` and `since` name it when it holds the folder's lease (`appdb.leases`), which is
+    also how a run from the command line is named to the homepage and the other way round.
+    """
+
+    def __init__(
+        self,
+        folder_name: str,
+        run_id: int | None,
+        *,
+        holder: str = "",
+        since: datetime | None = None,
+    ) -> None:
         where = f"folder {folder_name}" if folder_name else "this folder"
-        super().__init__(f"A synchronisation into {where} is already running (run {run_id}).")
+        if holder:
+            when = f" since {since.strftime('%d %b %Y, %H:%M:%S')} UTC" if since else ""
+            message = (
+                f"Another synchronisation is writing into {where}: {holder}{when}. Try again "
+                "once it has ended (a run that was stopped frees the folder within a minute)."
+            )
+        elif run_id is not None:
+            message = f"A synchronisation into {where} is already running (run {run_id})."
+        else:
+            message = (
+                f"Another synchronisation is writing into {where}; try again once it has ended."
+            )
+        super().__init__(message)
         self.folder_name = folder_name
         self.run_id = run_id
+        self.holder = holder
+        self.since = since
 
 
 def run_lock_key(mailbox: str, folder_name: str) -> str:

@@ -32,6 +32,7 @@ from central365.appdb import (
     migrate,
     open_database,
 )
+from central365.appdb.leases import LeaseRepository
 from central365.config import AuthMode, Settings
 from central365.errors import Central365Error, ConfigError
 from central365.runs import RunManager
@@ -121,7 +122,9 @@ class Runtime:
                 client_certificate_pem=_certificate_pem(settings),
                 by="start-up settings",
             )
-        self.run_manager = RunManager(self.runs, on_finished=self._run_finished)
+        self.run_manager = RunManager(
+            self.runs, on_finished=self._run_finished, leases=LeaseRepository(self.database)
+        )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
 
     @property

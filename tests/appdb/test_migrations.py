@@ -15,7 +15,17 @@ from sqlalchemy import inspect
 from central365.appdb import alembic_config, migrate, open_database
 from central365.appdb.models import Base
 
-TABLES = {"users", "token_caches", "web_sessions", "app_settings", "runs", "run_outcomes"}
+TABLES = {
+    "users",
+    "token_caches",
+    "web_sessions",
+    "app_settings",
+    "runs",
+    "run_outcomes",
+    "run_leases",
+}
+#: The newest migration: a new one changes this on purpose.
+HEAD = "0002"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:
@@ -35,13 +45,13 @@ def test_migrate_creates_every_table_from_an_empty_database(db_url: str) -> None
     tables, revision = _state(db_url)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert tables == TABLES | {"alembic_version"}
-    assert revision == head == "0001"
+    assert revision == head == HEAD
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:
     migrate(db_url)
     migrate(db_url)
-    assert _state(db_url)[1] == "0001"
+    assert _state(db_url)[1] == HEAD
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:
@@ -88,4 +98,4 @@ def test_migrate_accepts_an_existing_empty_sqlite_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     migrate(f"sqlite:///{path}")
-    assert _state(f"sqlite:///{path}") == (TABLES | {"alembic_version"}, "0001")
+    assert _state(f"sqlite:///{path}") == (TABLES | {"alembic_version"}, HEAD)

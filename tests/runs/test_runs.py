@@ -10,7 +10,8 @@ from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
-from central365.appdb import RunRecord, RunRepository, RunStatus
+from central365.appdb import Database, RunRecord, RunRepository, RunStatus
+from central365.appdb.leases import LeaseRepository
 from central365.execute import Selection
 from central365.memory import InMemoryMailbox, InMemorySource
 from central365.model import Outcome, State
@@ -369,3 +370,32 @@ def test_start_returns_at_once(
     assert not manager.wait(started.id, 0.05)
     gate.release()
     assert ended(manager, runs, started.id).status is RunStatus.FINISHED
+
+
+def test_the_homepage_and_the_command_line_exclude_each_other_through_the_lease(
+    runs: RunRepository, database: Database, store: SandboxStore
+) -> None:
+    leases = LeaseRepository(database)
+    manager = RunManager(runs, leases=leases, flush_interval=0.05)
+    cli = leases.acquire(LOCK, "central365 sync by bob on ops-1 (process 4242)")
+    mailbox = InMemoryMailbox(store, MAILBOX)
+    service = opener(InMemorySource(PEOPLE), mailbox)
+
+    with pytest.raises(RunInProgress) as refused:
+        manager.start(request(service, Selection(everything=True)))
+    assert "central365 sync by bob on ops-1 (process 4242) since" in str(refused.value)
+    assert runs.count() == 0  # a refused run leaves nothing in History
+
+    leases.release(cli)
+    gate = Gate(after=1)
+    slow = opener(InMemorySource(PEOPLE), ScriptedMailbox(store, MAILBOX, gate=gate))
+    run = manager.start(request(slow, Selection(everything=True)))
+    assert gate.reached.wait(5)
+    held = leases.holder(LOCK)
+    assert held is not None and held[0] == "Ann, from the homepage" and held[2] == run.id
+    with pytest.raises(RunInProgress):
+        leases.acquire(LOCK, "central365 sync by bob")
+    gate.release()
+    assert ended(manager, runs, run.id).status is RunStatus.FINISHED
+    assert leases.holder(LOCK) is None
+    manager.shutdown(1)
