@@ -29,11 +29,13 @@ from central365.config import Settings, load_settings
 from central365.errors import Central365Error, ConfigError
 from central365.execute import Selection, select
 from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
-from central365.render import plan_table, print_plan, print_sync, summary_line
-from central365.serialize import item_json, plan_json, sync_json
+from central365.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
+from central365.serialize import sync_json, write_plan_json
 from central365.service import PlanReport, SyncOutcome, SyncService
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2
+#: Records a dry run's table shows; `--json` lists them all.
+DRY_RUN_ROWS = 200
 
 app = typer.Typer(
     name="central365",
@@ -139,6 +141,9 @@ def plan(
     typer_ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     states: StateOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Rows shown of each state in the table.")
+    ] = DEFAULT_LIMIT,
 ) -> None:
     """Show what a sync would do: new, requires update, no updates, non-actionable."""
     ctx: Context = typer_ctx.obj
@@ -147,10 +152,12 @@ def plan(
         settings = ctx.settings()
         with open_service(settings, on_device_code=ctx.err.print) as service:
             report = service.plan()
+        chosen = frozenset(states) if states else None
         if as_json:
-            _print_json(ctx, plan_json(report))
+            items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
+            write_plan_json(sys.stdout, report, items)
         else:
-            print_plan(ctx.out, report, frozenset(states) if states else None)
+            print_plan(ctx.out, report, chosen, limit)
 
 
 @app.command()
@@ -267,11 +274,15 @@ def _confirmed(
     items = [i for i in planned.plan.items if i.key in chosen]
     if dry_run:
         if as_json:
-            data = plan_json(planned) | {"dry_run": True, "items": [item_json(i) for i in items]}
-            _print_json(ctx, data)
+            write_plan_json(sys.stdout, planned, items, {"dry_run": True})
         else:
             if items:
-                ctx.out.print(plan_table(items))
+                ctx.out.print(plan_table(items[:DRY_RUN_ROWS]))
+            if len(items) > DRY_RUN_ROWS:
+                ctx.out.print(
+                    f"… and {len(items) - DRY_RUN_ROWS:,} more: --json lists every one.",
+                    style="dim",
+                )
             ctx.out.print(summary_line(planned))
             ctx.out.print(f"Dry run: {len(writes)} records would be written; nothing was changed.")
         return False

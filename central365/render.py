@@ -78,21 +78,54 @@ def plan_table(items: Iterable[PlanItem]) -> Table:
     return table
 
 
+#: Rows of each state a plan table shows unless `--limit` says otherwise.
+DEFAULT_LIMIT = 20
+
+
 def print_plan(
-    console: Console, report: PlanReport, states: frozenset[State] | None = None
+    console: Console,
+    report: PlanReport,
+    states: frozenset[State] | None = None,
+    limit: int = DEFAULT_LIMIT,
 ) -> None:
-    items = [i for i in report.plan.items if states is None or i.state in states]
-    if items:
-        console.print(plan_table(items))
-    print_problems(console, report.plan.problems)
+    """The first `limit` records of each state (of `states`), the unread rows, the counts.
+
+    A table of every record would be unreadable past a few hundred rows, and laying out
+    100,000 rows costs Rich minutes: the rest of a state is one line saying how to see it.
+    """
+    shown: dict[State, list[PlanItem]] = {state: [] for state in State}
+    totals = report.plan.counts()
+    for item in report.plan.items:
+        if (states is None or item.state in states) and len(shown[item.state]) < limit:
+            shown[item.state].append(item)
+    for state in State:
+        if not shown[state]:
+            continue
+        console.print(plan_table(shown[state]))
+        more = totals[state] - len(shown[state])
+        if more:
+            console.print(
+                f"… and {more:,} more {SUMMARY_WORDS[state]}: see them with "
+                f"--state {state.value} --limit {totals[state]}, or all of the plan with --json.",
+                style="dim",
+            )
+    print_problems(console, report.plan.problems, limit)
     console.print(summary_line(report))
 
 
-def print_problems(console: Console, problems: Sequence[RowProblem]) -> None:
-    """One line per row of Central that could not be read: its line number and why."""
-    for problem in problems:
+def print_problems(
+    console: Console, problems: Sequence[RowProblem], limit: int = DEFAULT_LIMIT
+) -> None:
+    """One line per row of Central that could not be read (the first `limit`): where and why."""
+    for problem in problems[:limit]:
         console.print(
             Text(f"Line {problem.line} of Central was not read: {problem.message}", style="red")
+        )
+    if len(problems) > limit:
+        console.print(
+            f"… and {len(problems) - limit:,} more rows of Central could not be read: "
+            "--json lists them all.",
+            style="red",
         )
 
 

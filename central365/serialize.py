@@ -5,8 +5,9 @@ Keys are only ever added, never renamed or removed; the web API returns the same
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
 
 from central365.execute import SyncReport
 from central365.model import Outcome, PlanItem, RowProblem, State
@@ -26,6 +27,11 @@ def item_json(item: PlanItem) -> dict[str, Any]:
 
 
 def plan_json(report: PlanReport) -> dict[str, Any]:
+    return plan_envelope(report) | {"items": [item_json(item) for item in report.plan.items]}
+
+
+def plan_envelope(report: PlanReport) -> dict[str, Any]:
+    """Everything `plan --json` says except the items."""
     plan = report.plan
     counts = plan.counts()
     return {
@@ -37,10 +43,34 @@ def plan_json(report: PlanReport) -> dict[str, Any]:
         },
         "counts": {state.value: counts[state] for state in State},
         "excluded": plan.excluded,
-        "items": [item_json(item) for item in plan.items],
         "problems": problems_json(plan.problems),
         "made_at": report.made_at.isoformat(),
     }
+
+
+def write_plan_json(
+    out: TextIO,
+    report: PlanReport,
+    items: Iterable[PlanItem] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """`plan --json` written as it is made: the envelope, then one item per line.
+
+    The same document as `json.dumps(plan_json(report))`, but a million-record plan is never
+    one string (or one list of dicts) in memory.  `items` narrows the list (a `--state` or a
+    dry run's selection); `extra` adds top-level keys (`"dry_run": true`).
+    """
+    head = plan_envelope(report) | dict(extra or {})
+    out.write("{\n")
+    for name, value in head.items():
+        out.write(f"  {json.dumps(name)}: {json.dumps(value, ensure_ascii=False)},\n")
+    out.write('  "items": [')
+    separator = "\n    "
+    for item in report.plan.items if items is None else items:
+        out.write(separator)
+        out.write(json.dumps(item_json(item), ensure_ascii=False))
+        separator = ",\n    "
+    out.write("\n  ]\n}\n")
 
 
 def problems_json(problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
