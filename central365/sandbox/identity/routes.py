@@ -148,7 +148,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
                     config.users,
                     action=request.url.path,
                     fields=params,
-                    requested=[*checked.scopes, *checked.oidc],
+                    requested=[*checked.requested.shown, *checked.requested.oidc],
                     grants=grants,
                     login_hint=checked.login_hint,
                 )
