@@ -1,9 +1,8 @@
 """Who the sandbox's identity platform knows: its tenant, registered apps and demo users.
 
 `IdentityConfig` is the whole directory as one frozen value, so the admin API can swap it
-atomically (`PUT /_sandbox/identity`) and the CLI can load it from a JSON file.  It also owns
-the rules that depend only on the directory: which redirect URIs an app accepts, how a Graph
-scope is spelled, and which delegated permissions a user ends up with.
+atomically (`PUT /_sandbox/identity`) and the CLI can load it from a JSON file.  It owns the
+rules that depend only on the directory: redirect URIs, scope spelling, who holds what.
 
 The consent model is deliberately small (docs/sandbox.md, "Identity platform"):
 
@@ -19,9 +18,8 @@ App roles and the app's own API (docs/sandbox.md, "App roles and the app's API")
 
 - an app defines `app_roles` (value, allowed member types `User` / `Application`) and exposes
   delegated `api_scopes` under its identifier URIs (`api://<client id>` when none are given);
-- a user's `roles` and an app's `roles` map the client id of the app that defines them to the
-  role values held there (Entra's app role assignments); `directory_admin` marks a user holding
-  a directory role that may grant tenant-wide admin consent;
+- a user's or app's `roles` map the client id of the app defining them to the values held
+  there (app role assignments); `directory_admin`: may grant tenant-wide admin consent;
 - an app's `delegated` list names Graph permissions by their short name and permissions on a
   sandbox API by their full URI (`api://central365-demo/Runs.ReadWrite`); a user's `consented`
   list narrows the Graph part only (their grant on the sandbox's own APIs is the app's).

@@ -13,8 +13,9 @@ Both carry `sub` (pairwise per user and API; the service principal's object id f
 tokens), `tid`, `uti`, `ver`, `iat` / `nbf` / `exp`.  Delegated tokens carry `scp` (the API's
 scopes granted) and `roles` (the user's app roles on the API); app tokens carry only `roles`
 (the calling app's assigned app roles).  Claims without a value are left out, as Entra does: a
-caller without roles gets no `roles` claim, never an empty one.  `idtyp` (`user` / `app`) is an
-optional claim, present only when the API's registration asks for it (`optional_claims`).
+caller without roles gets no `roles` claim, never an empty one.  `idtyp` is an optional claim
+which Microsoft's optional claims reference documents for app-only tokens only (`app`): present
+there when the API's registration asks for it (`optional_claims`), never in delegated ones.
 """
 
 from __future__ import annotations
@@ -89,8 +90,6 @@ def api_user_token(minter: TokenMinter, grant: UserGrant) -> str:
     roles = user.roles_on(api.client_id)
     if roles:
         claims["roles"] = list(roles)
-    if "idtyp" in api.optional_claims:
-        claims["idtyp"] = "user"
     return minter.key.sign(claims)
 
 
