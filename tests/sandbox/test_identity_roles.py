@@ -255,6 +255,13 @@ def test_one_token_request_for_two_resources_is_refused(http: httpx.Client) -> N
         data={"client_id": DEFAULT_CLIENT_ID, "scope": mixed},
     )
     assert_oauth_error(device, "invalid_scope", 28000)
+    two_defaults = token(
+        http,
+        DEFAULT_TENANT_ID,
+        grant_type="client_credentials",
+        scope=f"https://graph.microsoft.com/.default api://{DEFAULT_CLIENT_ID}/.default",
+    )
+    assert_oauth_error(two_defaults, "invalid_scope", 70011)
 
 
 def test_scopes_the_api_does_not_expose_or_the_app_was_not_granted(

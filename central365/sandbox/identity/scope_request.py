@@ -154,6 +154,13 @@ def client_credentials_audience(config: IdentityConfig, raw_scope: str) -> Audie
             500011,
             f"The resource principal named {prefix} was not found in the tenant.",
         )
+    if len(scopes) > 1 and all(s.casefold().endswith(f"/{DEFAULT_SCOPE}") for s in scopes):
+        raise OAuthError(  # two resources in one client credentials request: Entra's answer
+            "invalid_scope",
+            70011,
+            "The provided request must include a 'scope' input parameter. The provided value "
+            f"for the input parameter 'scope' is not valid. The scope {raw_scope} is not valid.",
+        )
     shown = raw_scope or "(none)"
     raise OAuthError(
         "invalid_scope",
