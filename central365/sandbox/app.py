@@ -43,6 +43,7 @@ from central365.sandbox.faults import FaultConfig, FaultInjector
 from central365.sandbox.identity.graph_access import GraphPrincipal, authorize, verify_bearer
 from central365.sandbox.identity.registry import IdentityConfig
 from central365.sandbox.identity.routes import identity_admin_routes, identity_routes
+from central365.sandbox.identity.routes_consent import admin_consent_routes
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
 from central365.sandbox.persist import StatePersister
@@ -99,6 +100,7 @@ def create_sandbox_app(
         *identity_admin_routes(service),
         Route(API_PREFIX + "/{path:path}", graph_endpoint, methods=_METHODS),
         *identity_routes(service),
+        *admin_consent_routes(service),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = ctx

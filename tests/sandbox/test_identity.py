@@ -629,9 +629,14 @@ def test_opaque_tokens_keep_the_old_behaviour(identity: IdentityService) -> None
 def test_admin_identity_get_and_put(http: httpx.Client) -> None:
     body = http.get("/_sandbox/identity").json()
     assert body["tenant_id"] == DEFAULT_TENANT_ID
-    (app,) = body["apps"]
+    app, script = body["apps"]
     assert app["client_id"] == DEFAULT_CLIENT_ID and app["secrets"] == [DEFAULT_CLIENT_SECRET]
-    assert [u["username"] for u in body["users"]] == ["demo@contoso.test", "readonly@contoso.test"]
+    assert script["client_id"] == "central365-script" and script["secrets"] == ["script-secret"]
+    assert [u["username"] for u in body["users"]] == [
+        "demo@contoso.test",
+        "staff@contoso.test",
+        "readonly@contoso.test",
+    ]
     changed = http.put(
         "/_sandbox/identity",
         json={
@@ -655,10 +660,14 @@ def test_admin_identity_get_and_put(http: httpx.Client) -> None:
 
 
 def test_identity_config_from_json_file_shape() -> None:
-    config = IdentityConfig.from_json({"apps": [{"client_id": "cli", "delegated": "A B"}]})
-    (app,) = config.apps
+    # The demo users hold roles on the demo app, so it stays registered beside the new one.
+    demo_apps = IdentityConfig().to_json()["apps"]
+    config = IdentityConfig.from_json(
+        {"apps": [*demo_apps, {"client_id": "cli", "delegated": "A B"}]}
+    )
+    app = config.apps[-1]
     assert app.delegated == ("A", "B") and app.public_client and not app.confidential
-    assert len(config.users) == 2  # untouched fields keep their defaults
+    assert len(config.users) == 3  # untouched fields keep their defaults
     with pytest.raises(ValueError, match="repeated"):
         IdentityConfig.from_json({"apps": [{"client_id": "a"}, {"client_id": "A"}]})
 

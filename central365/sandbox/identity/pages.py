@@ -102,27 +102,44 @@ def _consent(app: RegisteredApp, scopes: Iterable[str]) -> str:
     )
 
 
+def roles_in_words(user: DemoUser, app: RegisteredApp) -> str:
+    """The user's app roles on `app` as a person reads them, and whether they are an admin."""
+    titles = []
+    for value in user.roles_on(app.client_id):
+        role = app.role(value)
+        titles.append(f"{role.title if role else value} ({value})")
+    words = f"role: {', '.join(titles)}" if titles else "no app role"
+    if user.directory_admin:
+        words += "; directory admin (may grant admin consent)"
+    return words
+
+
 def _user_forms(
-    users: Iterable[DemoUser], action: str, fields: Mapping[str, str], grants: Mapping[str, str]
+    users: Iterable[DemoUser],
+    app: RegisteredApp,
+    action: str,
+    fields: Mapping[str, str],
+    grants: Mapping[str, str] | None,
 ) -> str:
     forms = []
     for user in users:
+        granted = f" — grants: {grants.get(user.oid, '')}" if grants is not None else ""
         forms.append(
             f'<form method="post" action="{escape(action)}">{_hidden(fields)}'
             f'<input type="hidden" name="{USER_FIELD}" value="{escape(user.oid)}">'
             f'<button type="submit" name="{ACTION_FIELD}" value="signin">'
             f"Sign in as {escape(user.name)}</button>"
-            f'<div class="note">{escape(user.username)} — grants: '
-            f"{escape(grants.get(user.oid, ''))}</div></form>"
+            f'<div class="note">{escape(user.username)} — {escape(roles_in_words(user, app))}'
+            f"{escape(granted)}</div></form>"
         )
     return "".join(forms)
 
 
-def _cancel_form(action: str, fields: Mapping[str, str]) -> str:
+def _cancel_form(action: str, fields: Mapping[str, str], label: str = "Cancel") -> str:
     return (
         f'<form method="post" action="{escape(action)}">{_hidden(fields)}'
         f'<button type="submit" class="secondary" name="{ACTION_FIELD}" value="cancel">'
-        "Cancel</button></form>"
+        f"{escape(label)}</button></form>"
     )
 
 
@@ -145,7 +162,7 @@ def sign_in_page(
         '<p class="note">central365 sandbox — a local stand-in for the Microsoft identity '
         "platform. No password: pick a demo user.</p>"
         f"{_consent(app, requested)}"
-        f"{_user_forms(ordered, action, fields, grants)}"
+        f"{_user_forms(ordered, app, action, fields, grants)}"
         f"{_cancel_form(action, fields)}"
     )
     return _document("Sign in to your account", body)
@@ -202,7 +219,7 @@ def device_sign_in_page(
         f'<p class="note">Signing in on another device with code <code>{escape(user_code)}'
         "</code>.</p>"
         f"{_consent(app, requested)}"
-        f"{_user_forms(users, action, fields, grants)}"
+        f"{_user_forms(users, app, action, fields, grants)}"
         f"{_cancel_form(action, fields)}"
     )
     return _document("Sign in", body)
@@ -210,3 +227,74 @@ def device_sign_in_page(
 
 def message_page(title: str, text: str) -> Page:
     return _document(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
+
+
+def _permission_list(app: RegisteredApp, lines: Iterable[tuple[str, str]]) -> str:
+    items = "".join(
+        f"<li><code>{escape(permission)}</code> — {escape(kind)}</li>" for permission, kind in lines
+    )
+    return (
+        f'<div class="consent"><strong>{escape(app.display_name)}</strong> '
+        f"(<code>{escape(app.client_id)}</code>) asks for these permissions, for everyone in "
+        f"your organization:<ul>{items}</ul></div>"
+    )
+
+
+def admin_consent_sign_in_page(
+    app: RegisteredApp,
+    users: Iterable[DemoUser],
+    *,
+    action: str,
+    fields: Mapping[str, str],
+    lines: Iterable[tuple[str, str]],
+) -> Page:
+    """The admin consent endpoint's first step: who is granting (an admin must)."""
+    body = (
+        "<h1>Sign in to grant admin consent</h1>"
+        '<p class="note">central365 sandbox — only a directory admin may grant consent for the '
+        "whole organization. No password: pick a demo user.</p>"
+        f"{_permission_list(app, lines)}"
+        f"{_user_forms(users, app, action, fields, None)}"
+        f"{_cancel_form(action, fields)}"
+    )
+    return _document("Sign in to your account", body)
+
+
+def need_admin_page(
+    app: RegisteredApp, user: DemoUser, *, action: str, fields: Mapping[str, str]
+) -> Page:
+    """A user who is no admin tried to grant admin consent (Entra's "Need admin approval")."""
+    body = (
+        "<h1>Need admin approval</h1>"
+        f'<p class="error">{escape(app.display_name)} needs permission to access resources in '
+        "your organization that only an admin can grant. Please ask an admin to grant "
+        "permission to this app before you can use it.<br>"
+        f"AADSTS90094: {escape(user.name)} ({escape(user.username)}) holds no directory role "
+        "that may grant admin consent.</p>"
+        f'<form method="post" action="{escape(action)}">{_hidden(fields)}'
+        '<button type="submit">Have an admin account? Sign in with that account</button></form>'
+        f"{_cancel_form(action, fields, 'Return to the application without granting consent')}"
+    )
+    return _document("Need admin approval", body, 403)
+
+
+def admin_consent_page(
+    app: RegisteredApp,
+    user: DemoUser,
+    *,
+    action: str,
+    fields: Mapping[str, str],
+    lines: Iterable[tuple[str, str]],
+) -> Page:
+    """The admin's decision: Accept (for the whole organization) or Cancel."""
+    body = (
+        "<h1>Permissions requested</h1>"
+        f'<p class="note">Signed in as {escape(user.name)} ({escape(user.username)}). '
+        "Accept for your organization?</p>"
+        f"{_permission_list(app, lines)}"
+        f'<form method="post" action="{escape(action)}">{_hidden(fields)}'
+        f'<input type="hidden" name="{USER_FIELD}" value="{escape(user.oid)}">'
+        f'<button type="submit" name="{ACTION_FIELD}" value="accept">Accept</button></form>'
+        f"{_cancel_form(action, fields)}"
+    )
+    return _document("Permissions requested", body)

@@ -1,9 +1,8 @@
 """Who the sandbox's identity platform knows: its tenant, registered apps and demo users.
 
 `IdentityConfig` is the whole directory as one frozen value, so the admin API can swap it
-atomically (`PUT /_sandbox/identity`) and the CLI can load it from a JSON file.  It also owns
-the rules that depend only on the directory: which redirect URIs an app accepts, how a Graph
-scope is spelled, and which delegated permissions a user ends up with.
+atomically (`PUT /_sandbox/identity`) and the CLI can load it from a JSON file.  It owns the
+rules that depend only on the directory: redirect URIs, scope spelling, who holds what.
 
 The consent model is deliberately small (docs/sandbox.md, "Identity platform"):
 
@@ -14,6 +13,16 @@ The consent model is deliberately small (docs/sandbox.md, "Identity platform"):
 - the sandbox never shows a consent prompt: a token carries every permission granted to that
   user, like Entra's v2 endpoint does, and requesting a permission the app was never granted
   is refused (`consent_required`).
+
+App roles and the app's own API (docs/sandbox.md, "App roles and the app's API"):
+
+- an app defines `app_roles` (value, allowed member types `User` / `Application`) and exposes
+  delegated `api_scopes` under its identifier URIs (`api://<client id>` when none are given);
+- a user's or app's `roles` map the client id of the app defining them to the values held
+  there (app role assignments); `directory_admin`: may grant tenant-wide admin consent;
+- an app's `delegated` list names Graph permissions by their short name and permissions on a
+  sandbox API by their full URI (`api://central365-demo/Runs.ReadWrite`); a user's `consented`
+  list narrows the Graph part only (their grant on the sandbox's own APIs is the app's).
 """
 
 from __future__ import annotations
@@ -21,8 +30,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 #: Microsoft Graph's application id: tokens may name it as `aud`, scopes may use it as prefix.
@@ -35,6 +44,13 @@ DEFAULT_TENANT_ID = "c3650000-5a4d-4b0c-9d1e-0000000c0de5"
 DEFAULT_DOMAIN = "contoso.test"
 DEFAULT_CLIENT_ID = "central365-demo"
 DEFAULT_CLIENT_SECRET = "demo-secret"  # the published demo secret
+#: The demo's script app: calls the demo app's API with its own credentials.
+SCRIPT_CLIENT_ID = "central365-script"
+SCRIPT_CLIENT_SECRET = "script-secret"  # published like the demo secret
+#: The demo app's app roles and the delegated scope its API exposes.
+ADMIN_ROLE = "Central365.Admin"
+SYNC_ROLE = "Central365.Sync"
+DEFAULT_API_SCOPE = "Runs.ReadWrite"
 DEFAULT_REDIRECT_URIS = (
     "http://127.0.0.1:*/auth/callback",
     "https://127.0.0.1:*/auth/callback",
@@ -50,6 +66,43 @@ def derived_oid(kind: str, name: str) -> str:
     return str(uuid.uuid5(_OID_NAMESPACE, f"{kind}:{name.casefold()}"))
 
 
+USER_MEMBERS = "User"
+APPLICATION_MEMBERS = "Application"
+MEMBER_TYPES = (USER_MEMBERS, APPLICATION_MEMBERS)
+#: Optional access-token claims the sandbox can add when an API's registration asks for them.
+OPTIONAL_CLAIMS = ("idtyp",)
+
+#: App role assignments: (client id of the app defining the roles, role values held there).
+Assignments = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def held_roles(assignments: Assignments, client_id: str) -> tuple[str, ...]:
+    """The role values `assignments` hold on the app `client_id` (case-insensitive id)."""
+    folded = client_id.casefold()
+    return next((values for app, values in assignments if app.casefold() == folded), ())
+
+
+@dataclass(frozen=True)
+class AppRole:
+    """An app role an app defines (Entra's `appRoles`); `value` is what `roles` claims say.
+
+    `allowed_member_types` says who may be assigned it: people (`User`), client apps
+    (`Application`, an application permission on this app's API), or both.
+    """
+
+    value: str
+    allowed_member_types: tuple[str, ...] = (USER_MEMBERS,)
+    display_name: str = ""
+    description: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.value
+
+    def allows(self, member_type: str) -> bool:
+        return member_type in self.allowed_member_types
+
+
 @dataclass(frozen=True)
 class DemoUser:
     """A person who can sign in.  `username` is the UPN, the mailbox `/me` stands for."""
@@ -57,12 +110,19 @@ class DemoUser:
     name: str
     username: str
     oid: str = ""
-    #: This user's own grant of delegated permissions; None = the app's list.
+    #: This user's own grant of delegated Graph permissions; None = the app's list.
     consented: tuple[str, ...] | None = None
+    #: App roles assigned to this user, per app (client id) defining them.
+    roles: Assignments = ()
+    #: Holds a directory role that may grant tenant-wide admin consent (Global Administrator).
+    directory_admin: bool = False
 
     def __post_init__(self) -> None:
         if not self.oid:
             object.__setattr__(self, "oid", derived_oid("user", self.username))
+
+    def roles_on(self, client_id: str) -> tuple[str, ...]:
+        return held_roles(self.roles, client_id)
 
 
 @dataclass(frozen=True)
@@ -73,6 +133,10 @@ class RegisteredApp:
     endpoint.  `redirect_uris` are exact URIs or patterns where `*` stands for any characters
     within one URL part (e.g. any port).  `public_client` allows token requests without a
     credential (device code flow, auth code flow from a public client).
+
+    As an API: `app_roles` it defines, `api_scopes` it exposes under `identifier_uris`, and
+    `access_token_version` (Entra's `accessTokenAcceptedVersion`: 1, the default, or 2) which
+    shapes the tokens issued for it.  As a client: `roles` it holds on other apps.
     """
 
     client_id: str
@@ -84,6 +148,12 @@ class RegisteredApp:
     application: tuple[str, ...] = ()
     public_client: bool = True
     oid: str = ""
+    app_roles: tuple[AppRole, ...] = ()
+    api_scopes: tuple[str, ...] = ()
+    identifier_uris: tuple[str, ...] = ()
+    access_token_version: int = 1
+    optional_claims: tuple[str, ...] = ()
+    roles: Assignments = ()
 
     def __post_init__(self) -> None:
         if not self.oid:
@@ -92,6 +162,29 @@ class RegisteredApp:
     @property
     def confidential(self) -> bool:
         return bool(self.secrets or self.certificates)
+
+    @property
+    def api_identifiers(self) -> tuple[str, ...]:
+        """The identifier URIs scopes on this API may start with (`api://<client id>` unset)."""
+        return self.identifier_uris or (f"api://{self.client_id}",)
+
+    def named_by(self, prefix: str) -> bool:
+        """Whether `prefix` (a scope without its last segment) names this API."""
+        folded = prefix.casefold()
+        return folded == self.client_id.casefold() or folded in {
+            u.casefold() for u in self.api_identifiers
+        }
+
+    def exposed_scope(self, name: str) -> str | None:
+        """This API's delegated scope called `name` (case-insensitive), as registered."""
+        folded = name.casefold()
+        return next((s for s in self.api_scopes if s.casefold() == folded), None)
+
+    def role(self, value: str) -> AppRole | None:
+        return next((r for r in self.app_roles if r.value == value), None)
+
+    def roles_on(self, client_id: str) -> tuple[str, ...]:
+        return held_roles(self.roles, client_id)
 
     def redirect_allowed(self, uri: str) -> bool:
         return any(_redirect_pattern(p).fullmatch(uri) for p in self.redirect_uris)
@@ -106,21 +199,60 @@ def _redirect_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def default_apps() -> tuple[RegisteredApp, ...]:
+    """The demo app (web app and its own API) and a script that calls that API as itself."""
     return (
         RegisteredApp(
             client_id=DEFAULT_CLIENT_ID,
             display_name="central365 demo",
             secrets=(DEFAULT_CLIENT_SECRET,),
             redirect_uris=DEFAULT_REDIRECT_URIS,
-            delegated=("Contacts.ReadWrite", "User.Read"),
+            delegated=(
+                "Contacts.ReadWrite",
+                "User.Read",
+                f"api://{DEFAULT_CLIENT_ID}/{DEFAULT_API_SCOPE}",
+            ),
             application=("Contacts.ReadWrite",),
+            app_roles=(
+                AppRole(
+                    ADMIN_ROLE,
+                    (USER_MEMBERS,),
+                    "Administrator",
+                    "Changes the settings and sees every run and every mailbox's history.",
+                ),
+                AppRole(
+                    SYNC_ROLE,
+                    MEMBER_TYPES,
+                    "Synchroniser",
+                    "Starts runs in app-only mode.",
+                ),
+            ),
+            api_scopes=(DEFAULT_API_SCOPE,),
+            access_token_version=2,
+            optional_claims=("idtyp",),
+        ),
+        RegisteredApp(
+            client_id=SCRIPT_CLIENT_ID,
+            display_name="central365 script",
+            secrets=(SCRIPT_CLIENT_SECRET,),
+            public_client=False,
+            roles=((DEFAULT_CLIENT_ID, (SYNC_ROLE,)),),
         ),
     )
 
 
 def default_users() -> tuple[DemoUser, ...]:
     return (
-        DemoUser(name="Demo User", username=f"demo@{DEFAULT_DOMAIN}"),
+        DemoUser(
+            name="Demo User",
+            username=f"demo@{DEFAULT_DOMAIN}",
+            roles=((DEFAULT_CLIENT_ID, (ADMIN_ROLE,)),),
+            directory_admin=True,
+        ),
+        DemoUser(
+            name="Staff User",
+            username=f"staff@{DEFAULT_DOMAIN}",
+            consented=("Contacts.ReadWrite", "User.Read"),
+        ),
         DemoUser(
             name="Read Only",
             username=f"readonly@{DEFAULT_DOMAIN}",
@@ -162,6 +294,11 @@ class IdentityConfig:
         problems += _duplicates("client_id", (a.client_id for a in self.apps))
         problems += _duplicates("username", (u.username for u in self.users))
         problems += _duplicates("user oid", (u.oid for u in self.users))
+        problems += _duplicates(
+            "identifier URI", (uri for a in self.apps if a.api_scopes for uri in a.api_identifiers)
+        )
+        problems += self._assignment_problems()
+        problems += self._delegated_problems()
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -181,24 +318,104 @@ class IdentityConfig:
         folded = segment.casefold()
         return folded == self.tenant_id.casefold() or folded in {d.casefold() for d in self.domains}
 
+    def api(self, prefix: str) -> RegisteredApp | None:
+        """The registered app whose API `prefix` (identifier URI or client id) names."""
+        return next((a for a in self.apps if a.named_by(prefix)), None)
+
     def delegated_grant(self, app: RegisteredApp, user: DemoUser) -> tuple[str, ...]:
-        """The delegated permissions `user` holds for `app` (what `scp` will say)."""
-        return user.consented if user.consented is not None else app.delegated
+        """The delegated Graph permissions `user` holds for `app` (a Graph token's `scp`)."""
+        own = user.consented if user.consented is not None else app.delegated
+        return tuple(s for s in own if graph_scope_name(s) is not None)
+
+    def api_grant(self, app: RegisteredApp, user: DemoUser, api: RegisteredApp) -> tuple[str, ...]:
+        """The scopes of `api` that `app` may use for `user` (an API token's `scp`).
+
+        The app's tenant-wide grant, plus what the user consented to themselves.
+        """
+        granted: list[str] = []
+        for entry in (*app.delegated, *(user.consented or ())):
+            named = self.api_scope(entry)
+            if (
+                named is not None
+                and named[0].client_id == api.client_id
+                and named[1] not in granted
+            ):
+                granted.append(named[1])
+        return tuple(granted)
+
+    def api_scope(self, scope: str) -> tuple[RegisteredApp, str] | None:
+        """(API, exposed scope name) for a full scope on a registered API, else None."""
+        prefix, slash, name = scope.rpartition("/")
+        api = self.api(prefix) if slash else None
+        exposed = api.exposed_scope(name) if api is not None else None
+        return (api, exposed) if api is not None and exposed is not None else None
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _assignment_problems(self) -> list[str]:
+        """Role assignments must name registered apps, their roles, for the right members."""
+        holders: list[tuple[str, Assignments, str]] = [
+            (f"user {u.username!r}", u.roles, USER_MEMBERS) for u in self.users
+        ]
+        holders += [(f"app {a.client_id!r}", a.roles, APPLICATION_MEMBERS) for a in self.apps]
+        problems: list[str] = []
+        for holder, assignments, member_type in holders:
+            for client_id, values in assignments:
+                target = self.app(client_id)
+                if target is None:
+                    problems.append(f"{holder} holds roles on {client_id!r}, not a registered app")
+                    continue
+                for value in values:
+                    role = target.role(value)
+                    if role is None:
+                        known = ", ".join(r.value for r in target.app_roles) or "none"
+                        problems.append(
+                            f"{holder} holds the unknown role {value!r} of app {client_id!r} "
+                            f"(its roles: {known})"
+                        )
+                    elif not role.allows(member_type):
+                        problems.append(
+                            f"{holder} holds the role {value!r} of app {client_id!r}, which "
+                            f"cannot be assigned to members of type {member_type}"
+                        )
+        for app in self.apps:
+            problems += _duplicates(f"app {app.client_id!r} role", (r.value for r in app.app_roles))
+            for role in app.app_roles:
+                if not role.allowed_member_types or not set(role.allowed_member_types) <= set(
+                    MEMBER_TYPES
+                ):
+                    problems.append(
+                        f"app {app.client_id!r} role {role.value!r}: allowed_member_types must "
+                        "be User, Application or both"
+                    )
+            if app.access_token_version not in (1, 2):
+                problems.append(f"app {app.client_id!r}: access_token_version must be 1 or 2")
+            unknown = sorted(set(app.optional_claims) - set(OPTIONAL_CLAIMS))
+            if unknown:
+                problems.append(
+                    f"app {app.client_id!r}: unsupported optional claims {', '.join(unknown)} "
+                    f"(supported: {', '.join(OPTIONAL_CLAIMS)})"
+                )
+        return problems
+
+    def _delegated_problems(self) -> list[str]:
+        """Grants naming a permission outside Graph must name a scope a registered API exposes."""
+        grants = [(f"app {a.client_id!r}", a.delegated) for a in self.apps]
+        grants += [(f"user {u.username!r}", u.consented or ()) for u in self.users]
+        return [
+            f"{holder} is granted {scope!r}, which no registered API exposes"
+            for holder, scopes in grants
+            for scope in scopes
+            if graph_scope_name(scope) is None and self.api_scope(scope) is None
+        ]
 
     # -- JSON --------------------------------------------------------------------------------
+    # `directory_json` builds this module's records, so it is imported where it is used.
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "domains": list(self.domains),
-            "apps": [_plain(app) for app in self.apps],
-            "users": [_plain(user) for user in self.users],
-            "access_token_lifetime_s": self.access_token_lifetime_s,
-            "refresh_token_lifetime_s": self.refresh_token_lifetime_s,
-            "code_lifetime_s": self.code_lifetime_s,
-            "device_code_lifetime_s": self.device_code_lifetime_s,
-            "device_poll_interval_s": self.device_poll_interval_s,
-        }
+        from central365.sandbox.identity.directory_json import config_to_json
+
+        return config_to_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IdentityConfig:
@@ -207,27 +424,9 @@ class IdentityConfig:
 
     def updated(self, changes: Mapping[str, Any]) -> IdentityConfig:
         """A copy with the given top-level fields replaced; ValueError names bad input."""
-        if not isinstance(changes, Mapping):
-            raise ValueError("the identity settings must be a JSON object")
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown identity settings: {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for name, raw in changes.items():
-            if name == "apps":
-                values[name] = tuple(_record(RegisteredApp, a, "app") for a in _list(raw, name))
-            elif name == "users":
-                values[name] = tuple(_record(DemoUser, u, "user") for u in _list(raw, name))
-            elif name == "domains":
-                values[name] = tuple(_strings(raw, name))
-            elif name == "tenant_id":
-                if not isinstance(raw, str):
-                    raise ValueError("tenant_id must be a string")
-                values[name] = raw
-            else:
-                values[name] = raw
-        return replace(self, **values)
+        from central365.sandbox.identity.directory_json import config_changes
+
+        return replace(self, **config_changes(self, changes))
 
 
 def _duplicates(what: str, values: Iterable[str]) -> list[str]:
@@ -238,65 +437,6 @@ def _duplicates(what: str, values: Iterable[str]) -> list[str]:
             repeated.append(f"{what} {value!r} is repeated")
         seen.add(value.casefold())
     return repeated
-
-
-def _plain(record: RegisteredApp | DemoUser) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        out[f.name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
-def _list(raw: Any, name: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise ValueError(f"{name} must be a list")
-    return raw
-
-
-def _strings(raw: Any, name: str) -> list[str]:
-    if isinstance(raw, str):
-        return raw.split()
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        raise ValueError(f"{name} must be a list of strings (or one space-separated string)")
-    return list(raw)
-
-
-_R = TypeVar("_R", RegisteredApp, DemoUser)
-
-_TUPLE_FIELDS = {
-    "secrets",
-    "certificates",
-    "redirect_uris",
-    "delegated",
-    "application",
-    "consented",
-}
-
-
-def _record(kind: type[_R], raw: Any, what: str) -> _R:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"each {what} must be a JSON object")
-    names = {f.name for f in fields(kind)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ValueError(f"unknown {what} fields: {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in _TUPLE_FIELDS:
-            values[key] = None if value is None else tuple(_strings(value, f"{what}.{key}"))
-        elif key == "public_client":
-            if not isinstance(value, bool):
-                raise ValueError(f"{what}.public_client must be true or false")
-            values[key] = value
-        elif not isinstance(value, str):
-            raise ValueError(f"{what}.{key} must be a string")
-        else:
-            values[key] = value
-    try:
-        return kind(**values)
-    except TypeError as exc:
-        raise ValueError(f"{what}: {exc}") from None
 
 
 def graph_scope_name(scope: str) -> str | None:

@@ -40,7 +40,7 @@ def _root(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """An `application/x-www-form-urlencoded` body (anything else reads as empty)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
@@ -78,14 +78,14 @@ def _request_ids(request: Request) -> dict[str, str]:
     return ids
 
 
-def _page(page: pages.Page) -> HTMLResponse:
+def page_response(page: pages.Page) -> HTMLResponse:
     return HTMLResponse(page.html, status_code=page.status, headers=page.headers)
 
 
 def _send_to_app(redirect_uri: str, response_mode: str, params: Mapping[str, str]) -> Response:
     """Deliver the authorize answer to the app, in the response mode it asked for."""
     if response_mode == "form_post":
-        return _page(pages.form_post_page(redirect_uri, params))
+        return page_response(pages.form_post_page(redirect_uri, params))
     if response_mode == "fragment":
         return RedirectResponse(f"{redirect_uri}#{urlencode(params)}", status_code=302)
     joiner = "&" if urlsplit(redirect_uri).query else "?"
@@ -127,7 +127,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
 
     async def authorize(request: Request) -> Response:
         if request.method == "POST":
-            params = await _form(request)
+            params = await read_form(request)
         else:
             params = dict(request.query_params)
         action = params.pop(pages.ACTION_FIELD, None)
@@ -138,17 +138,17 @@ def identity_routes(service: IdentityService) -> list[Route]:
         except RedirectableError as exc:
             return _error_to_app(request, params, exc)
         except OAuthError as exc:
-            return _page(pages.error_page(exc))
+            return page_response(pages.error_page(exc))
         if request.method == "GET" or action is None:
             config = service.config
             grants = {u.oid: " ".join(config.delegated_grant(checked.app, u)) for u in config.users}
-            return _page(
+            return page_response(
                 pages.sign_in_page(
                     checked.app,
                     config.users,
                     action=request.url.path,
                     fields=params,
-                    requested=[*checked.scopes, *checked.oidc],
+                    requested=[*checked.requested.shown, *checked.requested.oidc],
                     grants=grants,
                     login_hint=checked.login_hint,
                 )
@@ -161,7 +161,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
         try:
             code = service.sign_in(checked, user_key or "")
         except OAuthError as exc:
-            return _page(pages.error_page(exc))
+            return page_response(pages.error_page(exc))
         answer = {"code": code}
         if checked.state is not None:
             answer["state"] = checked.state
@@ -169,7 +169,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
         return _send_to_app(checked.redirect_uri, checked.response_mode, answer)
 
     async def token(request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         try:
             body = service.token(
                 form, basic=_basic(request), root=_root(request), tenant=tenant_of(request)
@@ -179,7 +179,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
         return JSONResponse(body, headers={**_NO_CACHE, **_request_ids(request)})
 
     async def devicecode(request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         try:
             body = service.start_device_flow(
                 form, basic=_basic(request), root=_root(request), tenant=tenant_of(request)
@@ -191,12 +191,12 @@ def identity_routes(service: IdentityService) -> list[Route]:
     async def devicelogin(request: Request) -> Response:
         action_url = request.url.path
         if request.method == "GET":
-            return _page(pages.device_code_page(action_url))
-        form = await _form(request)
+            return page_response(pages.device_code_page(action_url))
+        form = await read_form(request)
         user_code = form.get(pages.USER_CODE_FIELD, "")
         pending = service.device_request(user_code)
         if pending is None:
-            return _page(
+            return page_response(
                 pages.device_code_page(
                     action_url, "That code didn't work. Check the code and try again."
                 )
@@ -205,7 +205,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
         if action is None:
             config = service.config
             grants = {u.oid: " ".join(config.delegated_grant(pending.app, u)) for u in config.users}
-            return _page(
+            return page_response(
                 pages.device_sign_in_page(
                     pending.app,
                     config.users,
@@ -217,11 +217,13 @@ def identity_routes(service: IdentityService) -> list[Route]:
             )
         if action == "cancel":
             service.finish_device_sign_in(pending, None)
-            return _page(pages.message_page("Sign-in declined", "You may close this window."))
+            return page_response(
+                pages.message_page("Sign-in declined", "You may close this window.")
+            )
         user = service.finish_device_sign_in(pending, form.get(pages.USER_FIELD, ""))
         if user is None:
-            return _page(pages.device_code_page(action_url, "That user does not exist."))
-        return _page(
+            return page_response(pages.device_code_page(action_url, "That user does not exist."))
+        return page_response(
             pages.message_page(
                 f"Signed in as {user.name}",
                 f"You have signed in to the {pending.app.display_name} application on your "
@@ -237,7 +239,7 @@ def identity_routes(service: IdentityService) -> list[Route]:
                 joiner = "&" if urlsplit(target).query else "?"
                 target = f"{target}{joiner}{urlencode({'state': state})}"
             return RedirectResponse(target, status_code=302)
-        return _page(
+        return page_response(
             pages.message_page(
                 "You signed out of your account",
                 "It's a good idea to close all browser windows.",

@@ -4,7 +4,9 @@
   `appid`/`azp`, `iat`/`nbf`/`exp`; delegated ones carry the user (`oid`, `sub`, `upn`,
   `preferred_username`, `unique_name`, `name`) and `scp` (space-separated), app-only ones
   `roles` and the service principal's `oid` (`idtyp` says which).
-- ID tokens: `aud` = the client id, `iss`, `tid`, `oid`, `sub` (pairwise: per user and app, as
+- Access tokens for an API registered in the sandbox (`tokens_api`): shaped by the API's
+  `access_token_version`, with the user's app roles or the calling app's in `roles`.
+- ID tokens: `aud` = the client id, `roles` = the user's app roles on that app (when any), `iss`, `tid`, `oid`, `sub` (pairwise: per user and app, as
   Entra's), `name`, `preferred_username`, `nonce` (echoed from the authorize request; msal sends
   a hash of its flow's nonce and checks it here), `ver` 2.0; `email` with the email scope.
 - Refresh tokens: signed JWTs too, but for the sandbox's own audience (never accepted by the
@@ -31,6 +33,8 @@ from central365.sandbox.identity.registry import (
     IdentityConfig,
     RegisteredApp,
 )
+from central365.sandbox.identity.scope_request import GRAPH, Audience
+from central365.sandbox.identity.tokens_api import api_app_token, api_user_token, pairwise_sub
 
 #: The audience of the sandbox's refresh tokens: no resource accepts them as access tokens.
 REFRESH_AUDIENCE = "urn:central365-sandbox:refresh-token"
@@ -58,30 +62,53 @@ class UserGrant:
 
     app: RegisteredApp
     user: DemoUser
-    scopes: tuple[str, ...]  # delegated Graph permissions (`scp`)
+    scopes: tuple[str, ...]  # delegated permissions on `audience` (`scp`)
     oidc: tuple[str, ...]  # openid / profile / email / offline_access, as requested
     nonce: str | None = None
     auth_time: int = 0
+    audience: Audience = GRAPH
+
+
+def user_grant(
+    config: IdentityConfig,
+    app: RegisteredApp,
+    user: DemoUser,
+    audience: Audience,
+    oidc: tuple[str, ...],
+    *,
+    nonce: str | None = None,
+    auth_time: int = 0,
+) -> UserGrant:
+    """What `user` signed in to `app` holds on `audience`: every permission granted there."""
+    if audience.api is None:
+        scopes = config.delegated_grant(app, user)
+    else:
+        scopes = config.api_grant(app, user, audience.api)
+    return UserGrant(app, user, scopes, oidc, nonce, auth_time, audience)
 
 
 class TokenMinter:
     """Signs tokens for one request: `root` is the base URL the client used, `now` epoch s."""
 
-    def __init__(self, key: SigningKey, config: IdentityConfig, root: str, now: int) -> None:
+    def __init__(
+        self, key: SigningKey, config: IdentityConfig, root: str, now: int, client_acr: str = "1"
+    ) -> None:
         self.key = key
         self.config = config
         self.root = root
         self.now = now
         self.issuer = issuer(root, config.tenant_id)
+        #: How the client proved itself: "0" public client, "1" secret, "2" certificate.
+        self.client_acr = client_acr
 
-    def _times(self, lifetime_s: int) -> dict[str, int]:
+    def times(self, lifetime_s: int) -> dict[str, int]:
         return {"iat": self.now, "nbf": self.now, "exp": self.now + lifetime_s}
 
     def _common(self, app: RegisteredApp) -> dict[str, Any]:
         return {
             "aud": GRAPH_RESOURCE,
             "iss": self.issuer,
-            **self._times(self.config.access_token_lifetime_s),
+            **self.times(self.config.access_token_lifetime_s),
             "app_displayname": app.display_name,
             "appid": app.client_id,
             "azp": app.client_id,
@@ -114,15 +141,14 @@ class TokenMinter:
         return self.key.sign(claims)
 
     def id_token(self, grant: UserGrant) -> str:
-        pairwise = hashlib.sha256(f"{grant.user.oid}:{grant.app.client_id}".encode()).digest()
         claims: dict[str, Any] = {
             "aud": grant.app.client_id,
             "iss": self.issuer,
-            **self._times(self.config.access_token_lifetime_s),
+            **self.times(self.config.access_token_lifetime_s),
             "name": grant.user.name,
             "oid": grant.user.oid,
             "preferred_username": grant.user.username,
-            "sub": b64url(pairwise),
+            "sub": pairwise_sub(grant.user, grant.app),
             "tid": self.config.tenant_id,
             "uti": b64url(uuid.uuid4().bytes),
             "ver": "2.0",
@@ -133,6 +159,9 @@ class TokenMinter:
             claims["nonce"] = grant.nonce
         if "email" in grant.oidc:
             claims["email"] = grant.user.username
+        roles = grant.user.roles_on(grant.app.client_id)
+        if roles:  # absent, not empty, without an assignment (Entra omits empty claims)
+            claims["roles"] = list(roles)
         return self.key.sign(claims)
 
     def refresh_token(self, grant: UserGrant) -> str:
@@ -140,7 +169,7 @@ class TokenMinter:
             {
                 "aud": REFRESH_AUDIENCE,
                 "iss": self.issuer,
-                **self._times(self.config.refresh_token_lifetime_s),
+                **self.times(self.config.refresh_token_lifetime_s),
                 "client_id": grant.app.client_id,
                 "oid": grant.user.oid,
                 "tid": self.config.tenant_id,
@@ -154,12 +183,18 @@ class TokenMinter:
         """Entra's answer to a successful delegated grant."""
         lifetime = self.config.access_token_lifetime_s
         shown_oidc = [s for s in grant.oidc if s != "offline_access"]
+        if grant.audience.api is None:
+            scope = [*grant.scopes, *shown_oidc]
+            access_token = self.user_access_token(grant)
+        else:  # Entra names only the API's scopes for a resource other than Graph
+            scope = [grant.audience.scope(s) for s in grant.scopes]
+            access_token = api_user_token(self, grant)
         body: dict[str, Any] = {
             "token_type": "Bearer",
-            "scope": " ".join([*grant.scopes, *shown_oidc]),
+            "scope": " ".join(scope),
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
-            "access_token": self.user_access_token(grant),
+            "access_token": access_token,
         }
         if "offline_access" in grant.oidc:
             body["refresh_token"] = self.refresh_token(grant)
@@ -169,12 +204,16 @@ class TokenMinter:
             body["client_info"] = client_info(grant.user, self.config.tenant_id)
         return body
 
-    def app_response(self, app: RegisteredApp) -> dict[str, Any]:
+    def app_response(self, app: RegisteredApp, audience: Audience = GRAPH) -> dict[str, Any]:
         """Entra's answer to a client credentials grant (no scope, no refresh token)."""
         lifetime = self.config.access_token_lifetime_s
+        if audience.api is None:
+            access_token = self.app_access_token(app)
+        else:
+            access_token = api_app_token(self, app, audience)
         return {
             "token_type": "Bearer",
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
-            "access_token": self.app_access_token(app),
+            "access_token": access_token,
         }
