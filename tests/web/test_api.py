@@ -89,6 +89,7 @@ def bearer_token(key: rsa.RSAPrivateKey, **overrides: Any) -> str:
         "oid": ALICE.oid,
         "name": ALICE.name,
         "preferred_username": ALICE.username,
+        "scp": "Runs.ReadWrite",
         "iat": now,
         "nbf": now,
         "exp": now + 600,
