@@ -113,6 +113,8 @@ def test_the_homepage_signs_in_through_msal_and_plans_with_the_delegated_token(
         sign_in(web, sandbox, "Demo User")
         page = web.soup("/")
         assert page.select_one("[data-mailbox]").get_text() == DEMO
+        # Demo User holds Central365.Admin: the ID token's `roles`, kept in the session.
+        assert page.select_one('nav a[data-nav="settings"]') is not None
         counts = {c["data-count"]: c.get_text() for c in page.select(".tabs [data-count]")}
         assert counts == {"new": "2", "update": "1", "unchanged": "1", "non_actionable": "2"}
         scopes = web.soup("/settings")
@@ -125,6 +127,9 @@ def test_a_user_without_contacts_readwrite_sees_it_missing_with_the_consent_link
 ) -> None:
     settings = Settings(
         central=f"csv:{tmp_path / 'none.csv'}",
+        # Settings are for admins: Read Only is made one by name (CENTRAL365_ADMINS), as a
+        # first admin is in a tenant where no role is assigned yet.
+        admins=("READONLY@contoso.test",),
         tenant_id=DEFAULT_TENANT_ID,
         client_id=DEFAULT_CLIENT_ID,
         client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
@@ -148,3 +153,30 @@ def sign_in(web: Web, sandbox: SandboxServer, who: str) -> None:
     query = pick_user(sandbox, start.headers["location"], who)
     done = web.client.get("/auth/callback", params=query)
     assert done.status_code == 303, done.text
+
+
+def test_read_only_sees_the_synchronise_button_disabled_with_the_reason(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    central = tmp_path / "central.csv"
+    write_csv(central, RECORDS)
+    settings = Settings(
+        central=f"csv:{central}",
+        folder=FOLDER,
+        tenant_id=DEFAULT_TENANT_ID,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        authority_host=sandbox.root_url,
+        graph_url=sandbox.url,
+        ca_bundle=sandbox.ca_path,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+    )
+    for web in serve(create_app(settings)):
+        sign_in(web, sandbox, "Read Only")
+        page = web.soup("/?state=new")
+        assert page.select_one("#sync-selected").has_attr("disabled")
+        reason = page.select_one("#sync-refusal").get_text()
+        assert "Contacts.ReadWrite" in reason and "administrator" in reason
+        assert page.select_one('nav a[data-nav="settings"]') is None
+        assert web.client.get("/settings").status_code == 403
