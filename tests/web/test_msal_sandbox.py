@@ -13,11 +13,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msal
 import pytest
 from bs4 import BeautifulSoup
 from pydantic import SecretStr
 
-from central365.config import Settings
+from central365.config import AuthMode, Settings
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import seed_folder
@@ -180,3 +181,45 @@ def test_read_only_sees_the_synchronise_button_disabled_with_the_reason(
         assert "Contacts.ReadWrite" in reason and "administrator" in reason
         assert page.select_one('nav a[data-nav="settings"]') is None
         assert web.client.get("/settings").status_code == 403
+
+
+def test_a_script_calls_the_api_with_client_credentials_as_the_readme_shows(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The README's example: the demo's script app holds Central365.Sync on central365-demo."""
+    central = tmp_path / "central.csv"
+    write_csv(central, RECORDS)
+    settings = Settings(
+        central=f"csv:{central}",
+        folder=FOLDER,
+        auth=AuthMode.APP,
+        mailbox=DEMO,
+        tenant_id=DEFAULT_TENANT_ID,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        authority_host=sandbox.root_url,
+        graph_url=sandbox.url,
+        ca_bundle=sandbox.ca_path,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+    )
+    script = msal.ConfidentialClientApplication(
+        "central365-script",
+        client_credential="script-secret",
+        authority=f"{sandbox.root_url}/{DEFAULT_TENANT_ID}",
+        verify=str(sandbox.ca_path),
+        instance_discovery=False,  # the sandbox is not one of Microsoft's authorities
+    )
+    result = script.acquire_token_for_client(scopes=[f"api://{DEFAULT_CLIENT_ID}/.default"])
+    assert "access_token" in result, result.get("error_description")
+    headers = {"Authorization": f"Bearer {result['access_token']}"}
+    for web in serve(create_app(settings)):
+        plan = web.client.get("/api/plan", params={"state": "update"}, headers=headers)
+        assert plan.status_code == 200, plan.text
+        assert plan.json()["mailbox"] == DEMO and plan.json()["counts"]["update"] == 1
+        # A Graph token of the same app is not a token for central365's API.
+        graph = script.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+        refused = web.client.get(
+            "/api/plan", headers={"Authorization": f"Bearer {graph['access_token']}"}
+        )
+        assert refused.status_code == 401

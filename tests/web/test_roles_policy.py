@@ -1,4 +1,4 @@
-"""The access policy as a table (role × mode → allowed), the tenant rule and their settings."""
+"""The access policy as a table (role and mode → what is allowed), the tenant rule and their settings."""
 
 from __future__ import annotations
 

@@ -262,7 +262,7 @@ def fake_report(mailbox: str) -> PlanReport:
 def test_a_delegated_plan_is_never_served_to_another_person(web: Web) -> None:
     signed_in_as(web, "alice")
     web.soup("/")  # Alice's plan, made with her token
-    keys = set(web.runtime.plans._entries)  # noqa: SLF001 - what the cache holds
+    keys = set(web.runtime.plans._entries)  # what the cache holds
     assert len(keys) == 1
     (alice_key,) = keys
     web.runtime.plans.put(alice_key, fake_report(MAILBOX))
