@@ -19,6 +19,7 @@ from bs4 import BeautifulSoup
 from pydantic import SecretStr
 
 from central365.config import AuthMode, Settings
+from central365.graph.auth import msal_app_options, trusting_session
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import seed_folder
@@ -203,12 +204,12 @@ def test_a_script_calls_the_api_with_client_credentials_as_the_readme_shows(
         data_dir=tmp_path / "data",
         public_url=PUBLIC_URL,
     )
+    session = trusting_session(sandbox.ca_path)  # the sandbox's own CA, not one of Microsoft's
     script = msal.ConfidentialClientApplication(
         "central365-script",
         client_credential="script-secret",
         authority=f"{sandbox.root_url}/{DEFAULT_TENANT_ID}",
-        verify=str(sandbox.ca_path),
-        instance_discovery=False,  # the sandbox is not one of Microsoft's authorities
+        **msal_app_options(sandbox.root_url, session),
     )
     result = script.acquire_token_for_client(scopes=[f"api://{DEFAULT_CLIENT_ID}/.default"])
     assert "access_token" in result, result.get("error_description")
@@ -223,3 +224,4 @@ def test_a_script_calls_the_api_with_client_credentials_as_the_readme_shows(
             "/api/plan", headers={"Authorization": f"Bearer {graph['access_token']}"}
         )
         assert refused.status_code == 401
+    session.close()
