@@ -68,6 +68,7 @@ def test_signing_in_again_from_a_session_replaces_it(signed_in: Web) -> None:
 def test_get_sign_out_only_asks_for_confirmation(signed_in: Web) -> None:
     page = signed_in.soup("/auth/logout")
     assert page.select_one("main form[action='/auth/logout'][method='post']") is not None
+    assert page.select_one('nav a[data-nav="settings"]') is not None  # Alice is an admin
     assert signed_in.client.get("/").status_code == 200
 
 

@@ -60,8 +60,13 @@ def test_an_admin_sees_settings_in_the_navigation_and_opens_them(signed_in: Web)
     assert signed_in.client.get("/settings").status_code == 200
 
 
+@pytest.mark.parametrize("app_only", [False, True])
 @pytest.mark.parametrize("who", NOT_ADMINS)
-def test_settings_are_refused_to_everyone_else_and_hidden(web: Web, who: str) -> None:
+def test_settings_are_refused_to_everyone_else_and_hidden(
+    web: Web, who: str, app_only: bool
+) -> None:
+    if app_only:
+        use_app_only(web, SHARED)
     signed_in_as(web, who)
     page = web.soup("/history")
     assert page.select_one('nav a[data-nav="settings"]') is None
@@ -70,6 +75,8 @@ def test_settings_are_refused_to_everyone_else_and_hidden(web: Web, who: str) ->
     assert refused.status_code == 403
     assert "Central365.Admin" in refused.text
     assert "client-id" not in refused.text and 'name="client_secret"' not in refused.text
+    post = web.client.post("/settings", data=settings_form(web))
+    assert post.status_code == 403
 
 
 @pytest.mark.parametrize("who", ["pat", "rita"])

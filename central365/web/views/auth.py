@@ -18,8 +18,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from central365.errors import AuthFailed
-from central365.web.deps import Csrf, RuntimeDep
-from central365.web.errors import Forbidden
+from central365.web.deps import Csrf, RuntimeDep, signed_in
+from central365.web.errors import Forbidden, SignInRequired
 from central365.web.pages import render
 from central365.web.runtime import Runtime
 from central365.web.sessions import LIFETIME, SIGN_IN_LIFETIME, WebSession
@@ -108,16 +108,17 @@ def callback(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.get("/auth/logout")
 def logout_page(request: Request, runtime: RuntimeDep) -> Response:
-    session = runtime.sessions.load(request)
-    if session is None or session.user_id is None:
+    """Only asks to confirm: signing out is the POST below, with the CSRF token."""
+    try:
+        caller = signed_in(request, runtime)
+    except SignInRequired:
         return RedirectResponse("/auth/signed-out", status_code=303)
-    user = runtime.users.get(session.user_id)
     return render(
         request,
         "signed_out.html",
         {"confirm": True},
-        user_name=user.name if user else None,
-        csrf_token=session.csrf_token,
+        user_name=caller.user.name,
+        csrf_token=caller.csrf_token,
     )
 
 
