@@ -109,6 +109,7 @@ def test_serve_refuses_organizations_with_one_sentence() -> None:
     assert result.exit_code != 0
     assert "must serve a fixed tenant" in result.output
     assert "CENTRAL365_TENANTS" in result.output
+    assert "homepage on" not in result.output  # nothing announced that will not serve
 
 
 # -- error pages ------------------------------------------------------------------------------
