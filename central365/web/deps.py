@@ -13,7 +13,7 @@ or from the verified bearer token, never from anything else the request carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -87,7 +87,7 @@ def _with_admin(caller: Caller, runtime: Runtime) -> Caller:
     is_admin = Role.ADMIN in roles_of(caller.roles) or is_named_admin(
         caller.person, runtime.settings.admins
     )
-    return Caller(caller.user, caller.session, caller.roles, caller.is_app, is_admin)
+    return replace(caller, is_admin=is_admin)
 
 
 def signed_in(request: Request, runtime: RuntimeDep) -> Caller:
@@ -105,7 +105,9 @@ def signed_in(request: Request, runtime: RuntimeDep) -> Caller:
         return _with_admin(Caller(user, None, who.roles, who.is_app), runtime)
     session = runtime.sessions.load(request)
     found = runtime.users.get(session.user_id) if session and session.user_id else None
-    if session is None or found is None:
+    if session is None or found is None or not runtime.tenancy.allows(found.tenant_id):
+        # (A session of a tenant no longer served, after the operator changed the tenants,
+        # signs in again — where the callback refuses it.)
         raise SignInRequired("Please sign in with your Microsoft work account to continue.")
     roles = session.data.get("roles")
     claimed = frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()

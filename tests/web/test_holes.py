@@ -89,6 +89,21 @@ def test_an_allow_list_admits_its_tenants_only(world: World) -> None:
         assert web.client.get("/history").status_code == 200
 
 
+def test_a_session_of_a_tenant_no_longer_served_ends(world: World) -> None:
+    world.settings = world.settings.model_copy(
+        update={"tenant_id": None, "tenants": ("tenant-1", "tenant-evil")}
+    )
+    for web in serve(world.app()):
+        signed_in_as(web, "mallory")
+        cookie = web.client.cookies[COOKIE_NAME]
+    world.settings = world.settings.model_copy(update={"tenant_id": "tenant-1", "tenants": ()})
+    for web in serve(world.app()):  # the same application database, restarted
+        web.client.cookies.set(COOKIE_NAME, cookie)
+        response = web.client.get("/history")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/auth/login")
+
+
 @pytest.mark.parametrize("tenant", [None, "organizations", "common"])
 def test_the_app_refuses_to_start_without_a_fixed_tenant(world: World, tenant: str | None) -> None:
     world.settings = world.settings.model_copy(update={"tenant_id": tenant})
