@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from central365.appdb import AuthChoice, run_lock_key
+from central365.appdb import AuthChoice, RunStatus, run_lock_key
 from central365.model import Plan
 from central365.sandbox.faults import FaultRule
 from central365.service import FolderRef, PlanReport
@@ -195,12 +195,9 @@ def test_read_only_sees_the_button_disabled_with_the_reason_before_selecting(
 
 
 def add_run(web: Web, mailbox: str) -> int:
+    """A finished run into `mailbox` (History's rows are all the filter looks at)."""
     runs = web.runtime.runs
-    run = runs.start(
-        started_by=mailbox, mailbox=mailbox, folder_name=FOLDER, selected=1, lock_key=None
-    )
-    from central365.appdb import RunStatus
-
+    run = runs.start(started_by=mailbox, mailbox=mailbox, folder_name=FOLDER, selected=1)
     runs.finish(run.id, RunStatus.FINISHED)
     return run.id
 
