@@ -468,9 +468,10 @@ def serve(
         from central365.web import create_app
 
         settings = ctx.settings(require_central=False)
+        homepage = create_app(settings)  # refuses, before announcing it, a tenant not fixed
         ctx.err.print(f"central365 homepage on {settings.public_url} (listening on {host}:{port}).")
         uvicorn.run(
-            create_app(settings),
+            homepage,
             host=host,
             port=port,
             ssl_certfile=str(certfile) if certfile else None,

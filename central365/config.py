@@ -7,13 +7,14 @@ one `ConfigError`, so a person fixes their set-up in one go rather than one erro
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from central365.errors import ConfigError
 
@@ -63,6 +64,20 @@ class Settings(BaseModel):
     database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db
     secret_key: SecretStr | None = None  # default: <data_dir>/secret.key, made on first use
     public_url: str = "http://127.0.0.1:8000"  # where people reach the homepage (redirect URI)
+    #: People who are admins of the homepage without the Central365.Admin app role (UPNs or
+    #: object ids, case-insensitive): the first admin of a tenant where roles are not assigned.
+    admins: tuple[str, ...] = ()
+    #: The tenant ids whose people and tokens the homepage accepts, when more than the one
+    #: `tenant_id` (which is then the sign-in authority, or `organizations` when unset).
+    tenants: tuple[str, ...] = ()
+
+    @field_validator("admins", "tenants", mode="before")
+    @classmethod
+    def _split_words(cls, value: object) -> object:
+        """A comma- or space-separated string (environment) or a list (central365.toml)."""
+        if isinstance(value, str):
+            return tuple(word for word in re.split(r"[\s,;]+", value) if word)
+        return value
 
     @property
     def app_database_url(self) -> str:

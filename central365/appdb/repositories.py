@@ -21,9 +21,9 @@ import logging
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central365.appdb.crypto import SecretBox
@@ -50,6 +50,7 @@ from central365.model import Outcome
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 def utc_now() -> datetime:
@@ -429,6 +430,13 @@ _COUNTER = {
 }
 
 
+def _into(query: SelectT, mailboxes: Collection[str] | None) -> SelectT:
+    """`query` limited to runs into `mailboxes` (compared lower-cased); None: every run."""
+    if mailboxes is None:
+        return query
+    return query.where(func.lower(RunRow.mailbox).in_(sorted({m.lower() for m in mailboxes})))
+
+
 class RunRepository:
     """Synchronisation runs, their counters and every record's outcome."""
 
@@ -558,16 +566,20 @@ class RunRepository:
             row = s.get(RunRow, run_id)
             return None if row is None else _run(row)
 
-    def recent(self, limit: int = 50, offset: int = 0) -> list[RunRecord]:
-        """Runs, newest first."""
+    def recent(
+        self, limit: int = 50, offset: int = 0, *, mailboxes: Collection[str] | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first; only those into `mailboxes` (any case) when given."""
+        query = _into(select(RunRow), mailboxes).order_by(RunRow.id.desc())
         with self._db.session() as s, s.begin():
-            rows = s.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit).offset(offset))
+            rows = s.scalars(query.limit(limit).offset(offset))
             return [_run(row) for row in rows]
 
-    def count(self) -> int:
-        """How many runs there are (for paging History)."""
+    def count(self, *, mailboxes: Collection[str] | None = None) -> int:
+        """How many runs there are (for paging History); only into `mailboxes` when given."""
+        query = _into(select(func.count()).select_from(RunRow), mailboxes)
         with self._db.session() as s, s.begin():
-            return int(s.scalar(select(func.count()).select_from(RunRow)) or 0)
+            return int(s.scalar(query) or 0)
 
     def outcomes(
         self, run_id: int, *, only_failed: bool = False, limit: int = 500, offset: int = 0

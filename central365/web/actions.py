@@ -1,7 +1,9 @@
 """What the pages and the JSON API both do: get the plan of the caller's target, start a run.
 
 One place for each, so `/` and `/api/plan` show the same plan, and a run started from the page
-or from the API is checked the same way (STYLE habit 13: shared view data).
+or from the API is checked the same way (STYLE habit 13: shared view data): the caller must
+have a mailbox to act on (`central365.web.roles`), and to start a run their token (delegated)
+or the app's (app-only) must be allowed to write contacts.
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from central365.appdb import AppSettings, RunRecord
+from central365.appdb import AppSettings, AuthChoice, RunRecord
 from central365.execute import Selection
 from central365.model import ACTIONABLE_STATES, State
 from central365.runs import RunRequest
 from central365.service import PlanReport
 from central365.web.deps import Caller
-from central365.web.errors import InvalidInput
-from central365.web.plans import CachedPlan
+from central365.web.errors import Forbidden, InvalidInput
+from central365.web.plans import CachedPlan, plan_key
+from central365.web.roles import Access, Role, access_for, write_refusal
 from central365.web.runtime import Runtime
 from central365.web.targets import Target, target_of
 
@@ -25,18 +28,44 @@ MAX_KEYS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class PlanContext:
-    """The caller's target, its plan, and the run writing into it now (if any)."""
+    """The caller's target, its plan, the run writing into it now (if any), and why the
+    caller could not synchronise into it (None when they can)."""
 
     app: AppSettings
+    access: Access
     target: Target
     cached: CachedPlan
     running: int | None
+    sync_refusal: str | None
+
+
+def access_under(runtime: Runtime, caller: Caller, app: AppSettings) -> Access:
+    """The caller's access under these settings (the ones the action goes on to use)."""
+    return access_for(
+        caller.person,
+        mode=app.auth_mode,
+        target_mailbox=app.target_mailbox,
+        admins=runtime.settings.admins,
+    )
+
+
+def acting_target(runtime: Runtime, caller: Caller, app: AppSettings) -> tuple[Access, Target]:
+    """The caller's access and target; `Forbidden` (naming the role) when they have none."""
+    access = access_under(runtime, caller, app)
+    if access.acts_on is None:
+        role = Role.SYNC.value if app.auth_mode is AuthChoice.APP_ONLY else None
+        raise Forbidden(access.refusal or "You have no mailbox to synchronise into.", role=role)
+    return access, target_of(app, caller.user)
 
 
 def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> PlanContext:
-    """The cached plan of the caller's target; planned now on first use or when `again`."""
+    """The cached plan of the caller's target; planned now on first use or when `again`.
+
+    Raises `Forbidden` when the caller has no mailbox to act on (app-only mode without role).
+    """
     app = runtime.load_app_settings()
-    target = target_of(app, caller.user)
+    access, target = acting_target(runtime, caller, app)
+    key = plan_key(target.key, access.plan_scope)
 
     def plan_now() -> PlanReport:
         with runtime.connector.service(caller.user, app) as service:
@@ -44,10 +73,12 @@ def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> Pl
 
     running = runtime.runs.running(target.key)
     if again:
-        cached = runtime.plans.refresh(target.key, plan_now)
+        cached = runtime.plans.refresh(key, plan_now)
     else:
-        cached = runtime.plans.get_or_make(target.key, plan_now, run_going=running is not None)
-    return PlanContext(app, target, cached, running)
+        cached = runtime.plans.get_or_make(key, plan_now, run_going=running is not None)
+    granted = runtime.connector.token(caller.user, app).granted
+    refusal = write_refusal(app.auth_mode, granted)
+    return PlanContext(app, access, target, cached, running, refusal)
 
 
 def selection_of(keys: Iterable[str], states: Iterable[str]) -> Selection:
@@ -77,20 +108,24 @@ def selection_of(keys: Iterable[str], states: Iterable[str]) -> Selection:
 
 
 def start_run(runtime: Runtime, caller: Caller, selection: Selection) -> RunRecord:
-    """Start a run in the background for the caller's target; `RunInProgress` if one is going.
+    """Start a run in the background for the caller's target; `RunInProgress` if one is going,
+    `Forbidden` when the caller may not act on a mailbox or the token may not write contacts.
 
     "All in a state" means the records the person was shown in that state: it is turned into
     their keys here, from the plan the homepage shows, so a record that entered the state since
     (a new Central record, say) is never written without having been seen and selected.
     """
+    app = runtime.load_app_settings()
+    access, target = acting_target(runtime, caller, app)
+    refusal = write_refusal(app.auth_mode, runtime.connector.token(caller.user, app).granted)
+    if refusal is not None:
+        raise Forbidden(refusal)
     if selection.states:
         shown = plan_context(runtime, caller).cached.report.plan
         keys = selection.keys | {i.key for i in shown.items if i.state in selection.states}
         if not keys:
             raise InvalidInput("There is nothing in that state to synchronise.")
         selection = Selection(keys=frozenset(keys))
-    app = runtime.load_app_settings()
-    target = target_of(app, caller.user)
     factory = runtime.connector.service_factory(caller.user, app)
     request = RunRequest(
         started_by=caller.display_name,
@@ -101,5 +136,5 @@ def start_run(runtime: Runtime, caller: Caller, selection: Selection) -> RunReco
         folder_name=target.folder_name,
     )
     run = runtime.run_manager.start(request)
-    runtime.remember_run(run.id, target.key, factory)
+    runtime.remember_run(run.id, plan_key(target.key, access.plan_scope), factory)
     return run

@@ -1,7 +1,11 @@
 """The JSON API beside the pages: the plan, starting a run, a run's progress and outcomes.
 
 Same sign-in as the pages (the session cookie, then the `X-CSRF-Token` header is required for
-POST), or `Authorization: Bearer <access token>` issued by the configured authority for this app.
+POST), or `Authorization: Bearer <access token>` issued by the configured authority for this
+app's API (`central365.web.bearer`: a person's token with the `Runs.ReadWrite` scope, or an
+application's with the `Central365.Sync` or `Central365.Admin` app role).  The same rules as on
+the pages decide what the caller may see and do (`central365.web.roles`); a refusal is a 403
+with `{"error": …, "role_needed": …}`.
 The shapes reuse `central365.serialize` (the CLI's `--json`), so scripts see one vocabulary.
 The schema is served at `/api/openapi.json`.
 """
@@ -18,9 +22,9 @@ from central365.appdb import OutcomeRecord, RunRecord
 from central365.model import State
 from central365.serialize import item_json
 from central365.web.actions import plan_context, selection_of, start_run
-from central365.web.deps import Csrf, RuntimeDep, SignedIn
-from central365.web.errors import PageNotFound
+from central365.web.deps import CallerAccess, Csrf, Offset, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
+from central365.web.views.runs import visible_run
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -107,7 +111,7 @@ def get_plan(
     runtime: RuntimeDep,
     state: State = State.NEW,
     q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
 ) -> dict[str, Any]:
     """One page of one state of the current plan, with the counts (planned on first use)."""
@@ -126,6 +130,7 @@ def get_plan(
         "problems": [{"line": p.line, "message": p.message} for p in report.plan.problems],
         "made_at": report.made_at.isoformat(),
         "running_run": context.running,
+        "sync_refusal": context.sync_refusal,
         "state": shown.state.value,
         "q": shown.query,
         "page": shown.page,
@@ -156,16 +161,14 @@ def post_run(body: StartRun, caller: Csrf, runtime: RuntimeDep) -> RunStarted:
 
 @router.get("/runs/{run_id}")
 def get_run(
-    run_id: int,
-    caller: SignedIn,
+    run_id: RunId,
+    access: CallerAccess,
     runtime: RuntimeDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> RunOut:
     """Progress and counters, the failures (first 500), and a page of every outcome."""
-    run = runtime.runs.get(run_id)
-    if run is None:
-        raise PageNotFound(f"There is no run {run_id}.")
+    run = visible_run(runtime, access, run_id)
     failures = runtime.runs.outcomes(run_id, only_failed=True, limit=500)
     outcomes = runtime.runs.outcomes(run_id, limit=limit, offset=offset) if limit else []
     return run_out(run, failures, outcomes)

@@ -29,6 +29,7 @@ from central365.web.identity import IdentityClient
 from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
+from central365.web.tenancy import tenancy_of
 from central365.web.views import auth, history, home, runs, settings_page
 
 
@@ -44,7 +45,8 @@ def create_app(
     """The homepage app.
 
     Args:
-        settings: the start-up settings (`load_settings`), parsed once by the caller.
+        settings: the start-up settings (`load_settings`), parsed once by the caller; they
+            must fix the tenant (`central365.web.tenancy`), else `ConfigError`.
         database: an open application database; None opens (and migrates)
             `settings.app_database_url` in the lifespan.
         secret_box: the key for secrets at rest; None uses `SecretBox.from_settings`.
@@ -52,6 +54,7 @@ def create_app(
         bearer: the API's bearer-token verifier; None verifies against the authority's JWKS.
         graph_transport: an httpx transport for Graph (the in-process sandbox); None: network.
     """
+    tenancy_of(settings)  # refuse to build a homepage open to every tenant (ConfigError)
     injected = Injected(database, secret_box, identity, bearer, graph_transport)
 
     @asynccontextmanager

@@ -3,7 +3,17 @@
 A script or another service may call `/api/*` with `Authorization: Bearer <token>` instead of the
 session cookie.  The token is checked with PyJWT against the authority's published keys (JWKS):
 signature (RS256), `exp`/`nbf`, issuer (the authority's, with `{tenantid}` filled from `tid` for
-multi-tenant authorities) and audience (the client id or `api://<client id>`).
+multi-tenant authorities) and audience (the client id or `api://<client id>`).  Then its kind:
+
+- a person's access token carries `scp`, which must hold `Runs.ReadWrite` (the scope the app
+  exposes as `api://<client id>/Runs.ReadWrite`);
+- an application's token (client credentials, `api://<client id>/.default`) has no `scp`, has
+  `roles`, and says it is an app (`idtyp` = app, or `oid` = `sub` with `azp`/`appid` set); it
+  needs the `Central365.Sync` or `Central365.Admin` app role;
+- anything else — an ID token above all, which has the client id as audience too — is refused.
+
+The caller's tenant (`tid`) is checked against the homepage's tenants by the caller
+(`central365.web.deps`), so an injected verifier is held to it as well.
 
 Owns: fetching and caching the authority's OpenID metadata and JWKS (refetched once when a token
 names an unknown key, so key rollover just works).  Must not: accept an unsigned or `none`
@@ -23,9 +33,13 @@ from typing import Any
 import httpx
 import jwt
 
-from central365.web.errors import SignInRequired
+from central365.web.errors import Forbidden, SignInRequired
+from central365.web.identity import claimed_roles
+from central365.web.roles import Role, roles_of
 
 ALGORITHMS = ("RS256",)
+#: The delegated scope the app exposes for its API (`api://<client id>/Runs.ReadWrite`).
+API_SCOPE = "Runs.ReadWrite"
 _KEYS_TTL_S = 3600.0
 
 
@@ -37,6 +51,54 @@ class BearerIdentity:
     tenant_id: str
     name: str
     username: str
+    roles: frozenset[str] = frozenset()
+    is_app: bool = False
+
+
+def _is_app_token(claims: Mapping[str, Any]) -> bool:
+    """Client credentials: `idtyp` says so (optional claim), or the subject is the app itself."""
+    if str(claims.get("idtyp", "")).casefold() == "app":
+        return True
+    subject_is_object = bool(claims.get("oid")) and claims.get("oid") == claims.get("sub")
+    return subject_is_object and bool(claims.get("azp") or claims.get("appid"))
+
+
+def identity_of(claims: Mapping[str, Any]) -> BearerIdentity:
+    """Who a verified token speaks for, once it is known to be an access token for the API.
+
+    Raises `SignInRequired` for a token that is not an access token for this API (an ID token),
+    `Forbidden` for one without the API's scope or (an application's) without an app role.
+    """
+    scopes = str(claims.get("scp") or "").split()
+    roles = claimed_roles(claims)
+    oid = str(claims.get("oid") or claims.get("sub") or "")
+    if not oid:
+        raise SignInRequired("The bearer token names no user or application.")
+    tenant = str(claims.get("tid", ""))
+    if scopes:
+        if API_SCOPE.casefold() not in {s.casefold() for s in scopes}:
+            raise Forbidden(
+                f"The bearer token does not carry the {API_SCOPE} scope: ask for "
+                f"api://<client id>/{API_SCOPE} when getting the token.",
+            )
+        username = str(claims.get("preferred_username") or claims.get("upn") or "")
+        name = str(claims.get("name") or username or oid)
+        return BearerIdentity(oid, tenant, name, username or name, roles)
+    if roles and _is_app_token(claims):
+        if not roles_of(roles):
+            raise Forbidden(
+                f"This application holds no central365 app role: an administrator assigns it "
+                f"{Role.SYNC.value} (or {Role.ADMIN.value}) on the central365 app registration.",
+                role=Role.SYNC.value,
+            )
+        app_id = str(claims.get("azp") or claims.get("appid") or oid)
+        name = str(claims.get("app_displayname") or app_id)
+        return BearerIdentity(oid, tenant, name, f"app:{app_id}", roles, is_app=True)
+    raise SignInRequired(
+        "The bearer token is not an access token for the central365 API (an ID token, say): "
+        f"get one for api://<client id>/{API_SCOPE}, or api://<client id>/.default with "
+        "client credentials."
+    )
 
 
 class BearerVerifier:
@@ -89,7 +151,8 @@ class BearerVerifier:
         return key
 
     def verify(self, token: str) -> BearerIdentity:
-        """The token's identity; raises `SignInRequired` for any token that does not verify."""
+        """The token's identity; `SignInRequired` for any token that does not verify or is not
+        an access token for this API, `Forbidden` for one lacking its scope or app role."""
         try:
             header = jwt.get_unverified_header(token)
             kid = str(header.get("kid") or "")
@@ -113,12 +176,7 @@ class BearerVerifier:
         expected = issuer.replace("{tenantid}", str(claims.get("tid", "")))
         if claims.get("iss") != expected:
             raise SignInRequired("The bearer token was issued by another authority.")
-        username = str(claims.get("preferred_username") or claims.get("upn") or "")
-        oid = str(claims.get("oid") or claims.get("sub") or "")
-        if not oid:
-            raise SignInRequired("The bearer token names no user or application.")
-        name = str(claims.get("name") or username or claims.get("appid") or oid)
-        return BearerIdentity(oid, str(claims.get("tid", "")), name, username or name)
+        return identity_of(claims)
 
 
 class AuthorityMetadata:

@@ -1,8 +1,10 @@
 """The identity client and the bearer-token verifier for the current settings.
 
-The tenant, client id and credential are edited on the Settings page, so the msal-backed
-clients are built from the stored `AppSettings` when first needed and rebuilt when the settings
-change (their `updated_at` moves).  Tests inject fixed clients instead, which are used as given.
+The client id and credential are edited on the Settings page, so the msal-backed clients are
+built from the stored `AppSettings` when first needed and rebuilt when the settings change
+(their `updated_at` moves).  The tenant is not: it is fixed at start-up
+(`central365.web.tenancy`), so no form can widen who may sign in.  Tests inject fixed clients
+instead, which are used as given.
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from central365.web.bearer import BearerVerifier, verifier_for
 from central365.web.identity import IdentityClient, MsalIdentity
 
 NOT_SET_UP = (
-    "Sign-in with Microsoft is not set up: give the tenant id, the client id and a client "
-    "secret or certificate (CENTRAL365_TENANT_ID, CENTRAL365_CLIENT_ID, "
-    "CENTRAL365_CLIENT_SECRET or CENTRAL365_CLIENT_CERTIFICATE) and start central365 again."
+    "Sign-in with Microsoft is not set up: the Microsoft 365 connection needs the application "
+    "(client) id and a client secret or certificate, which the server's operator gives when "
+    "starting central365 (an administrator can change them later on the Settings page)."
 )
 
 
 def tenant_of(app: AppSettings) -> str:
-    """The tenant to sign in to: the configured one, else any work or school account."""
+    """The tenant segment of the authority (`Runtime.load_app_settings` fills in the start-up
+    one; `organizations` only for an allow-list of several tenants)."""
     return app.tenant_id or "organizations"
 
 
@@ -49,9 +52,10 @@ class Clients:
 
     Args:
         settings: the start-up settings (authority host, CA bundle, timeout).
-        repository: where the Settings page keeps the tenant, client id and credential.
+        repository: where the Settings page keeps the client id and credential.
         identity: a fixed identity client (tests); None builds `MsalIdentity` from settings.
         bearer: a fixed bearer verifier (tests); None builds one from the authority.
+        tenant: the authority's tenant segment, from the start-up settings (`Tenancy`).
     """
 
     def __init__(
@@ -61,8 +65,10 @@ class Clients:
         *,
         identity: IdentityClient | None = None,
         bearer: BearerVerifier | None = None,
+        tenant: str,
     ) -> None:
         self._settings = settings
+        self._tenant = tenant
         self._repository = repository
         self._fixed_identity = identity
         self._fixed_bearer = bearer
@@ -71,13 +77,13 @@ class Clients:
         self._bearer: tuple[object, BearerVerifier] | None = None
 
     def identity(self, app: AppSettings) -> IdentityClient:
-        """The identity client for `app`'s tenant and client id."""
+        """The identity client for the start-up tenant and `app`'s client id."""
         if self._fixed_identity is not None:
             return self._fixed_identity
         if not app.client_id or not (app.has_client_secret or app.has_client_certificate):
             raise ConfigError(NOT_SET_UP)
         client_id = app.client_id
-        key = (tenant_of(app), client_id, app.updated_at)
+        key = (self._tenant, client_id, app.updated_at)
 
         def build() -> IdentityClient:
             secret = self._repository.client_secret()
@@ -92,7 +98,7 @@ class Clients:
             return MsalIdentity(
                 client_id=client_id,
                 client_credential=credential,
-                tenant=tenant_of(app),
+                tenant=self._tenant,
                 authority_host=self._settings.authority_host,
                 ca_bundle=self._settings.ca_bundle,
                 timeout=self._settings.timeout,
@@ -115,13 +121,13 @@ class Clients:
             self._close_identity()
 
     def bearer(self, app: AppSettings) -> BearerVerifier:
-        """The verifier of API bearer tokens for `app`'s authority and client id."""
+        """The verifier of API bearer tokens for the tenant's authority and `app`'s client id."""
         if self._fixed_bearer is not None:
             return self._fixed_bearer
         if not app.client_id:
             raise ConfigError(NOT_SET_UP)
         client_id = app.client_id
-        authority = f"{self._settings.authority_host.rstrip('/')}/{tenant_of(app)}"
+        authority = f"{self._settings.authority_host.rstrip('/')}/{self._tenant}"
 
         def build() -> BearerVerifier:
             return verifier_for(

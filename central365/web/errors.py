@@ -1,4 +1,4 @@
-"""Errors that only the web app raises: sign-in needed, CSRF refused, page not found, bad input.
+"""Errors that only the web app raises: sign-in needed, refused, CSRF, page not found, bad input.
 
 They join the `central365.errors` tree so the app's one exception handler
 (`central365.web.failures`) can turn any of them into a page or a JSON answer by path.
@@ -13,6 +13,14 @@ from central365.errors import Central365Error
 
 class SignInRequired(Central365Error):
     """No signed-in user (or the user's Microsoft session has to be renewed)."""
+
+
+class Forbidden(Central365Error):
+    """The caller is signed in but may not do this; the message names the role to ask for."""
+
+    def __init__(self, message: str, *, role: str | None = None) -> None:
+        super().__init__(message)
+        self.role = role
 
 
 class CsrfRefused(Central365Error):

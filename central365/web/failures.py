@@ -2,6 +2,9 @@
 
 `/api/*` answers JSON (`{"error": message, "problems": [...], "fields": {...}}`), everything
 else renders `error.html` — except `SignInRequired` on a page, which redirects to the sign-in.
+`Forbidden` answers 403 with the sentence naming the role needed.  An error page keeps the
+navigation and sign-out of the person signed in, and never offers a link back to the page that
+failed (a failing homepage offers the Settings to an admin instead).
 The message shown is the error's own sentence for central365's errors; for anything unexpected
 it is a generic sentence (the details go to the log, never to the page), so no secret, token or
 connection string can leak through an error.
@@ -14,6 +17,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -26,7 +30,14 @@ from central365.errors import (
     GraphError,
     SourceError,
 )
-from central365.web.errors import CsrfRefused, InvalidInput, PageNotFound, SignInRequired
+from central365.web.deps import signed_in
+from central365.web.errors import (
+    CsrfRefused,
+    Forbidden,
+    InvalidInput,
+    PageNotFound,
+    SignInRequired,
+)
 from central365.web.pages import render
 
 logger = logging.getLogger(__name__)
@@ -34,6 +45,7 @@ logger = logging.getLogger(__name__)
 #: HTTP status for each kind of error, most specific first.
 STATUS: tuple[tuple[type[Central365Error], int], ...] = (
     (SignInRequired, 401),
+    (Forbidden, 403),
     (CsrfRefused, 403),
     (PageNotFound, 404),
     (RunInProgress, 409),
@@ -56,7 +68,31 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _respond(
+#: Pages whose failure the homepage link would only repeat.
+HOME_PATHS = frozenset({"/", "/plan"})
+
+
+def _signed_in_person(request: Request) -> tuple[str | None, str, bool]:
+    """Name, CSRF token and admin flag of the person signed in, for the error page's navigation.
+
+    The route's own dependency left them on `request.state`; an error raised before it ran
+    (an unknown address, a bad parameter) looks the session up here.  Anything going wrong
+    here only costs the navigation, never the error page itself.
+    """
+    caller = getattr(request.state, "caller", None)
+    if caller is not None:
+        return caller.user.name, caller.csrf_token, caller.is_admin
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        return None, "", False
+    try:
+        caller = signed_in(request, runtime)
+    except Exception:  # not signed in, or the database is the problem
+        return None, "", False
+    return caller.user.name, caller.csrf_token, caller.is_admin
+
+
+async def _respond(
     request: Request,
     status: int,
     message: str,
@@ -69,9 +105,12 @@ def _respond(
             body["fields"] = exc.fields
         if isinstance(exc, RunInProgress):
             body["run_id"] = exc.run_id
+        if isinstance(exc, Forbidden) and exc.role:
+            body["role_needed"] = exc.role
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
-    session = getattr(request.state, "session", None)
+    user_name, csrf_token, is_admin = await run_in_threadpool(_signed_in_person, request)
+    settings_help = isinstance(exc, ConfigError | SourceError | AuthFailed)
     return render(
         request,
         "error.html",
@@ -80,11 +119,14 @@ def _respond(
             "message": message,
             "problems": problems,
             "run_id": exc.run_id if isinstance(exc, RunInProgress) else None,
-            "show_settings": isinstance(exc, ConfigError | SourceError | AuthFailed),
+            "role_needed": exc.role if isinstance(exc, Forbidden) else None,
+            "show_settings": is_admin and (settings_help or request.url.path in HOME_PATHS),
+            "show_home": request.url.path not in HOME_PATHS,
         },
         status_code=status,
-        user_name=None,
-        csrf_token=session.csrf_token if session else "",
+        user_name=user_name,
+        csrf_token=csrf_token,
+        is_admin=is_admin,
     )
 
 
@@ -97,22 +139,26 @@ async def handle_central365_error(request: Request, exc: Exception) -> Response:
         if request.method != "GET":
             target = "/"
         return RedirectResponse(f"/auth/login?next={quote(target, safe='')}", status_code=303)
-    return _respond(request, status_of(exc), exc.message, exc.problems, exc)
+    return await _respond(request, status_of(exc), exc.message, exc.problems, exc)
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "There is no such page.", 405: "This address does not take that request."}
-    return _respond(request, exc.status_code, message.get(exc.status_code, str(exc.detail)))
+    return await _respond(request, exc.status_code, message.get(exc.status_code, str(exc.detail)))
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("loc", ("",))[0] == "path" for error in errors):
+        # An id out of range (or not a number) names nothing that exists.
+        return await _respond(request, 404, "There is no such page.")
     problems = tuple(
         f"{'.'.join(str(p) for p in error.get('loc', ()))}: {error.get('msg', '')}"
-        for error in exc.errors()
+        for error in errors
     )
-    return _respond(
+    return await _respond(
         request, 422 if _is_api(request) else 400, "The request is not valid.", problems
     )
 
@@ -120,7 +166,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     # The type only: an exception's text may hold a connection string or a token.
     logger.error("Unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return _respond(
+    return await _respond(
         request, 500, f"Something went wrong ({type(exc).__name__}); the details are in the log."
     )
 

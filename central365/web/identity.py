@@ -65,6 +65,8 @@ class SignedIn:
     username: str
     granted: frozenset[str]
     token_cache: str
+    #: The app roles assigned to the person (the ID token's `roles` claim).
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,14 @@ def granted_scopes(result: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+def claimed_roles(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The `roles` claim of a verified token (a list of strings; anything else is none)."""
+    roles = claims.get("roles")
+    if not isinstance(roles, list):
+        return frozenset()
+    return frozenset(str(r) for r in roles if isinstance(r, str))
+
+
 def _failure(result: Mapping[str, Any], action: str) -> AuthFailed:
     """msal's error and description only: they never carry a token or a secret."""
     code = str(result.get("error") or "unknown_error")
@@ -139,7 +149,8 @@ class MsalIdentity:
         client_id: the app registration's application (client) id.
         client_credential: the client secret, or msal's certificate dict
             (`central365.graph.auth.certificate_credential`).
-        tenant: the tenant id or domain (`organizations` lets any work account sign in).
+        tenant: the tenant id (the homepage never uses `organizations` for one tenant:
+            `central365.web.tenancy`).
         authority_host: `https://login.microsoftonline.com`, a national cloud, or the sandbox.
         ca_bundle: CA certificates to trust for the authority (the sandbox's local CA).
         scopes: the delegated scopes asked for at sign-in and for every token.
@@ -230,6 +241,7 @@ class MsalIdentity:
             username=username,
             granted=granted_scopes(result),
             token_cache=cache.serialize(),
+            roles=claimed_roles(claims),
         )
 
     def user_token(

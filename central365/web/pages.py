@@ -1,9 +1,10 @@
 """Rendering pages: the Jinja2 environment (autoescaped) and the context every page shares.
 
 Autoescape is on for every template, so any value from Central or Office 365 — a contact named
-`<script>…` — is shown as text.  The shared context gives each page the signed-in person, the
-CSRF token for its forms, and the words for states and reasons (`central365.render`,
-`central365.model.REASON_TEXT`), so the pages and the command line say the same things.
+`<script>…` — is shown as text.  The shared context gives each page the signed-in person,
+whether they are an admin (the navigation shows Settings only to them), the CSRF token for its
+forms, and the words for states and reasons (`central365.render`, `central365.model.REASON_TEXT`),
+so the pages and the command line say the same things.
 """
 
 from __future__ import annotations
@@ -80,12 +81,21 @@ def render(
     status_code: int = 200,
     user_name: str | None = None,
     csrf_token: str = "",
+    is_admin: bool | None = None,
 ) -> HTMLResponse:
-    """A page with the shared context (`user_name`, `csrf_token`, `path`) added."""
+    """A page with the shared context (`user_name`, `csrf_token`, `is_admin`, `path`) added.
+
+    `is_admin` (the navigation shows Settings only to admins) defaults to what the `SignedIn`
+    dependency found for this request, so a view need not pass it.
+    """
     templates: Jinja2Templates = request.app.state.templates
+    if is_admin is None:
+        caller = getattr(request.state, "caller", None)
+        is_admin = bool(caller is not None and caller.is_admin)
     values = {
         "user_name": user_name,
         "csrf_token": csrf_token,
+        "is_admin": is_admin,
         "path": request.url.path,
         **context,
     }

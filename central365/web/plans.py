@@ -5,8 +5,10 @@ on "Plan again" only; tabs, search and pages are answered from the cached `PlanR
 entry is indexed once when stored (items grouped by state, one case-folded "name email" text per
 item), so a page of a 100,000-record plan is a slice, and a search is one pass of `in`.
 
-Owns: the cache (one entry per target key: mailbox identity + folder, case-folded), one lock
-per key so two first visits plan once.  Must not: plan by itself or know about HTTP.
+Owns: the cache (one entry per `plan_key`: the target's mailbox + folder, and who may share
+the plan — one person for a delegated plan, made with their token; everyone allowed to use the
+app's permission for an app-only plan), one lock per key so two first visits plan once.
+Must not: plan by itself or know about HTTP.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from central365.service import PlanReport
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
+
+
+def plan_key(target_key: str, scope: str) -> str:
+    """The cache key of a target's plan for callers of `scope` (`Access.plan_scope`).
+
+    A plan is served only to a caller with the same scope, so a person never sees a plan made
+    with someone else's token, and nobody without the app-only permission sees the app's.
+    """
+    return f"{target_key}\n{scope}"
 
 
 @dataclass(frozen=True, slots=True)

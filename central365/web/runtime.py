@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,7 @@ from central365.web.identity import IdentityClient
 from central365.web.plans import PlanCache
 from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
+from central365.web.tenancy import Tenancy, tenancy_of
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Runtime:
 
     def __init__(self, settings: Settings, injected: Injected) -> None:
         self.settings = settings
+        #: Raises `ConfigError` before anything is opened when the tenant is not fixed.
+        self.tenancy: Tenancy = tenancy_of(settings)
         self._owns_database = injected.database is None
         if injected.database is None:
             migrate(settings.app_database_url)
@@ -105,7 +108,11 @@ class Runtime:
         )
         self.runs: RunRepository = repositories.runs
         self.clients = Clients(
-            settings, self.app_settings, identity=injected.identity, bearer=injected.bearer
+            settings,
+            self.app_settings,
+            identity=injected.identity,
+            bearer=injected.bearer,
+            tenant=self.tenancy.authority_tenant,
         )
         self.connector = Connector(settings, self.clients, self.users, injected.graph_transport)
         self.plans = PlanCache()
@@ -132,10 +139,11 @@ class Runtime:
         return f"{self.settings.public_url.rstrip('/')}/auth/callback"
 
     def load_app_settings(self) -> AppSettings:
+        """The stored settings, with the start-up tenant (the web cannot change the tenant)."""
         found = self.app_settings.load()
         if found is None:  # only if someone emptied the table while the app ran
-            return seed_settings(self.settings)
-        return found
+            found = seed_settings(self.settings)
+        return replace(found, tenant_id=self.tenancy.authority_tenant)
 
     def remember_run(
         self,

@@ -1,8 +1,9 @@
 """From the stored settings and the signed-in person to a `SyncService`: source, mailbox, folder.
 
 A *target* is one folder of one mailbox: in delegated mode the signed-in person's own mailbox
-(Graph's `/me`, with their token), in app-only mode the configured shared or service mailbox
-(`/users/{mailbox}`, with the app's token).  Its `key` (mailbox identity + folder name,
+(Graph's `/me`, with their token — never another, whatever is stored), in app-only mode the
+configured shared or service mailbox (`/users/{mailbox}`, with the app's token).  Whether the
+person may act on it at all is `central365.web.roles`' question, asked by `actions`.  Its `key` (mailbox identity + folder name,
 case-folded) names the cached plan and is the run lock, so two people planning the same shared
 folder share one plan and can never run into it at once.
 
@@ -55,8 +56,8 @@ def target_of(app: AppSettings, user: User) -> Target:
                 "(the shared or service mailbox's address)."
             )
         return Target(app.target_mailbox, app.target_mailbox, app.folder_name)
-    if app.target_mailbox:  # delegated access to a mailbox shared with the person
-        return Target(app.target_mailbox, app.target_mailbox, app.folder_name)
+    # Delegated: always the person's own mailbox, whatever mailbox is stored (that one is for
+    # app-only mode): a person's token never writes into someone else's mailbox from here.
     return Target("me", user.username or user.name, app.folder_name)
 
 

@@ -42,27 +42,49 @@ FOLDER = "Central Contacts"
 BASE_URL = "http://central365.test"
 
 
+ADMIN_ROLE = "Central365.Admin"
+SYNC_ROLE = "Central365.Sync"
+#: What the Read Only demo user consented to: reading contacts, never writing them.
+READ_ONLY_GRANT = frozenset({"Contacts.Read", "User.Read", "openid", "profile"})
+
+
 @dataclass(frozen=True)
 class FakeUser:
     oid: str
     tenant_id: str
     name: str
     username: str
+    #: The app roles in the ID token's `roles` claim.
+    roles: frozenset[str] = frozenset()
+    #: This person's own consent; None: the identity's `granted`.
+    granted: frozenset[str] | None = None
 
 
-ALICE = FakeUser("oid-alice", "tenant-1", "Alice Admin", MAILBOX)
+ALICE = FakeUser("oid-alice", "tenant-1", "Alice Admin", MAILBOX, frozenset({ADMIN_ROLE}))
 BOB = FakeUser("oid-bob", "tenant-1", "Bob Builder", "bob@contoso.test")
+SAM = FakeUser("oid-sam", "tenant-1", "Sam Sync", "sam@contoso.test", frozenset({SYNC_ROLE}))
+PAT = FakeUser("oid-pat", "tenant-1", "Pat Plain", "pat@contoso.test")
+RITA = FakeUser("oid-rita", "tenant-1", "Rita Reader", "rita@contoso.test", granted=READ_ONLY_GRANT)
+#: Someone of another organisation, with an admin role in *their* tenant's registration.
+MALLORY = FakeUser(
+    "oid-mallory", "tenant-evil", "Mallory", "mallory@evil.test", frozenset({ADMIN_ROLE})
+)
+
+
+def all_users() -> dict[str, FakeUser]:
+    return {"alice": ALICE, "bob": BOB, "sam": SAM, "pat": PAT, "rita": RITA, "mallory": MALLORY}
 
 
 @dataclass
 class FakeIdentity:
     """Plays Microsoft's part: `code` names the user who signed in; tokens are made up.
 
-    `granted` is what delegated tokens grant, `app_granted` what app-only tokens do; setting
-    `expired` makes every silent token request ask for a new sign-in.
+    `granted` is what delegated tokens grant (unless the user has their own grant),
+    `app_granted` what app-only tokens do; setting `expired` makes every silent token request
+    ask for a new sign-in.
     """
 
-    users: Mapping[str, FakeUser] = field(default_factory=lambda: {"alice": ALICE, "bob": BOB})
+    users: Mapping[str, FakeUser] = field(default_factory=all_users)
     granted: frozenset[str] = frozenset({"Contacts.ReadWrite", "User.Read", "openid", "profile"})
     app_granted: frozenset[str] = frozenset({"Contacts.ReadWrite"})
     expired: bool = False
@@ -82,7 +104,21 @@ class FakeIdentity:
         if user is None:
             raise AuthFailed("Microsoft sign-in failed (invalid_grant).")
         cache = json.dumps({"oid": user.oid, "refresh_token": "REFRESH-TOKEN-SECRET"})
-        return SignedIn(user.oid, user.tenant_id, user.name, user.username, self.granted, cache)
+        return SignedIn(
+            user.oid,
+            user.tenant_id,
+            user.name,
+            user.username,
+            self._granted(user.oid),
+            cache,
+            roles=user.roles,
+        )
+
+    def _granted(self, oid: str) -> frozenset[str]:
+        found = [u for u in self.users.values() if u.oid == oid]
+        if found and found[0].granted is not None:
+            return found[0].granted
+        return self.granted
 
     def user_token(
         self, token_cache: str, username: str, *, force_refresh: bool = False
@@ -93,7 +129,7 @@ class FakeIdentity:
         if self.expired:
             raise SignInRequired("Your Microsoft sign-in has expired: please sign in again.")
         oid = json.loads(token_cache)["oid"]
-        return AccessToken(f"user-token-{oid}", self.granted)
+        return AccessToken(f"user-token-{oid}", self._granted(oid))
 
     def app_token(self, *, force_refresh: bool = False) -> AccessToken:
         return AccessToken("app-token", self.app_granted)
@@ -235,6 +271,27 @@ def web(world: World) -> Iterator[Web]:
 
 @pytest.fixture
 def signed_in(web: Web) -> Web:
+    """Signed in as Alice, who holds the Central365.Admin role."""
     response = web.sign_in("alice")
     assert response.status_code == 303, response.text
     return web
+
+
+def signed_in_as(web: Web, code: str) -> Web:
+    response = web.sign_in(code)
+    assert response.status_code == 303, response.text
+    return web
+
+
+def use_app_only(web: Web, mailbox: str = MAILBOX) -> None:
+    """Store app-only mode into `mailbox`, as an admin would on the Settings page."""
+    from dataclasses import replace
+
+    from central365.appdb import AuthChoice
+
+    runtime = web.runtime
+    stored = runtime.load_app_settings()
+    runtime.app_settings.save(
+        replace(stored, auth_mode=AuthChoice.APP_ONLY, target_mailbox=mailbox), by="test"
+    )
+    runtime.plans.forget()

@@ -97,11 +97,14 @@ def big_report(size: int) -> PlanReport:
 
 
 def put_plan(web: Web, report: PlanReport) -> None:
+    """Put Alice's plan in the cache under the key her visits use (per person, delegated)."""
+    from central365.web.plans import plan_key
     from central365.web.targets import target_of
 
     runtime = web.runtime
     user = runtime.users.upsert("oid-alice", "tenant-1", "Alice Admin", MAILBOX)
-    runtime.plans.put(target_of(runtime.load_app_settings(), user).key, report)
+    key = plan_key(target_of(runtime.load_app_settings(), user).key, f"user:{user.id}")
+    runtime.plans.put(key, report)
 
 
 def test_a_page_of_a_100000_record_plan(signed_in: Web) -> None:

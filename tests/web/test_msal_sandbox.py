@@ -13,11 +13,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msal
 import pytest
 from bs4 import BeautifulSoup
 from pydantic import SecretStr
 
-from central365.config import Settings
+from central365.config import AuthMode, Settings
+from central365.graph.auth import msal_app_options, trusting_session
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import seed_folder
@@ -113,6 +115,8 @@ def test_the_homepage_signs_in_through_msal_and_plans_with_the_delegated_token(
         sign_in(web, sandbox, "Demo User")
         page = web.soup("/")
         assert page.select_one("[data-mailbox]").get_text() == DEMO
+        # Demo User holds Central365.Admin: the ID token's `roles`, kept in the session.
+        assert page.select_one('nav a[data-nav="settings"]') is not None
         counts = {c["data-count"]: c.get_text() for c in page.select(".tabs [data-count]")}
         assert counts == {"new": "2", "update": "1", "unchanged": "1", "non_actionable": "2"}
         scopes = web.soup("/settings")
@@ -125,6 +129,9 @@ def test_a_user_without_contacts_readwrite_sees_it_missing_with_the_consent_link
 ) -> None:
     settings = Settings(
         central=f"csv:{tmp_path / 'none.csv'}",
+        # Settings are for admins: Read Only is made one by name (CENTRAL365_ADMINS), as a
+        # first admin is in a tenant where no role is assigned yet.
+        admins=("READONLY@contoso.test",),
         tenant_id=DEFAULT_TENANT_ID,
         client_id=DEFAULT_CLIENT_ID,
         client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
@@ -148,3 +155,73 @@ def sign_in(web: Web, sandbox: SandboxServer, who: str) -> None:
     query = pick_user(sandbox, start.headers["location"], who)
     done = web.client.get("/auth/callback", params=query)
     assert done.status_code == 303, done.text
+
+
+def test_read_only_sees_the_synchronise_button_disabled_with_the_reason(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    central = tmp_path / "central.csv"
+    write_csv(central, RECORDS)
+    settings = Settings(
+        central=f"csv:{central}",
+        folder=FOLDER,
+        tenant_id=DEFAULT_TENANT_ID,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        authority_host=sandbox.root_url,
+        graph_url=sandbox.url,
+        ca_bundle=sandbox.ca_path,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+    )
+    for web in serve(create_app(settings)):
+        sign_in(web, sandbox, "Read Only")
+        page = web.soup("/?state=new")
+        assert page.select_one("#sync-selected").has_attr("disabled")
+        reason = page.select_one("#sync-refusal").get_text()
+        assert "Contacts.ReadWrite" in reason and "administrator" in reason
+        assert page.select_one('nav a[data-nav="settings"]') is None
+        assert web.client.get("/settings").status_code == 403
+
+
+def test_a_script_calls_the_api_with_client_credentials_as_the_readme_shows(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The README's example: the demo's script app holds Central365.Sync on central365-demo."""
+    central = tmp_path / "central.csv"
+    write_csv(central, RECORDS)
+    settings = Settings(
+        central=f"csv:{central}",
+        folder=FOLDER,
+        auth=AuthMode.APP,
+        mailbox=DEMO,
+        tenant_id=DEFAULT_TENANT_ID,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        authority_host=sandbox.root_url,
+        graph_url=sandbox.url,
+        ca_bundle=sandbox.ca_path,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+    )
+    session = trusting_session(sandbox.ca_path)  # the sandbox's own CA, not one of Microsoft's
+    script = msal.ConfidentialClientApplication(
+        "central365-script",
+        client_credential="script-secret",
+        authority=f"{sandbox.root_url}/{DEFAULT_TENANT_ID}",
+        **msal_app_options(sandbox.root_url, session),
+    )
+    result = script.acquire_token_for_client(scopes=[f"api://{DEFAULT_CLIENT_ID}/.default"])
+    assert "access_token" in result, result.get("error_description")
+    headers = {"Authorization": f"Bearer {result['access_token']}"}
+    for web in serve(create_app(settings)):
+        plan = web.client.get("/api/plan", params={"state": "update"}, headers=headers)
+        assert plan.status_code == 200, plan.text
+        assert plan.json()["mailbox"] == DEMO and plan.json()["counts"]["update"] == 1
+        # A Graph token of the same app is not a token for central365's API.
+        graph = script.acquire_token_for_client(scopes=["https://graph.microsoft.com/.default"])
+        refused = web.client.get(
+            "/api/plan", headers={"Authorization": f"Bearer {graph['access_token']}"}
+        )
+        assert refused.status_code == 401
+    session.close()

@@ -83,9 +83,18 @@ def test_a_state_that_is_not_actionable_cannot_be_synchronised(
     )
     assert response.status_code == 400
     assert "Only the records new to Office 365" in response.text
-    nothing = signed_in.client.post("/runs", data={"csrf_token": signed_in.csrf()})
-    assert nothing.status_code == 400
-    assert "Select at least one record" in nothing.text
+    # Nothing ticked is not an error page (issue 6): back to the tab, with the explanation.
+    nothing = signed_in.client.post(
+        "/runs", data={"csrf_token": signed_in.csrf(), "from_state": "update"}
+    )
+    assert nothing.status_code == 303
+    assert nothing.headers["location"] == "/?state=update&nothing_selected=1"
+    page = signed_in.soup(nothing.headers["location"])
+    notice = page.select_one('[data-notice="nothing-selected"]').get_text()
+    assert "tick the records to synchronise first" in notice
+    assert page.select_one('.tabs a[aria-current="page"]')["data-state"] == "update"
+    assert signed_in.runtime.runs.count() == 0
+    assert signed_in.soup("/").select_one("[data-notice]") is None
 
 
 def test_a_second_run_into_the_same_folder_is_refused_with_a_message(

@@ -1,16 +1,20 @@
-"""History: every run, newest first, and one run's per-record outcomes (from appdb)."""
+"""History: the runs the caller may see, newest first, and one run's per-record outcomes.
+
+An admin sees every run; anyone else the runs into the mailboxes they may act on or own
+(`Access.visible_mailboxes`), and a 403 for another's run.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from central365.web.deps import RuntimeDep, SignedIn
-from central365.web.errors import PageNotFound
+from central365.web.deps import CallerAccess, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.pages import render
+from central365.web.roles import denied_advice
+from central365.web.views.runs import visible_run
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,17 +26,27 @@ OUTCOMES_PER_PAGE = 200
 def history(
     request: Request,
     caller: SignedIn,
+    access: CallerAccess,
     runtime: RuntimeDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
-    total = runtime.runs.count()
+    mailboxes = access.visible_mailboxes
+    total = runtime.runs.count(mailboxes=mailboxes)
     pages = max(1, math.ceil(total / RUNS_PER_PAGE))
     page = min(page, pages)
-    runs = runtime.runs.recent(limit=RUNS_PER_PAGE, offset=(page - 1) * RUNS_PER_PAGE)
+    runs = runtime.runs.recent(
+        limit=RUNS_PER_PAGE, offset=(page - 1) * RUNS_PER_PAGE, mailboxes=mailboxes
+    )
     return render(
         request,
         "history.html",
-        {"runs": runs, "page": page, "pages": pages, "total": total},
+        {
+            "runs": runs,
+            "page": page,
+            "pages": pages,
+            "total": total,
+            "every_run": mailboxes is None,
+        },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,
     )
@@ -41,15 +55,14 @@ def history(
 @router.get("/history/{run_id}")
 def history_run(
     request: Request,
-    run_id: int,
+    run_id: RunId,
     caller: SignedIn,
+    access: CallerAccess,
     runtime: RuntimeDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     failed: bool = False,
 ) -> Response:
-    run = runtime.runs.get(run_id)
-    if run is None:
-        raise PageNotFound(f"There is no run {run_id}.")
+    run = visible_run(runtime, access, run_id)
     outcomes = runtime.runs.outcomes(
         run_id,
         only_failed=failed,
@@ -65,6 +78,7 @@ def history_run(
             "page": page,
             "has_next": len(outcomes) > OUTCOMES_PER_PAGE,
             "failed_only": failed,
+            "advice": denied_advice(access.mode, run.error),
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,

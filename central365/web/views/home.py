@@ -3,6 +3,10 @@
 `GET /?state=new|update|unchanged|non_actionable&q=…&page=N` answers from the cached plan (made
 on the first visit); `POST /plan` ("Plan again") plans now.  The table, its checkboxes and the
 "Synchronise selected" form are in `_plan_table.html`; the counts in `_summary.html`.
+
+A person with no mailbox to act on (app-only mode without the Sync or Admin role) sees why and
+which role to ask for, not the shared mailbox's plan; a person whose token may not write
+contacts sees the Synchronise button disabled with the reason.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from starlette.responses import RedirectResponse, Response
 
 from central365.model import ACTIONABLE_STATES, State
 from central365.web.actions import plan_context
-from central365.web.deps import Csrf, RuntimeDep, SignedIn
+from central365.web.deps import CallerAccess, Csrf, PageNumber, RuntimeDep, SignedIn
 from central365.web.pages import render
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
 
 router = APIRouter(include_in_schema=False)
+
+#: Shown when "Synchronise selected" was pressed with nothing ticked (`?nothing_selected=1`).
+NOTHING_SELECTED = (
+    "Nothing was synchronised: tick the records to synchronise first, or “Select all … in "
+    "this state”, then press Synchronise selected."
+)
 
 
 def parse_state(value: str | None) -> State:
@@ -33,12 +43,22 @@ def parse_state(value: str | None) -> State:
 def homepage(
     request: Request,
     caller: SignedIn,
+    access: CallerAccess,
     runtime: RuntimeDep,
     state: str | None = None,
     q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+    nothing_selected: bool = False,
 ) -> Response:
+    if access.acts_on is None:
+        return render(
+            request,
+            "home.html",
+            {"refusal": access.refusal},
+            user_name=caller.user.name,
+            csrf_token=caller.csrf_token,
+        )
     context = plan_context(runtime, caller)
     chosen = parse_state(state)
     shown = page_of(context.cached, chosen, q, page, per_page)
@@ -46,12 +66,15 @@ def homepage(
         request,
         "home.html",
         {
+            "refusal": None,
             "report": context.cached.report,
             "counts": {s: context.cached.count(s) for s in State},
             "target": context.target,
             "running": context.running,
             "page": shown,
             "actionable": chosen in ACTIONABLE_STATES,
+            "sync_refusal": context.sync_refusal,
+            "notice": NOTHING_SELECTED if nothing_selected else None,
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,

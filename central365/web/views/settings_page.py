@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from central365.appdb import AppSettings, User
 from central365.errors import Central365Error, ConfigError, SourceError
 from central365.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS, CentralContact
-from central365.web.deps import Caller, Csrf, RuntimeDep, SignedIn
+from central365.web.deps import Admin, AdminCsrf, Caller, RuntimeDep
 from central365.web.pages import render
 from central365.web.runtime import Runtime
 from central365.web.scopes import NOT_NEEDED, scopes_panel
@@ -148,12 +148,12 @@ def _page(
 
 
 @router.get("/settings")
-def settings_page(request: Request, caller: SignedIn, runtime: RuntimeDep) -> Response:
+def settings_page(request: Request, caller: Admin, runtime: RuntimeDep) -> Response:
     return _page(request, runtime, caller, SettingsForm.of(runtime.load_app_settings()))
 
 
 @router.post("/settings")
-async def save_settings(request: Request, caller: Csrf, runtime: RuntimeDep) -> Response:
+async def save_settings(request: Request, caller: AdminCsrf, runtime: RuntimeDep) -> Response:
     posted = await request.form()
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     stored = await run_in_threadpool(runtime.load_app_settings)
