@@ -23,20 +23,26 @@ import re
 
 MASK = "***"
 
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
-_USER = r"[^:/@\s]*"
+#: Only ASCII white space ends a word: a password may hold a no-break space or the like.
+_SPACE = r"[ \t\r\n\f\v]"
+_WORD_CHAR = r"[^ \t\r\n\f\v]"
+_SCHEME = r"(?:[A-Za-z][A-Za-z0-9+.\-]*)?://"  # the scheme may be missing or mistyped
+_USER = r"[^:/@ \t\r\n\f\v]*"
 #: In free text the password runs to the last `@` of the same word.
-_USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}{_USER}:)(?P<secret>\S*)@")
+_USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}{_USER}:)(?P<secret>{_WORD_CHAR}*)@")
 #: A text that is one URL: the password runs to the last `@` of the line.
 _ONE_URL = re.compile(
-    rf"^(?P<lead>\s*)(?P<head>{_SCHEME}{_USER}:)(?P<secret>[^\n]*)@(?P<rest>\S*\s*)$"
+    rf"^(?P<lead>{_SPACE}*)(?P<head>{_SCHEME}{_USER}:)(?P<secret>[^\n]*)@"
+    rf"(?P<rest>{_WORD_CHAR}*{_SPACE}*)$"
 )
 _SECRET_WORDS = r"(?:password|passwd|pwd|secret|token|api_?key|credential)"
 _NAME_CHAR = r"[A-Za-z0-9_.\-]"
 _SECRET_PARAMETER = re.compile(
     rf"(?<!{_NAME_CHAR})(?P<key>{_NAME_CHAR}*{_SECRET_WORDS}{_NAME_CHAR}*)"
-    r"(?P<equals>\s*(?:=|%3[dD])\s*)"
-    r"(?P<value>'[^']*'|\"[^\"]*\"|(?:(?!%26|%3[bB])[^&;#\s'\"])+)",
+    rf"(?P<equals>{_SPACE}*(?:=|%3[dD]){_SPACE}*)"
+    # A value ends at a separator, or before punctuation that ends the sentence around it.
+    rf"(?P<value>'[^']*'|\"[^\"]*\"|(?:(?!%26|%3[bB])[^&;#'\" \t\r\n\f\v])+?)"
+    rf"(?=[&;#'\"]|%26|%3[bB]|[:,.)]?(?:{_SPACE}|$))",
     re.IGNORECASE,
 )
 
