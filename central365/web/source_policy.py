@@ -46,6 +46,7 @@ HARMLESS_PARAMETERS = frozenset(
         "encrypt",
         "trustservercertificate",
         "password",
+        "sslpassword",  # the passphrase of an sslkey file, which is not allowed
     }
 )
 OUTSIDE = (
@@ -197,14 +198,14 @@ class SourcePolicy:
                 "Central can be read from PostgreSQL, MySQL or MariaDB, SQL Server, Oracle, or "
                 "an SQLite file in the import folder: use one of those URLs."
             )
+        if backend == "sqlite":
+            return self._check_sqlite(parsed)
         unknown = sorted(k for k in parsed.query if k.casefold() not in HARMLESS_PARAMETERS)
         if unknown:
             return Refused(
                 f"The web does not take the URL's parameter {unknown[0]!r}: leave it out "
                 f"(allowed: {', '.join(sorted(HARMLESS_PARAMETERS))})."
             )
-        if backend == "sqlite":
-            return self._check_sqlite(parsed)
         host = normal_host(parsed.host or "")
         if not host or host not in self.allowed_hosts:
             return Refused(
@@ -217,7 +218,7 @@ class SourcePolicy:
         database = parsed.database or ""
         if self.import_dir is None:
             return Refused(NO_IMPORT_DIR)
-        if not database or database == ":memory:" or database.startswith("file:"):
+        if parsed.query or not database or database == ":memory:" or database.startswith("file:"):
             return Refused(SQLITE_OUTSIDE)
         path = Path(database).expanduser()
         real = self._allowed_file(

@@ -15,8 +15,7 @@ SECRET = "S3cr3t-Value-That-Must-Never-Show"
 DB_HOST = "db.example.com"
 
 
-@pytest.fixture
-def world(world: World) -> World:
+def with_sources(world: World) -> World:
     """The web tests' world, with an import folder and Central's database host allowed."""
     import_dir = world.tmp / "import"
     import_dir.mkdir()
@@ -24,6 +23,11 @@ def world(world: World) -> World:
         update={"import_dir": import_dir, "central_hosts": (DB_HOST, "127.0.0.1", "localhost")}
     )
     return world
+
+
+@pytest.fixture
+def world(world: World) -> World:
+    return with_sources(world)
 
 
 def import_dir(world: World) -> Path:

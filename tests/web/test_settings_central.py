@@ -1,0 +1,466 @@
+"""Settings' Central source, held against a hostile signed-in person (issue 6).
+
+The web reads CSV only from an upload or the operator's import folder, databases only on
+allowed hosts; nothing it shows quotes a source's content or tells whether a port is open; the
+page's password masks stand for the stored password and are never stored.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from bs4 import BeautifulSoup
+from starlette.requests import Request
+
+from central365.sources import write_csv
+from central365.web.uploads import UploadFolder, UploadRefused, receive_upload
+from tests.web.conftest import RECORDS, Web, World, serve
+from tests.web.test_settings import form_of, post, with_sources
+
+FILE_CONTENT = "Do-Not-Show-5e1b"  # planted in files the web must never read
+
+
+@pytest.fixture
+def world(world: World) -> World:
+    return with_sources(world)
+
+
+def import_dir(world: World) -> Path:
+    assert world.settings.import_dir is not None
+    return world.settings.import_dir
+
+
+def data_dir(world: World) -> Path:
+    return world.settings.data_dir
+
+
+def test_connection(web: Web, **changes: Any) -> BeautifulSoup:
+    values = {**form_of(web), "action": "test", **changes}
+    response = web.client.post("/settings", data=values)
+    assert response.status_code == 200, response.text[:2000]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def field_error(response: Any, name: str = "central_url") -> str:
+    page = BeautifulSoup(response.text, "html.parser")
+    error = page.select_one(f'[data-error-for="{name}"]')
+    assert error is not None, response.text[:3000]
+    return str(error.get_text())
+
+
+# -- the file-read chain -------------------------------------------------------------------
+
+
+def forbidden_urls(world: World) -> dict[str, str]:
+    """Every way issue 6 read a server file, and the ways around a naive fix."""
+    secret_key = data_dir(world) / "secret.key"
+    secret_key.write_text(f"id\n{FILE_CONTENT}\n")
+    outside = world.tmp / "outside.csv"
+    write_csv(outside, RECORDS)
+    (import_dir(world) / "link.csv").symlink_to(outside)
+    (import_dir(world) / "key.csv").symlink_to(secret_key)
+    return {
+        "passwd": "csv:/etc/passwd",
+        "environ": "csv:/proc/self/environ",
+        "secret key": f"csv:{secret_key}",
+        "relative secret key": "csv:data/secret.key",
+        "escape": "csv:../outside.csv",
+        "escape from inside": f"csv:{import_dir(world)}/../outside.csv",
+        "symlink out": f"csv:{import_dir(world) / 'link.csv'}",
+        "symlink to the key": f"csv:{import_dir(world) / 'key.csv'}",
+        "app database": f"sqlite:///{data_dir(world) / 'central365.db'}",
+        "sqlite outside": f"sqlite:///{world.tmp / 'other.db'}",
+        "sqlite uri": "sqlite:///file:central365.db?uri=true",
+    }
+
+
+def test_no_server_file_can_be_read_by_test_connection(signed_in: Web, world: World) -> None:
+    for label, url in forbidden_urls(world).items():
+        page = test_connection(signed_in, central_url=url)
+        result = page.select_one("#test-result")
+        assert result is not None and result["data-ok"] == "false", label
+        text = page.get_text(" ")
+        assert FILE_CONTENT not in text and "root:" not in text, label
+        assert "upload" in result.get_text() or "import folder" in result.get_text(), label
+
+
+def test_no_server_file_can_be_saved_as_central(signed_in: Web, world: World) -> None:
+    before = signed_in.runtime.load_app_settings().central_url
+    for label, url in forbidden_urls(world).items():
+        response = post(signed_in, central_url=url)
+        assert response.status_code == 400, label
+        assert "import folder" in field_error(response), label
+    assert signed_in.runtime.load_app_settings().central_url == before
+
+
+def test_the_import_folder_offers_its_exports_only(signed_in: Web, world: World) -> None:
+    write_csv(import_dir(world) / "central.csv", RECORDS)
+    (import_dir(world) / "notes.md").write_text("not an export")
+    (import_dir(world) / ".hidden.csv").write_text("id\n")
+    (import_dir(world) / "out.csv").symlink_to(world.tmp / "central.csv")
+
+    page = signed_in.soup("/settings")
+
+    options = [o["value"] for o in page.select("#import_file option")]
+    assert options == ["", "central.csv"]
+    found = test_connection(signed_in, import_file="central.csv")
+    assert found.select_one("#test-result [data-records]")["data-records"] == str(len(RECORDS))
+    assert post(signed_in, import_file="central.csv").status_code == 303
+    stored = signed_in.runtime.load_app_settings().central_url
+    assert stored == f"csv:{(import_dir(world) / 'central.csv').resolve()}"
+    chosen = signed_in.soup("/settings").select_one("#import_file option[selected]")
+    assert chosen["value"] == "central.csv"
+    refused = post(signed_in, import_file="../central.csv")
+    assert refused.status_code == 400 and "import_file" in refused.text
+
+
+def test_a_relative_name_is_taken_from_the_import_folder(signed_in: Web, world: World) -> None:
+    write_csv(import_dir(world) / "people.csv", RECORDS)
+
+    assert post(signed_in, central_url="csv:people.csv").status_code == 303
+
+    stored = signed_in.runtime.load_app_settings().central_url
+    assert stored == f"csv:{(import_dir(world) / 'people.csv').resolve()}"
+
+
+@pytest.fixture
+def no_import_dir(world: World) -> Iterator[Web]:
+    world.settings = world.settings.model_copy(update={"import_dir": None})
+    for web in serve(world.app()):
+        web.sign_in("alice")
+        yield web
+
+
+def test_without_an_import_folder_csv_paths_are_refused(no_import_dir: Web, world: World) -> None:
+    web = no_import_dir
+    response = post(web, central_url=f"csv:{world.tmp / 'central.csv'}x")
+    assert response.status_code == 400
+    assert "upload" in field_error(response)
+    # The operator's own start-up source stays usable as it is.
+    assert post(web).status_code == 303
+
+
+# -- uploads -------------------------------------------------------------------------------
+
+
+def upload(web: Web, content: bytes, filename: str = "export.csv", **headers: str) -> Any:
+    return web.client.post(
+        "/settings/upload",
+        data={"csrf_token": web.csrf("/settings")},
+        files={"central_csv": (filename, content, "text/csv")},
+        headers=headers,
+    )
+
+
+def export_bytes(world: World, name: str = "export.csv") -> bytes:
+    path = world.tmp / name
+    write_csv(path, RECORDS)
+    return path.read_bytes()
+
+
+def uploads(world: World) -> list[Path]:
+    folder = data_dir(world) / "uploads"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_an_upload_becomes_the_central_source(signed_in: Web, world: World) -> None:
+    response = upload(signed_in, export_bytes(world))
+
+    assert response.status_code == 200, response.text[:2000]
+    page = BeautifulSoup(response.text, "html.parser")
+    result = page.select_one("#upload-result")
+    assert result["data-ok"] == "true" and result.has_attr("data-focus-on-load")
+    assert result.select_one("[data-records]")["data-records"] == str(len(RECORDS))
+    assert result.select_one("[data-active]")["data-active"] == "6"
+    (stored,) = uploads(world)
+    assert signed_in.runtime.load_app_settings().central_url == f"csv:{stored}"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    home = signed_in.soup("/")
+    assert home.select_one('[data-count="new"]').get_text() == "2"
+    # The stored upload may be saved and tested as it is; a new upload replaces (deletes) it.
+    assert post(signed_in).status_code == 303
+    assert test_connection(signed_in).select_one("#test-result")["data-ok"] == "true"
+    assert upload(signed_in, export_bytes(world)).status_code == 200
+    (replacement,) = uploads(world)
+    assert replacement != stored and not stored.exists()
+    # Choosing another source deletes the upload too.
+    write_csv(import_dir(world) / "central.csv", RECORDS)
+    assert post(signed_in, import_file="central.csv").status_code == 303
+    assert uploads(world) == []
+
+
+def test_bad_rows_of_an_upload_are_named_by_line_only(signed_in: Web, world: World) -> None:
+    content = export_bytes(world) + f"{FILE_CONTENT},two\n".encode()
+
+    response = upload(signed_in, content)
+
+    assert response.status_code == 200
+    result = BeautifulSoup(response.text, "html.parser").select_one("#upload-result")
+    assert result.select_one("[data-bad-lines]")["data-bad-lines"] == "1"
+    assert f"line {len(RECORDS) + 2}" in result.get_text()
+    assert FILE_CONTENT not in response.text
+
+
+def test_an_upload_without_the_required_columns_is_not_used(signed_in: Web, world: World) -> None:
+    before = signed_in.runtime.load_app_settings().central_url
+
+    response = upload(signed_in, f"id,status,{FILE_CONTENT}\n1,Active,x\n".encode())
+
+    assert response.status_code == 400
+    result = BeautifulSoup(response.text, "html.parser").select_one("#upload-result")
+    assert "required column 'email' is missing" in result.get_text()
+    assert FILE_CONTENT not in response.text
+    assert uploads(world) == [] and signed_in.runtime.load_app_settings().central_url == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"id,status\n1,Andr\xe9\n", b""],
+    ids=["binary", "latin-1", "empty"],
+)
+def test_what_is_not_a_csv_export_is_refused(signed_in: Web, world: World, content: bytes) -> None:
+    response = upload(signed_in, content, filename="picture.png")
+
+    assert response.status_code == 400
+    problem = field_error(response, "central_csv")
+    assert "CSV" in problem or "empty" in problem
+    assert uploads(world) == []
+    field = BeautifulSoup(response.text, "html.parser").select_one("#central_csv")
+    assert field["aria-invalid"] == "true" and "central_csv-error" in field["aria-describedby"]
+
+
+@pytest.fixture
+def small_cap(world: World) -> Iterator[Web]:
+    world.settings = world.settings.model_copy(update={"upload_max_bytes": 2048})
+    for web in serve(world.app()):
+        web.sign_in("alice")
+        yield web
+
+
+def test_an_oversized_upload_is_refused_and_nothing_kept(small_cap: Web, world: World) -> None:
+    response = upload(small_cap, b"id,status\n" + b"1,Active\n" * 2000)
+
+    assert response.status_code == 400
+    assert "larger than this server takes" in field_error(response, "central_csv")
+    assert uploads(world) == []
+
+
+def test_the_cap_is_enforced_while_the_body_streams(tmp_path: Path) -> None:
+    """No Content-Length: the receiver stops reading as soon as the cap is passed."""
+    boundary = "b0und4ry"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntok\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="central_csv"; '
+        f'filename="big.csv"\r\n\r\n'
+    ).encode()
+    chunks = [head] + [b"x" * 1024] * 10_000
+    sent = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        sent += 1
+        return {"type": "http.request", "body": chunks[sent - 1], "more_body": True}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/settings/upload",
+        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],
+    }
+    folder = UploadFolder(tmp_path)
+
+    with pytest.raises(UploadRefused, match="larger than this server takes"):
+        anyio.run(
+            lambda: receive_upload(Request(scope, receive), folder, limit=4096, csrf_expected="tok")
+        )
+
+    assert sent < 30  # stopped after ~4 KiB of 10 MiB
+    assert list(folder.path.iterdir()) == []
+
+
+def test_an_upload_needs_the_csrf_token_before_the_file(signed_in: Web, world: World) -> None:
+    content = export_bytes(world)
+    forged = signed_in.client.post(
+        "/settings/upload", files={"central_csv": ("export.csv", content, "text/csv")}
+    )
+    assert forged.status_code == 403
+    wrong = signed_in.client.post(
+        "/settings/upload",
+        data={"csrf_token": "forged"},
+        files={"central_csv": ("export.csv", content, "text/csv")},
+    )
+    assert wrong.status_code == 403
+    assert uploads(world) == []
+    by_header = signed_in.client.post(
+        "/settings/upload",
+        files={"central_csv": ("export.csv", content, "text/csv")},
+        headers={"X-CSRF-Token": signed_in.csrf("/settings")},
+    )
+    assert by_header.status_code == 200
+
+
+# -- databases: allowed hosts, no port oracle ------------------------------------------------
+
+
+def test_database_urls_may_name_allowed_hosts_only(signed_in: Web) -> None:
+    allowed = "postgresql+psycopg://central:pw@db.example.com:5432/crm"
+    assert post(signed_in, central_url=allowed).status_code == 303
+    for url in [
+        "postgresql+psycopg://central:pw@evil.example.net/crm",
+        "postgresql+psycopg://central:pw@10.0.0.7:5432/crm",
+        "postgresql+psycopg://central:pw@db.example.com/crm?host=evil.example.net",
+        "mysql+pymysql://central:pw@db.example.com/crm?read_default_file=/etc/passwd",
+        "postgresql+psycopg://central:pw@db.example.com/crm?sslkey=/work/data/secret.key",
+    ]:
+        response = post(signed_in, central_url=url)
+        assert response.status_code == 400, url
+        assert "host" in field_error(response) or "parameter" in field_error(response), url
+    assert signed_in.runtime.load_app_settings().central_url == allowed
+
+
+@contextmanager
+def hangup_server(host: str) -> Iterator[int]:
+    """A port on `host` that accepts connections and hangs up at once (not a database)."""
+    server = socket.socket()
+    server.bind((host, 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve_forever() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+def closed_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def result_text(page: BeautifulSoup) -> str:
+    return " ".join(page.select_one("#test-result").get_text().split())
+
+
+def test_an_open_and_a_closed_port_answer_alike(signed_in: Web) -> None:
+    def answer(host: str, port: int) -> str:
+        url = f"postgresql+psycopg://u:pw@{host}:{port}/db"
+        return result_text(test_connection(signed_in, central_url=url))
+
+    # A host not on the list (127.0.0.2 is loopback, but not by a name the list has): refused
+    # before any connection is tried.
+    with hangup_server("127.0.0.2") as port:
+        disallowed = [answer("127.0.0.2", port), answer("127.0.0.2", closed_port("127.0.0.2"))]
+    assert disallowed[0] == disallowed[1]
+    assert "may only be on one of these hosts" in disallowed[0]
+    # On an allowed host, any failure to connect is one sentence too.
+    with hangup_server("127.0.0.1") as port:
+        allowed = [answer("127.0.0.1", port), answer("127.0.0.1", closed_port("127.0.0.1"))]
+    assert allowed[0] == allowed[1] and "did not answer" in allowed[0]
+
+
+# -- passwords, unparseable URLs, the tenant ------------------------------------------------
+
+
+DB_URL = "postgresql+psycopg://central:Db-Pa55word@db.example.com/crm?sslpassword=Key-Pa55"
+
+
+def test_test_connection_then_save_keeps_the_stored_password(signed_in: Web) -> None:
+    assert post(signed_in, central_url=DB_URL).status_code == 303
+    shown = form_of(signed_in)["central_url"]
+    assert shown == "postgresql+psycopg://central:***@db.example.com/crm?sslpassword=***"
+
+    tested = test_connection(signed_in, central_url=shown, central_table="people")
+    assert "Db-Pa55word" not in str(tested) and "Key-Pa55" not in str(tested)
+    assert tested.select_one("#test-result").has_attr("data-focus-on-load")
+    again = tested.select_one("#central_url")["value"]
+    assert again == shown
+    assert post(signed_in, central_url=again, central_table="people").status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == DB_URL
+
+
+def test_a_mask_in_an_edited_url_keeps_the_password_only_for_the_same_place(
+    signed_in: Web,
+) -> None:
+    assert post(signed_in, central_url=DB_URL).status_code == 303
+    same_place = "postgresql+psycopg://central:***@db.example.com/crm2?sslpassword=***"
+    assert post(signed_in, central_url=same_place).status_code == 303
+    stored = signed_in.runtime.load_app_settings().central_url
+    assert "crm2" in stored and "Db-Pa55word" in stored and "Key-Pa55" in stored
+    elsewhere = post(signed_in, central_url="postgresql+psycopg://central:***@127.0.0.1/crm")
+    assert elsewhere.status_code == 400
+    assert "Type the password again" in field_error(elsewhere)
+    assert "***" not in signed_in.runtime.load_app_settings().central_url
+
+
+def test_an_unparseable_url_is_a_field_error(signed_in: Web) -> None:
+    response = post(signed_in, central_url="postgresql+psycopg://u:Pa55@db.example.com:port/x")
+
+    assert response.status_code == 400
+    assert "cannot be read" in field_error(response)
+    assert "Pa55" not in response.text
+
+
+def test_a_stored_broken_url_shows_its_problem_not_an_error_page(signed_in: Web) -> None:
+    runtime = signed_in.runtime
+    stored = runtime.load_app_settings()
+    broken = "postgresql+psycopg://u:Br0ken-Pa55@db.example.com:port/x"
+    runtime.app_settings.save(replace(stored, central_url=broken), by="an old version")
+
+    response = signed_in.client.get("/settings")
+
+    assert response.status_code == 200
+    assert "cannot be read" in field_error(response)
+    assert "Br0ken-Pa55" not in response.text
+    field = BeautifulSoup(response.text, "html.parser").select_one("#central_url")
+    assert field["aria-invalid"] == "true" and "central_url-error" in field["aria-describedby"]
+
+
+def test_the_tenant_is_read_only(signed_in: Web) -> None:
+    page = signed_in.soup("/settings")
+    field = page.select_one("#tenant_id")
+    assert field["value"] == "tenant-1" and field.has_attr("readonly") and not field.get("name")
+
+    assert post(signed_in, tenant_id="organizations").status_code == 303
+
+    assert signed_in.runtime.load_app_settings().tenant_id == "tenant-1"
+
+
+def test_files_written_by_uploads_are_private_even_with_a_loose_umask(
+    signed_in: Web, world: World
+) -> None:
+    old = os.umask(0)
+    try:
+        assert upload(signed_in, export_bytes(world)).status_code == 200
+    finally:
+        os.umask(old)
+    (stored,) = uploads(world)
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
