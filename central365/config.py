@@ -144,6 +144,8 @@ def _problems_of_auth(settings: Settings) -> list[str]:
         problems.append(f"The client certificate {settings.client_certificate} does not exist.")
     if settings.central_mapping and not settings.central_mapping.is_file():
         problems.append(f"The column mapping file {settings.central_mapping} does not exist.")
+    if settings.import_dir and not settings.import_dir.is_dir():
+        problems.append(f"The import folder {settings.import_dir} is not a folder.")
     if not settings.graph_url.startswith(("https://", "http://")):
         problems.append(f"{env_name('graph_url')} must be an http(s) URL.")
     return problems

@@ -444,6 +444,37 @@ def test_a_stored_broken_url_shows_its_problem_not_an_error_page(signed_in: Web)
     assert field["aria-invalid"] == "true" and "central_url-error" in field["aria-describedby"]
 
 
+def test_a_stored_source_the_web_may_not_name_is_flagged(signed_in: Web) -> None:
+    runtime = signed_in.runtime
+    legacy = "csv:/etc/passwd"  # saved before the web was restricted
+    runtime.app_settings.save(
+        replace(runtime.load_app_settings(), central_url=legacy), by="an old version"
+    )
+
+    response = signed_in.client.get("/settings")
+
+    assert response.status_code == 200
+    assert "import folder" in field_error(response)
+    assert "root:" not in response.text
+
+
+def test_api_and_page_errors_mask_every_password(signed_in: Web) -> None:
+    runtime = signed_in.runtime
+    url = (
+        f"postgresql+psycopg://central:Db-Pa55word@127.0.0.1:{closed_port('127.0.0.1')}/crm"
+        "?sslpassword=Key-Pa55&connect_timeout=2"
+    )
+    runtime.app_settings.save(replace(runtime.load_app_settings(), central_url=url), by="test")
+
+    api = signed_in.client.get("/api/plan")
+    page = signed_in.client.get("/")
+
+    assert api.status_code == 502 and page.status_code == 502
+    for text in (api.text, page.text):
+        assert "Db-Pa55word" not in text and "Key-Pa55" not in text
+        assert "central:***@127.0.0.1" in text and "sslpassword=***" in text
+
+
 def test_the_tenant_is_read_only(signed_in: Web) -> None:
     page = signed_in.soup("/settings")
     field = page.select_one("#tenant_id")

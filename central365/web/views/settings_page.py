@@ -186,10 +186,19 @@ def _shown_form(runtime: Runtime, app: AppSettings) -> SettingsForm:
 @router.get("/settings")
 def settings_page(request: Request, caller: SignedIn, runtime: RuntimeDep) -> Response:
     app = runtime.load_app_settings()
-    # A stored URL that cannot be used is shown with its problem, never a server error.
-    problem = central_url_problem(app.central_url)
+    # A stored URL that cannot be used (saved by an older version, or its file has gone) is
+    # shown with its problem beside the field, never as a server error.
+    problem = _stored_central_problem(runtime, app)
     errors = {"central_url": problem} if problem else None
     return _page(request, runtime, caller, _shown_form(runtime, app), errors=errors)
+
+
+def _stored_central_problem(runtime: Runtime, app: AppSettings) -> str | None:
+    problem = central_url_problem(app.central_url)
+    if problem:
+        return problem
+    verdict = SourcePolicy.of(runtime.settings).check(app.central_url, app.central_url)
+    return None if isinstance(verdict, Allowed) else verdict.problem
 
 
 def _posted_form(
