@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -113,6 +114,7 @@ class _Reception:
     headers: dict[str, str] = field(default_factory=dict)
     pending: list[bytes] = field(default_factory=list)
     file: tuple[Path, int] | None = None
+    receiving: bool = False  # inside the (first) file part: later file parts are ignored
     filename: str = ""
     size: int = 0
     problem: str | None = None
@@ -146,11 +148,12 @@ class _Reception:
                 self.csrf_refused = True
             elif self.file is None:
                 self.file = self.open_file()
+                self.receiving = True
                 self.filename = os.path.basename(self.part.filename.replace("\\", "/"))
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self.part.name == FILE_FIELD and self.part.filename is not None:
-            if self.file is None or self.csrf_refused:
+            if not self.receiving:
                 return
             self.size += end - start
             if self.size > self.limit:
@@ -161,6 +164,7 @@ class _Reception:
             self.part.small += data[start:end]
 
     def on_part_end(self) -> None:
+        self.receiving = False
         if self.part.name == CSRF_FIELD and self.part.filename is None:
             submitted = self.part.small.decode("utf-8", "replace")
             self.csrf_ok = self.csrf_ok or tokens_match(self.csrf_expected, submitted)
@@ -228,6 +232,13 @@ async def receive_upload(
                 await run_in_threadpool(_write_all, reception.file[1], chunks)
         if not reception.stop:
             parser.finalize()
+            if reception.file is not None and reception.pending:
+                await run_in_threadpool(_write_all, reception.file[1], reception.pending)
+    except FormParserError:
+        _discard(reception)
+        raise UploadRefused(
+            "The upload could not be read: choose the file and send it again."
+        ) from None
     except Exception:
         _discard(reception)
         raise

@@ -292,6 +292,21 @@ def test_the_cap_is_enforced_while_the_body_streams(tmp_path: Path) -> None:
     assert list(folder.path.iterdir()) == []
 
 
+def test_a_body_that_is_not_multipart_is_refused(signed_in: Web, world: World) -> None:
+    token = signed_in.csrf("/settings")
+    garbage = signed_in.client.post(
+        "/settings/upload",
+        content=b"--x\r\nno headers here\r\n\r\n" * 10,
+        headers={"Content-Type": "multipart/form-data; boundary=x", "X-CSRF-Token": token},
+    )
+    plain = signed_in.client.post(
+        "/settings/upload", data={"csrf_token": token, "central_csv": "text"}
+    )
+
+    assert garbage.status_code == 400 and plain.status_code == 400
+    assert uploads(world) == []
+
+
 def test_an_upload_needs_the_csrf_token_before_the_file(signed_in: Web, world: World) -> None:
     content = export_bytes(world)
     forged = signed_in.client.post(
@@ -304,6 +319,18 @@ def test_an_upload_needs_the_csrf_token_before_the_file(signed_in: Web, world: W
         files={"central_csv": ("export.csv", content, "text/csv")},
     )
     assert wrong.status_code == 403
+    token = signed_in.csrf("/settings")
+    late = (
+        '--b\r\nContent-Disposition: form-data; name="central_csv"; filename="e.csv"\r\n\r\n'
+        f"{content.decode()}\r\n"
+        f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n--b--\r\n'
+    )
+    token_after_file = signed_in.client.post(
+        "/settings/upload",
+        content=late.encode(),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert token_after_file.status_code == 403
     assert uploads(world) == []
     by_header = signed_in.client.post(
         "/settings/upload",
