@@ -67,14 +67,12 @@ class SettingsForm:
             target_mailbox=app.target_mailbox or "",
         )
 
-    def without_secrets(self) -> SettingsForm:
-        """The form to show again after a problem: typed secrets are not echoed back."""
-        return replace(
-            self,
-            central_url=masked_central(self.central_url),
-            client_secret="",
-            client_certificate="",
-        )
+    def without_typed_secrets(self) -> SettingsForm:
+        """The form to show again after a problem: a typed secret or certificate is dropped.
+
+        The Central URL stays as typed here: the page masks it, and seals the typed copy.
+        """
+        return replace(self, client_secret="", client_certificate="")
 
 
 def masked_central(url: str) -> str:

@@ -22,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.requests import Request
 
-from central365.sources import write_csv
+from central365.sources import mask_secrets, write_csv
 from central365.web.uploads import UploadFolder, UploadRefused, receive_upload
 from tests.web.conftest import RECORDS, Web, World, serve
 from tests.web.test_settings import form_of, post, with_sources
@@ -432,6 +432,39 @@ def test_test_connection_then_save_keeps_the_stored_password(signed_in: Web) -> 
     assert again == shown
     assert post(signed_in, central_url=again, central_table="people").status_code == 303
     assert signed_in.runtime.load_app_settings().central_url == DB_URL
+
+
+def test_a_new_password_tested_then_saved_is_the_one_stored(signed_in: Web) -> None:
+    assert post(signed_in, central_url=DB_URL).status_code == 303
+    typed = DB_URL.replace("Db-Pa55word", "New-Pa55word")
+
+    tested = test_connection(signed_in, central_url=typed)
+
+    assert "New-Pa55word" not in str(tested) and "Db-Pa55word" not in str(tested)
+    values = {
+        field["name"]: field.get("value", "")
+        for field in tested.select("form.settings input[name]")
+        if field.get("type") not in ("radio", "checkbox", "file")
+    }
+    assert values["central_url"] == masked(typed) and values["central_url_sealed"]
+    assert post(signed_in, **values).status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == typed
+    # A refused save keeps the typed password the same way.
+    other = DB_URL.replace("Db-Pa55word", "Third-Pa55word")
+    refused = post(signed_in, central_url=other, client_id="")
+    page = BeautifulSoup(refused.text, "html.parser")
+    assert refused.status_code == 400 and "Third-Pa55word" not in refused.text
+    sealed = page.select_one('input[name="central_url_sealed"]')["value"]
+    assert post(signed_in, central_url=masked(other), central_url_sealed=sealed).status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == other
+    # A sealed copy stands only for its own mask: an edited URL goes by the usual rules.
+    edited = masked(other).replace("127.0.0.1", "x").replace("db.example.com", "127.0.0.1")
+    refused = post(signed_in, central_url=edited, central_url_sealed=sealed)
+    assert refused.status_code == 400 and "Type the password again" in field_error(refused)
+
+
+def masked(url: str) -> str:
+    return mask_secrets(url)
 
 
 def test_a_mask_in_an_edited_url_keeps_the_password_only_for_the_same_place(

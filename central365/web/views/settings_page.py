@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from central365.appdb import AppSettings, User
-from central365.errors import Central365Error
+from central365.errors import Central365Error, ConfigError
 from central365.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from central365.sources import ColumnMapping, CsvSource, SqlSource, mask_secrets, open_source
 from central365.sources.survey import SourceSurvey, survey
@@ -38,6 +38,7 @@ from central365.web.settings_form import (
     NEW_FOLDER,
     SettingsForm,
     central_url_problem,
+    masked_central,
     read_form,
     secret_change,
     to_app_settings,
@@ -95,14 +96,16 @@ def folder_options(
     return options, None
 
 
-def _mapping(form: SettingsForm) -> ColumnMapping:
-    return ColumnMapping(renames=MappingProxyType(dict(form.column_mapping)))
+def _mapping(renames: Mapping[str, str]) -> ColumnMapping:
+    return ColumnMapping(renames=MappingProxyType(dict(renames)))
 
 
 def test_central(url: str, form: SettingsForm) -> SourceSurvey:
     """Survey the source at `url` (already allowed by the policy); nothing is stored."""
     try:
-        source = open_source(url, table=form.central_table or "contacts", mapping=_mapping(form))
+        source = open_source(
+            url, table=form.central_table or "contacts", mapping=_mapping(form.column_mapping)
+        )
     except Central365Error as exc:
         return SourceSurvey(problems=tuple(mask_secrets(p) for p in exc.problems or (exc.message,)))
     assert isinstance(source, CsvSource | SqlSource)  # what open_source builds
@@ -139,7 +142,8 @@ def _page(
         (n for n in import_files if policy.import_url(n) == form.central_url), ""
     )
     context: dict[str, Any] = {
-        "form": form,
+        "form": replace(form, central_url=masked_central(form.central_url)),
+        "sealed_central": _sealed_typed_central(runtime, form, app),
         "stored": app,
         "errors": dict(errors or {}),
         "test": test,
@@ -201,17 +205,54 @@ def _stored_central_problem(runtime: Runtime, app: AppSettings) -> str | None:
     return None if isinstance(verdict, Allowed) else verdict.problem
 
 
+#: What a sealed Central URL in the page starts with, so no other sealed text passes for one.
+_SEALED_PURPOSE = "settings-central-url:"
+
+
+def _sealed_typed_central(runtime: Runtime, form: SettingsForm, stored: AppSettings) -> str:
+    """The typed Central URL, sealed, when the page shows it masked and it is not the stored one.
+
+    *Test connection* or a refused save shows a newly typed password as `***`; the sealed copy
+    in a hidden field lets the next save keep what was typed rather than the stored password.
+    """
+    if (
+        form.central_url == stored.central_url
+        or masked_central(form.central_url) == form.central_url
+    ):
+        return ""
+    return runtime.secret_box.seal(_SEALED_PURPOSE + form.central_url)
+
+
+def _typed_central(runtime: Runtime, values: Mapping[str, str], shown: str) -> str | None:
+    """The URL the page sealed, when the form came back with its masked copy unchanged."""
+    sealed = values.get("central_url_sealed", "")
+    if not sealed:
+        return None
+    try:
+        opened = runtime.secret_box.open(sealed)
+    except (ConfigError, ValueError):
+        return None
+    url = opened.removeprefix(_SEALED_PURPOSE)
+    if url == opened or masked_central(url) != shown:
+        return None
+    return url
+
+
 def _posted_form(
     values: Mapping[str, str], runtime: Runtime, stored: AppSettings
 ) -> tuple[SettingsForm, dict[str, str]]:
-    """The form as posted, with the configured tenant, the chosen import file and the stored
-    passwords behind masks; a problem when the chosen import file is not one of the folder's."""
+    """The form as posted, with the configured tenant, the chosen import file and the passwords
+    behind masks (the ones typed before, else the stored ones); a problem when the chosen import
+    file is not one of the folder's."""
     form = replace(read_form(values), tenant_id=configured_tenant(runtime, stored))
     if form.import_file:
         url = SourcePolicy.of(runtime.settings).import_url(form.import_file)
         if url is None:
             return form, {"import_file": "This file is no longer in the import folder."}
         form = replace(form, central_url=url)
+    typed = _typed_central(runtime, values, form.central_url)
+    if typed is not None:
+        return replace(form, central_url=typed), {}
     return with_stored_central(form, stored), {}
 
 
@@ -251,7 +292,12 @@ def _test(
     else:
         found = SourceSurvey(problems=(allowed,))
     return _page(
-        request, runtime, caller, form.without_secrets(), test=CentralCheck(found), errors=errors
+        request,
+        runtime,
+        caller,
+        form.without_typed_secrets(),
+        test=CentralCheck(found),
+        errors=errors,
     )
 
 
@@ -274,7 +320,7 @@ def _save(
         errors.update(_create_folder(runtime, caller.user, form, stored))
     if errors:
         return _page(
-            request, runtime, caller, form.without_secrets(), errors=errors, status_code=400
+            request, runtime, caller, form.without_typed_secrets(), errors=errors, status_code=400
         )
     runtime.app_settings.save(
         to_app_settings(form),
@@ -347,9 +393,7 @@ def _use_upload(
         folder.delete(path)
         return _upload_refused(request, runtime, caller, problem)
     stored = runtime.load_app_settings()
-    found = survey(
-        CsvSource(path, mapping=ColumnMapping(MappingProxyType(dict(stored.column_mapping))))
-    )
+    found = survey(CsvSource(path, mapping=_mapping(stored.column_mapping)))
     if not found.ok:
         folder.delete(path)
         return _upload_refused(
