@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 from central365.config import Settings, normal_host
 
 CSV_PREFIX = "csv:"
+MAX_CONNECT_TIMEOUT_S = 60
 CSV_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 SQLITE_SUFFIXES = frozenset({".db", ".sqlite", ".sqlite3"})
 KNOWN_BACKENDS = frozenset({"postgresql", "mysql", "mariadb", "mssql", "oracle", "sqlite"})
@@ -84,6 +85,20 @@ def _inside(path: Path, folder: Path) -> bool:
 def _is_database_file(path: Path, database: Path) -> bool:
     """The application database, or its -wal, -shm or -journal companion."""
     return path.parent == database.parent and path.name.startswith(database.name)
+
+
+def _parameter_value_problem(parsed: URL) -> str | None:
+    """The harmless parameters' values that are not: an ODBC driver named by its file path
+    (unixODBC would load that library), a connect timeout that would hold a worker long."""
+    for key, value in parsed.query.items():
+        values = value if isinstance(value, tuple) else (value,)
+        if key.casefold() == "driver" and any("/" in v or "\\" in v for v in values):
+            return "Name the ODBC driver by its registered name, not by a file path."
+        if key.casefold() == "connect_timeout" and not all(
+            v.isdigit() and 1 <= int(v) <= MAX_CONNECT_TIMEOUT_S for v in values
+        ):
+            return f"connect_timeout is a number of seconds from 1 to {MAX_CONNECT_TIMEOUT_S}."
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +221,9 @@ class SourcePolicy:
                 f"The web does not take the URL's parameter {unknown[0]!r}: leave it out "
                 f"(allowed: {', '.join(sorted(HARMLESS_PARAMETERS))})."
             )
+        problem = _parameter_value_problem(parsed)
+        if problem:
+            return Refused(problem)
         host = normal_host(parsed.host or "")
         if not host or host not in self.allowed_hosts:
             return Refused(

@@ -92,3 +92,17 @@ def test_set_hosts_replace_the_default(tmp_path: Path) -> None:
 
     assert isinstance(rules.check("postgresql+psycopg://c@db2.internal/crm", ""), Allowed)
     assert isinstance(rules.check("postgresql+psycopg://c@localhost/crm", ""), Refused)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["driver=/srv/evil.so", "driver=..%5Cevil.dll", "connect_timeout=100000", "connect_timeout=x"],
+)
+def test_harmless_parameters_with_harmful_values_are_refused(tmp_path: Path, query: str) -> None:
+    rules = policy(tmp_path)
+
+    assert isinstance(rules.check(f"mssql+pyodbc://c@localhost/crm?{query}", ""), Refused)
+    assert isinstance(
+        rules.check("mssql+pyodbc://c@localhost/crm?driver=ODBC+Driver+18&connect_timeout=5", ""),
+        Allowed,
+    )
