@@ -32,6 +32,7 @@ from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
 from central365.serialize import sync_json, write_plan_json
 from central365.service import PlanReport, SyncOutcome, SyncService
+from central365.sources.redact import mask_secrets
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2
 #: Records a dry run's table shows; `--json` lists them all.
@@ -73,16 +74,22 @@ def _global(
 def _fail(ctx: Context, exc: BaseException) -> NoReturn:
     """The one place that turns an exception into a message and an exit code."""
     if ctx.debug:
-        ctx.err.print(traceback.format_exc(), markup=False, highlight=False)
+        ctx.err.print(mask_secrets(traceback.format_exc()), markup=False, highlight=False)
     if isinstance(exc, Central365Error):
         # soft_wrap: off a terminal Rich would hard-wrap at 80 columns, mid-sentence.
-        ctx.err.print(f"Error: {exc.full_message()}", markup=False, highlight=False, soft_wrap=True)
+        ctx.err.print(
+            f"Error: {mask_secrets(exc.full_message())}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     elif isinstance(exc, KeyboardInterrupt):
         ctx.err.print("Interrupted.")
         raise typer.Exit(130)
     else:
         ctx.err.print(
-            f"Unexpected error ({type(exc).__name__}): {exc}. Run again with --debug for details.",
+            f"Unexpected error ({type(exc).__name__}): {mask_secrets(str(exc))}. "
+            "Run again with --debug for details.",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from central365.errors import ConfigError
 
@@ -22,6 +24,21 @@ ENV_PREFIX = "CENTRAL365_"
 DEFAULT_CONFIG_FILE = Path("central365.toml")
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 AUTHORITY_HOST = "https://login.microsoftonline.com"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def normal_host(host: str) -> str:
+    """A host as the allow-list compares it: lower case, no IPv6 brackets, no trailing dot."""
+    return host.strip().casefold().removeprefix("[").removesuffix("]").rstrip(".")
+
+
+def database_host(url: str) -> str | None:
+    """The host of a database URL, as `normal_host` (None when it has none or is unreadable)."""
+    try:
+        host = make_url(url).host
+    except (ArgumentError, ValueError):
+        return None
+    return normal_host(host) if host else None
 
 
 class AuthMode(StrEnum):
@@ -71,6 +88,11 @@ class Settings(BaseModel):
     #: `tenant_id` (which is then the sign-in authority, or `organizations` when unset).
     tenants: tuple[str, ...] = ()
 
+    # Where the Settings page may take Central from (the web never reads other server paths).
+    import_dir: Path | None = None  # the only folder whose files the web may name
+    central_hosts: tuple[str, ...] | None = None  # default: the start-up Central's host + loopback
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # a Central export upload's cap
+
     @field_validator("admins", "tenants", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
@@ -79,10 +101,33 @@ class Settings(BaseModel):
             return tuple(word for word in re.split(r"[\s,;]+", value) if word)
         return value
 
+    @field_validator("central_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """`CENTRAL365_CENTRAL_HOSTS` is one string: hosts separated by commas or spaces."""
+        if isinstance(value, str):
+            return tuple(h for h in re.split(r"[,\s]+", value) if h)
+        return value
+
     @property
     def app_database_url(self) -> str:
         """The web app's own database (history, settings, token caches)."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'central365.db').resolve()}"
+
+    @property
+    def allowed_central_hosts(self) -> frozenset[str]:
+        """The hosts a database URL set on the web may name (lower case, no brackets).
+
+        `central_hosts` when set; otherwise loopback and the host of the start-up Central URL.
+        """
+        if self.central_hosts is not None:
+            return frozenset(normal_host(h) for h in self.central_hosts)
+        hosts = set(LOOPBACK_HOSTS)
+        if self.central and "://" in self.central:
+            host = database_host(self.central)
+            if host:
+                hosts.add(host)
+        return frozenset(hosts)
 
 
 FIELD_NAMES = tuple(Settings.model_fields)
@@ -114,6 +159,8 @@ def _problems_of_auth(settings: Settings) -> list[str]:
         problems += _file_problems("The client certificate", settings.client_certificate)
     if settings.central_mapping:
         problems += _file_problems("The column mapping file", settings.central_mapping)
+    if settings.import_dir and not settings.import_dir.is_dir():
+        problems.append(f"The import folder {settings.import_dir} is not a folder.")
     if not settings.graph_url.startswith(("https://", "http://")):
         problems.append(f"{env_name('graph_url')} must be an http(s) URL.")
     return problems

@@ -15,17 +15,20 @@ from pathlib import Path
 
 from central365.errors import ConfigError
 from central365.ports import ContactSource
-from central365.sources.column_mapping import ColumnMapping, ColumnMatch, load_mapping
+from central365.sources.column_mapping import ColumnMapping, ColumnMatch, ColumnReport, load_mapping
 from central365.sources.csv_source import CsvSource, contact_row, write_csv
-from central365.sources.sql_source import SqlSource, redact_url
+from central365.sources.redact import mask_secrets
+from central365.sources.sql_source import SqlSource
 
 __all__ = [
     "ColumnMapping",
     "ColumnMatch",
+    "ColumnReport",
     "CsvSource",
     "SqlSource",
     "contact_row",
     "load_mapping",
+    "mask_secrets",
     "open_source",
     "write_csv",
 ]
@@ -65,7 +68,7 @@ def open_source(
         hint = f" (did you mean csv:{spec}?)" if spec.casefold().endswith(".csv") else ""
         raise ConfigError(
             f"CENTRAL365_CENTRAL is not a source central365 can read: set it to {_FORMS}.",
-            problems=[f"{redact_url(spec)!r} is neither csv:PATH nor a database URL{hint}"],
+            problems=[f"{mask_secrets(spec)!r} is neither csv:PATH nor a database URL{hint}"],
         )
     if is_csv and not spec[len(_CSV_PREFIX) :].strip():
         raise ConfigError(

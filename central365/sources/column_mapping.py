@@ -43,6 +43,30 @@ class ColumnMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnReport:
+    """Which canonical columns a source has, named only by canonical names and the mapping.
+
+    Unlike `ColumnMatch.problems` it holds no name the source itself spells, so it can be shown
+    to someone who may not see the source's content (the web's Test connection and uploads).
+    `labels` names every canonical column as a message does (`'Surname' (mapped from …)`).
+    """
+
+    found: tuple[str, ...]
+    missing: tuple[str, ...]
+    ambiguous: tuple[str, ...]
+    labels: Mapping[str, str]
+
+    @property
+    def missing_required(self) -> tuple[str, ...]:
+        return tuple(c for c in self.missing if c in REQUIRED_COLUMNS)
+
+    @property
+    def usable(self) -> bool:
+        """Every required column is there, once."""
+        return not self.missing_required and not (set(self.ambiguous) & set(REQUIRED_COLUMNS))
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnMapping:
     """Canonical column name → the name the source uses (only the renamed ones are stored)."""
 
@@ -66,17 +90,9 @@ class ColumnMapping:
         Optional columns that are absent are simply left out of `positions`; required ones that
         are absent, and any wanted name that two source columns share, become problems.
         """
-        exact: dict[str, list[int]] = {}
-        folded: dict[str, list[int]] = {}
-        for index, name in enumerate(available):
-            exact.setdefault(name, []).append(index)
-            folded.setdefault(_fold(name), []).append(index)
-
         positions: dict[str, int] = {}
         problems: list[str] = []
-        for canonical in CANONICAL_COLUMNS:
-            wanted = self.source_name(canonical)
-            candidates = exact.get(wanted) or folded.get(_fold(wanted), [])
+        for canonical, candidates in self._candidates(available).items():
             if len(candidates) == 1:
                 positions[canonical] = candidates[0]
             elif len(candidates) > 1:
@@ -85,6 +101,29 @@ class ColumnMapping:
             elif canonical in REQUIRED_COLUMNS:
                 problems.append(f"required column {self.label(canonical)} is missing")
         return ColumnMatch(positions=MappingProxyType(positions), problems=tuple(problems))
+
+    def report(self, available: Sequence[str]) -> ColumnReport:
+        """What `match` finds, told without repeating any of the names in `available`."""
+        candidates = self._candidates(available)
+        return ColumnReport(
+            found=tuple(c for c, found in candidates.items() if len(found) == 1),
+            missing=tuple(c for c, found in candidates.items() if not found),
+            ambiguous=tuple(c for c, found in candidates.items() if len(found) > 1),
+            labels=MappingProxyType({c: self.label(c) for c in CANONICAL_COLUMNS}),
+        )
+
+    def _candidates(self, available: Sequence[str]) -> dict[str, list[int]]:
+        """Each canonical column's matching positions: exact first, else loosely."""
+        exact: dict[str, list[int]] = {}
+        folded: dict[str, list[int]] = {}
+        for index, name in enumerate(available):
+            exact.setdefault(name, []).append(index)
+            folded.setdefault(_fold(name), []).append(index)
+        return {
+            canonical: exact.get(self.source_name(canonical))
+            or folded.get(_fold(self.source_name(canonical)), [])
+            for canonical in CANONICAL_COLUMNS
+        }
 
 
 def load_mapping(path: Path) -> ColumnMapping:

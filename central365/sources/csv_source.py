@@ -22,7 +22,7 @@ from pathlib import Path
 
 from central365.errors import SourceError
 from central365.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
-from central365.sources.column_mapping import ColumnMapping
+from central365.sources.column_mapping import ColumnMapping, ColumnReport
 
 _DELIMITERS = ",;\t"
 _SAMPLE_CHARS = 64 * 1024
@@ -69,13 +69,37 @@ class CsvSource:
         problems: list[str] = []
         if not self._check_file(problems):
             raise self._error(problems)
-        bad_line = self._first_bad_line()
-        if bad_line is not None:
-            problems.append(bad_line)
+        bad = self._first_bad_byte()
+        if bad is not None:
+            line, offset, byte = bad
+            problems.append(
+                f"the file is not UTF-8: line {line} has the byte 0x{byte:02x} at "
+                f"byte offset {offset} (re-export it as UTF-8)"
+            )
         layout = self._check_header(problems)
         if problems or layout is None:
             raise self._error(problems)
         return layout
+
+    def columns(self) -> ColumnReport:
+        """Which canonical columns the export has, told without any of the file's content.
+
+        For a person who may see *that* the export is usable but not what it holds (the web):
+        the problems name lines, never a header name or a byte of the file.
+
+        :raises SourceError: the file is missing or unreadable, not UTF-8, empty, or has no
+            header row.
+        """
+        problems: list[str] = []
+        if not self._check_file(problems):
+            raise self._error(problems)
+        bad = self._first_bad_byte()
+        if bad is not None:
+            problems.append(f"the file is not UTF-8 from line {bad[0]} (re-export it as UTF-8)")
+        header = self._read_header(problems)
+        if problems or header is None:
+            raise self._error(problems)
+        return self.mapping.report(header[1])
 
     def _check_file(self, problems: list[str]) -> bool:
         try:
@@ -93,8 +117,8 @@ class CsvSource:
             return True
         return False
 
-    def _first_bad_line(self) -> str | None:
-        """Describe the first line holding bytes that are not UTF-8, if any.
+    def _first_bad_byte(self) -> tuple[int, int, int] | None:
+        """The first byte that is not UTF-8, if any: its line, byte offset and value.
 
         Decoding line by line is exact: no UTF-8 multi-byte sequence contains a newline byte.
         """
@@ -104,16 +128,13 @@ class CsvSource:
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as err:
-                    byte = raw[err.start]
-                    return (
-                        f"the file is not UTF-8: line {number} has the byte 0x{byte:02x} at "
-                        f"byte offset {offset + err.start} (re-export it as UTF-8)"
-                    )
+                    return number, offset + err.start, raw[err.start]
                 offset += len(raw)
         return None
 
-    def _check_header(self, problems: list[str]) -> _Layout | None:
-        # Bad bytes were reported above; replacing them here lets the header still be checked,
+    def _read_header(self, problems: list[str]) -> tuple[type[csv.Dialect], list[str]] | None:
+        """The dialect and the header row; problems that name no content of the file."""
+        # Bad bytes are reported apart; replacing them here lets the header still be checked,
         # so one error can say both "not UTF-8" and "column X is missing".
         with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
             sample = handle.read(_SAMPLE_CHARS)
@@ -131,9 +152,18 @@ class CsvSource:
         if header is None:
             problems.append("the file has no header row")
             return None
+        return dialect, header
+
+    def _check_header(self, problems: list[str]) -> _Layout | None:
+        read = self._read_header(problems)
+        if read is None:
+            return None
+        dialect, header = read
         found = self.mapping.match(header)
         problems.extend(found.problems)
         if found.problems:
+            # The operator's own file, read by the CLI: its header helps fix the mapping.
+            # `columns()` is what a web page uses instead.
             problems.append(f"the header row has: {', '.join(repr(n) for n in header)}")
         return _Layout(dialect=dialect, width=len(header), positions=found.positions)
 

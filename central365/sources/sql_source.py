@@ -7,12 +7,15 @@ large table is never held in memory.  Queries are SQLAlchemy Core built from `ta
 `column()` with the names reflection returned, so the dialect quotes every identifier itself.
 
 Like the CSV source it never judges a record, and it never puts a password in a message: every
-URL it prints goes through `URL.render_as_string(hide_password=True)`.
+URL it prints goes through `URL.render_as_string(hide_password=True)` and `mask_secrets` (for a
+password in the query string).  `columns()` is the check told for someone who may not learn
+more than whether the table is usable: any connection failure is one neutral sentence (the
+driver's words go to the debug log), so the answer never tells whether a port is open.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -43,7 +46,15 @@ from sqlalchemy.types import TypeEngine
 
 from central365.errors import SourceError
 from central365.model import CentralContact, RowProblem
-from central365.sources.column_mapping import ColumnMapping
+from central365.sources.column_mapping import ColumnMapping, ColumnReport
+from central365.sources.redact import mask_secrets
+
+logger = logging.getLogger(__name__)
+
+#: What `columns()` says about any failure to connect: the same words whatever the cause.
+UNREACHABLE = (
+    "the database did not answer: check its host, port, database name, user name and password"
+)
 
 #: Ports to name in "cannot connect to host:port" when the URL leaves them out.
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433}
@@ -91,7 +102,7 @@ class SqlSource:
         try:
             parsed = make_url(url)
         except (ArgumentError, ValueError) as err:
-            problems.append(f"{redact_url(url)} is not a valid database URL ({_accepted(err)})")
+            problems.append(f"{mask_secrets(url)} is not a valid database URL ({_accepted(err)})")
         if parsed is not None and "@" in (parsed.host or ""):
             # `user:p@ss@host`: SQLAlchemy would split the password at its first `@` and
             # print the rest as the host, so name the problem without echoing the URL.
@@ -120,7 +131,9 @@ class SqlSource:
         return f"SqlSource({self.describe()!r})"
 
     def describe(self) -> str:
-        return f"table {self.table} in {self.url.render_as_string(hide_password=True)}"
+        return (
+            f"table {self.table} in {mask_secrets(self.url.render_as_string(hide_password=True))}"
+        )
 
     def read(self) -> Iterator[CentralContact | RowProblem]:
         """Check the database, then stream the table's records in id order.
@@ -216,7 +229,9 @@ class SqlSource:
             connection.execute(statement.limit(0)).close()
             return statement
 
-    def _find_table(self, inspector: Inspector) -> tuple[str | None, str]:
+    def _find_table(
+        self, inspector: Inspector, *, list_known: bool = True
+    ) -> tuple[str | None, str]:
         """Schema and table as the database spells them: exact, else one case-insensitive match."""
         schema = self.schema
         if schema is not None:
@@ -235,14 +250,47 @@ class SqlSource:
         name = _one_match(self.name, names)
         if name is None:
             where = f"schema '{schema}' of " if schema else ""
+            missing = f"table or view '{self.name}' does not exist in {where}{self._database()}"
+            if not list_known:
+                raise _Problems([missing])
             known = ", ".join(sorted(names)[:20]) or "none"
             raise _Problems(
-                [
-                    f"table or view '{self.name}' does not exist in {where}{self._database()} "
-                    f"(set CENTRAL365_CENTRAL_TABLE; tables and views there: {known})"
-                ]
+                [f"{missing} (set CENTRAL365_CENTRAL_TABLE; tables and views there: {known})"]
             )
         return schema, name
+
+    def columns(self) -> ColumnReport:
+        """Which canonical columns the table has, told without the database's own words.
+
+        For a person who may see *that* the table is usable but not what the database holds
+        (the web): no column or table names of the database, and one neutral sentence for any
+        failure to connect.
+
+        :raises SourceError: the driver is missing, the database cannot be reached, the table
+            does not exist, or the database refused to describe it.
+        """
+        try:
+            engine = self._engine()
+        except _Problems as err:
+            raise self._error(err.problems) from None
+        try:
+            try:
+                connection = engine.connect()
+            except DBAPIError as err:
+                logger.debug("Cannot connect to %s: %s", self.describe(), self._scrub(err))
+                raise _Problems([UNREACHABLE]) from None
+            with connection:
+                inspector = inspect(connection)
+                schema, name = self._find_table(inspector, list_known=False)
+                names = [str(info["name"]) for info in inspector.get_columns(name, schema)]
+                return self.mapping.report(names)
+        except _Problems as err:
+            raise self._error(err.problems) from None
+        except SQLAlchemyError as err:
+            logger.debug("%s refused the check: %s", self.describe(), self._scrub(err))
+            raise self._error(["the database refused to describe the table"]) from None
+        finally:
+            engine.dispose()
 
     # -- streaming ------------------------------------------------------------------------
 
@@ -309,7 +357,7 @@ class SqlSource:
         password = self.url.password
         if password:
             text = text.replace(str(password), "***")
-        return text
+        return mask_secrets(text)
 
 
 _BINARY = (bytes, bytearray, memoryview)
@@ -376,11 +424,6 @@ def _one_match(wanted: str, names: Sequence[str]) -> str | None:
         return wanted
     matches = [n for n in names if n.casefold() == wanted.casefold()]
     return matches[0] if len(matches) == 1 else None
-
-
-def redact_url(text: str) -> str:
-    """Mask the password of a URL-looking string SQLAlchemy could not parse."""
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
 def _accepted(err: Exception) -> str:

@@ -3,7 +3,11 @@
 `read_form` turns the posted values into a `SettingsForm`; `validate` checks every field and
 returns all problems at once, keyed by field name, so the page can show each message next to
 its field.  Secrets are write-only: an empty secret or certificate field keeps the stored one,
-the "remove" boxes delete it, and neither value is ever put back into a page.
+the "remove" boxes delete it, and neither value is ever put back into a page.  The Central URL
+is shown with its passwords masked (`mask_secrets`); a mask that comes back stands for the
+stored password as long as the URL still names the same user on the same host
+(`with_stored_central`), and is never stored as a password.  The tenant is not a field: it is
+the start-up setting, shown read-only.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from central365.appdb import AppSettings, AuthChoice
 from central365.errors import ConfigError
 from central365.model import CANONICAL_COLUMNS
-from central365.sources.sql_source import redact_url
+from central365.sources.redact import MASK, mask_secrets
 from central365.web.clients import pem_credential
 
 NEW_FOLDER = "__new__"
@@ -44,6 +48,7 @@ class SettingsForm:
     client_id: str
     target_mailbox: str
     new_folder: bool = False
+    import_file: str = ""
     client_secret: str = field(default="", repr=False)
     remove_client_secret: bool = False
     client_certificate: str = field(default="", repr=False)
@@ -62,32 +67,95 @@ class SettingsForm:
             target_mailbox=app.target_mailbox or "",
         )
 
-    def without_secrets(self) -> SettingsForm:
-        """The form to show again after a problem: typed secrets are not echoed back."""
-        return replace(
-            self,
-            central_url=masked_central(self.central_url),
-            client_secret="",
-            client_certificate="",
-        )
+    def without_typed_secrets(self) -> SettingsForm:
+        """The form to show again after a problem: a typed secret or certificate is dropped.
+
+        The Central URL stays as typed here: the page masks it, and seals the typed copy.
+        """
+        return replace(self, client_secret="", client_certificate="")
 
 
 def masked_central(url: str) -> str:
-    """The Central URL as shown on the page: a database password becomes `***`."""
+    """The Central URL as shown on the page: every password becomes `***`."""
+    return mask_secrets(url)
+
+
+def _parsed(url: str) -> URL | None:
     if "://" not in url:
-        return url
+        return None
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return redact_url(url)
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+
+
+def _secret_keys(url: URL) -> list[str]:
+    """The query parameters `mask_secrets` hides."""
+    return [k for k in url.query if mask_secrets(f"{k}=x") != f"{k}=x"]
+
+
+def holds_mask(url: str) -> bool:
+    """Does the URL still carry the page's mask where a password goes?"""
+    parsed = _parsed(url)
+    if parsed is None:
+        return False
+    return parsed.password == MASK or any(parsed.query[k] == MASK for k in _secret_keys(parsed))
 
 
 def with_stored_central(form: SettingsForm, stored: AppSettings) -> SettingsForm:
-    """The submitted form, with the stored Central URL when the page's masked copy came back."""
-    masked = masked_central(stored.central_url)
-    if masked != stored.central_url and form.central_url == masked:
+    """The submitted form with the stored passwords where the page's masks came back.
+
+    The whole masked URL back means the stored URL.  A mask in an edited URL stands for the
+    stored password only when the URL still names the same kind of database, user, host and
+    port: a password is never sent somewhere it was not typed for.
+    """
+    if form.central_url == masked_central(stored.central_url):
         return replace(form, central_url=stored.central_url)
-    return form
+    posted, before = _parsed(form.central_url), _parsed(stored.central_url)
+    if posted is None or before is None or not holds_mask(form.central_url):
+        return form
+    same_place = (posted.drivername, posted.username, posted.host, posted.port) == (
+        before.drivername,
+        before.username,
+        before.host,
+        before.port,
+    )
+    if not same_place:
+        return form
+    restored = posted
+    if posted.password == MASK and before.password is not None:
+        restored = restored.set(password=before.password)
+    query = dict(posted.query)
+    for key in _secret_keys(posted):
+        if query[key] == MASK and key in before.query:
+            query[key] = before.query[key]
+    restored = restored.set(query=query)
+    return replace(form, central_url=restored.render_as_string(hide_password=False))
+
+
+def central_url_problem(url: str) -> str | None:
+    """What is wrong with the form of a Central URL (where it may point is `SourcePolicy`'s)."""
+    if not url:
+        return (
+            "Upload a Central export, choose a file of the import folder, or give a database URL."
+        )
+    if url.casefold().startswith("csv:"):
+        return None if url[4:].strip() else "Give the path of the export after csv:."
+    if "://" not in url:
+        return "This is neither csv:PATH nor a database URL such as postgresql+psycopg://host/db."
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return (
+            "This database URL cannot be read: write it as "
+            "postgresql+psycopg://user:password@host/database (a port is a number)."
+        )
+    if holds_mask(url):
+        return (
+            "Type the password again: *** stands for the stored password only while the "
+            "user, host and port stay the same."
+        )
+    return None
 
 
 def _text(form: Mapping[str, str], name: str) -> str:
@@ -110,9 +178,10 @@ def read_form(form: Mapping[str, str]) -> SettingsForm:
         central_table=_text(form, "central_table") or "contacts",
         column_mapping=mapping,
         auth_mode=_text(form, "auth_mode") or AuthChoice.DELEGATED.value,
-        tenant_id=_text(form, "tenant_id"),
+        tenant_id="",  # the start-up setting's, set by the page: never taken from the form
         client_id=_text(form, "client_id"),
         target_mailbox=_text(form, "target_mailbox"),
+        import_file=_text(form, "import_file"),
         client_secret=form.get("client_secret", ""),
         remove_client_secret=form.get("remove_client_secret") == "on",
         client_certificate=form.get("client_certificate", "").strip(),
@@ -139,14 +208,9 @@ def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
         problems[folder_field] = "Choose a contacts folder, or give the name of a new one."
     elif len(form.folder_name) > MAX_NAME or "/" in form.folder_name or "\\" in form.folder_name:
         problems[folder_field] = f"A folder name has at most {MAX_NAME} characters and no / or \\."
-    if not form.central_url:
-        problems["central_url"] = "Give csv:PATH for a Central export, or a database URL."
-    elif not form.central_url.casefold().startswith("csv:") and "://" not in form.central_url:
-        problems["central_url"] = (
-            "This is neither csv:PATH nor a database URL such as postgresql+psycopg://host/db."
-        )
-    elif form.central_url.casefold().startswith("csv:") and not form.central_url[4:].strip():
-        problems["central_url"] = "Give the path of the export after csv:."
+    central_problem = central_url_problem(form.central_url)
+    if central_problem:
+        problems["central_url"] = central_problem
     if not re.fullmatch(r"[A-Za-z0-9_$.\- ]{1,128}", form.central_table):
         problems["central_table"] = "Give the table or view's name (schema.table is allowed)."
     seen: dict[str, str] = {}
@@ -162,10 +226,13 @@ def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
         problems["auth_mode"] = "Choose delegated or app-only access."
         mode = AuthChoice.DELEGATED
     tenant = form.tenant_id
-    if tenant and not _TENANT.match(tenant):
-        problems["tenant_id"] = "Give the directory (tenant) id, or the tenant's domain name."
-    if mode is AuthChoice.APP_ONLY and (not tenant or tenant in _TENANT_WORDS):
-        problems["tenant_id"] = "App-only access needs your tenant's id or domain."
+    if mode is AuthChoice.APP_ONLY and (
+        not tenant or tenant in _TENANT_WORDS or not _TENANT.match(tenant)
+    ):
+        problems["auth_mode"] = (
+            "App-only access needs the tenant's id, which the server's operator sets at "
+            "start-up: choose delegated access until it is set."
+        )
     if not form.client_id:
         problems["client_id"] = "Give the application (client) id of the app registration."
     elif len(form.client_id) > 128 or any(c.isspace() for c in form.client_id):

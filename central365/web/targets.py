@@ -31,6 +31,7 @@ from central365.sources import ColumnMapping, open_source
 from central365.web.clients import Clients
 from central365.web.errors import SignInRequired
 from central365.web.identity import AccessToken, TokenProviderAuth
+from central365.web.source_policy import Refused, SourcePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,14 @@ class Connector:
 
     @contextmanager
     def service(self, user: User, app: AppSettings) -> Iterator[SyncService]:
+        # Checked again at every use, not only when saved: a value stored by an older version,
+        # or an import file swapped for a symlink since, must not be read either.
+        verdict = SourcePolicy.of(self._settings).check(app.central_url, app.central_url)
+        if isinstance(verdict, Refused):
+            raise ConfigError(
+                f"The Central source in Settings cannot be used: {verdict.problem} "
+                "An administrator can choose another on the Settings page."
+            )
         source = central_source(app)
         with self.mailbox(user, app) as mailbox:
             yield SyncService(source, mailbox, app.folder_name)

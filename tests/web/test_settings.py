@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 
 from central365.sources import write_csv
 from tests.web.conftest import FOLDER, MAILBOX, RECORDS, Web, World
 
 SECRET = "S3cr3t-Value-That-Must-Never-Show"
+DB_HOST = "db.example.com"
+
+
+def with_sources(world: World) -> World:
+    """The web tests' world, with an import folder and Central's database host allowed."""
+    import_dir = world.tmp / "import"
+    import_dir.mkdir()
+    world.settings = world.settings.model_copy(
+        update={"import_dir": import_dir, "central_hosts": (DB_HOST, "127.0.0.1", "localhost")}
+    )
+    return world
+
+
+@pytest.fixture
+def world(world: World) -> World:
+    return with_sources(world)
+
+
+def import_dir(world: World) -> Path:
+    assert world.settings.import_dir is not None
+    return world.settings.import_dir
 
 
 def form_of(web: Web) -> dict[str, Any]:
@@ -83,14 +106,14 @@ def test_every_bad_value_gets_its_message_next_to_its_field(signed_in: Web) -> N
         client_id="",
         auth_mode="app_only",
         target_mailbox="",
-        tenant_id="not a tenant!",
         map_email="Mail",
         map_first_name="mail",
     )
     assert response.status_code == 400
     page = BeautifulSoup(response.text, "html.parser")
     errors = {e["data-error-for"]: e.get_text() for e in page.select("[data-error-for]")}
-    assert set(errors) == {"central_url", "client_id", "target_mailbox", "tenant_id", "map_email"}
+    # The tenant is the start-up setting, no longer a field (see test_the_tenant_is_read_only).
+    assert set(errors) == {"central_url", "client_id", "target_mailbox", "map_email"}
     assert "neither csv:PATH nor a database URL" in errors["central_url"]
     assert "App-only access writes into a named mailbox" in errors["target_mailbox"]
     # Each message is inside its field's block and described by it.
@@ -124,7 +147,7 @@ def test_test_connection_reports_the_count_and_missing_columns(
     result = ok.select_one("#test-result")
     assert result["data-ok"] == "true"
     assert result.select_one("[data-records]")["data-records"] == str(len(RECORDS))
-    broken = world.tmp / "broken.csv"
+    broken = import_dir(world) / "broken.csv"  # the web reads CSV only from the import folder
     write_csv(broken, [{"id": "1", "status": "active"}], columns=("id", "status", "first_name"))
     values = {**values, "central_url": f"csv:{broken}", "map_email": "EmailAddress"}
     bad = BeautifulSoup(signed_in.client.post("/settings", data=values).text, "html.parser")
@@ -176,7 +199,9 @@ def test_app_only_mode_plans_the_target_mailbox_with_the_app_token(
     assert rows == {"Contacts.ReadWrite": "yes"}
 
 
-def test_a_database_password_in_the_central_url_is_never_rendered(signed_in: Web) -> None:
+def test_a_database_password_in_the_central_url_is_never_rendered(
+    signed_in: Web, world: World
+) -> None:
     url = "postgresql+psycopg://central:Db-Pa55word@db.example.com/crm"
     assert post(signed_in, central_url=url).status_code == 303
     page = signed_in.client.get("/settings").text
@@ -186,5 +211,7 @@ def test_a_database_password_in_the_central_url_is_never_rendered(signed_in: Web
     # Saving the page as shown keeps the stored password; typing a new URL replaces it.
     assert post(signed_in, central_table="people").status_code == 303
     assert signed_in.runtime.load_app_settings().central_url == url
-    assert post(signed_in, central_url="csv:/tmp/x.csv").status_code == 303
-    assert signed_in.runtime.load_app_settings().central_url == "csv:/tmp/x.csv"
+    other = import_dir(world) / "x.csv"  # the web reads CSV only from the import folder
+    write_csv(other, RECORDS)
+    assert post(signed_in, central_url=f"csv:{other}").status_code == 303
+    assert signed_in.runtime.load_app_settings().central_url == f"csv:{other.resolve()}"
