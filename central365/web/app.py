@@ -26,6 +26,7 @@ from central365.config import Settings
 from central365.web import api, failures
 from central365.web.bearer import BearerVerifier
 from central365.web.identity import IdentityClient
+from central365.web.limits import DEFAULT_UPLOAD_MAX_BYTES, UPLOAD_PREFIX, BodyLimit
 from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
@@ -78,5 +79,9 @@ def create_app(
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)
-    app.add_middleware(SecurityHeaders)
+    # The last added runs first: the security headers wrap everything, the 413s of the body
+    # limit included; the body limit wraps the routes, before any of them reads a byte.
+    upload_max = int(getattr(settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES))
+    app.add_middleware(BodyLimit, prefix_max={UPLOAD_PREFIX: upload_max})
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.lower().startswith("https://"))
     return app
