@@ -8,7 +8,10 @@ asked for more than the cap (the server reads the socket only as `receive` is ca
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,11 +19,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import anyio.from_thread
+import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from central365.serving import BackgroundServer
+from central365.serving import BackgroundServer, HideQueryStrings, bind_socket, homepage_log_config
 from central365.web.limits import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_UPLOAD_MAX_BYTES,
@@ -253,6 +258,56 @@ def test_create_app_caps_the_upload_with_the_start_up_setting_or_50_mib(world: W
     expected = getattr(world.settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES)
     assert limit.kwargs["prefix_max"] == {UPLOAD_PREFIX: expected}
     assert size_words(DEFAULT_UPLOAD_MAX_BYTES) == "50 MiB"
+
+
+# --- the access log -------------------------------------------------------------------------
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_the_access_log_of_the_homepage_has_no_query_strings(world: World) -> None:
+    """`/auth/callback?code=…&state=…` is logged as its path; so is a search by email."""
+    config = uvicorn.Config(
+        world.app(), log_config=homepage_log_config(), log_level="info", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    access = logging.getLogger("uvicorn.access")
+    lines = Lines()
+    access.addHandler(lines)
+    sock = bind_socket("127.0.0.1")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with httpx.Client(base_url=base) as client:
+            client.get("/auth/callback", params={"code": "AUTH-CODE-SECRET", "state": "STATE-1"})
+            client.get("/", params={"q": "ada@example.com"})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        access.removeHandler(lines)
+    assert any('"GET /auth/callback HTTP/1.1"' in line for line in lines.lines), lines.lines
+    assert any('"GET / HTTP/1.1"' in line for line in lines.lines), lines.lines
+    logged = "\n".join(lines.lines)
+    for secret in ("AUTH-CODE-SECRET", "STATE-1", "ada@example.com", "ada%40example.com", "?"):
+        assert secret not in logged
+
+
+def test_the_filter_leaves_other_log_records_alone() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s of %s", ("a?b", 2), None)
+    assert HideQueryStrings().filter(record)
+    assert record.getMessage() == "a?b of 2"
 
 
 # --- HSTS ------------------------------------------------------------------------------------
