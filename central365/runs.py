@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from central365.appdb import (
     OutcomeRecord,
@@ -186,13 +186,19 @@ class RunManager:
             active = self._by_lock.get(request.lock_key)
             if active is not None:
                 raise RunInProgress(active.folder_name, active.run_id)
+            selected = _selected_at_start(request.selection)
             record = self._runs.start(
                 started_by=request.started_by,
                 mailbox=request.mailbox,
                 folder_name=request.folder_name,
-                selected=_selected_at_start(request.selection),
+                selected=selected,
                 lock_key=request.lock_key,
             )
+            if selected:
+                # The run page shows "0 of N" from the start, not "0 of 0" while the run opens
+                # its service and plans again; the fresh plan then sets the exact total.
+                self._runs.set_total(record.id, selected)
+                record = replace(record, total=selected)
             writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
             thread = threading.Thread(
                 target=self._run,
