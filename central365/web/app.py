@@ -30,7 +30,7 @@ from central365.web.limits import DEFAULT_UPLOAD_MAX_BYTES, UPLOAD_PREFIX, BodyL
 from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
-from central365.web.views import auth, history, home, runs, settings_page
+from central365.web.views import auth, guide, history, home, runs, settings_page
 
 
 def create_app(
@@ -75,7 +75,7 @@ def create_app(
     )
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, runs, history, settings_page):
+    for module in (auth, home, runs, history, settings_page, guide):
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)
