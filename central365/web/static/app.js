@@ -74,8 +74,7 @@
     form.addEventListener("submit", function (event) {
       if (!nothingSelected()) { clear(); return; }
       event.preventDefault();
-      hint.textContent = "Nothing is selected: tick the records to synchronise, or " +
-        "\u201cSelect all\u201d, then choose Synchronise selected again.";
+      hint.textContent = "Nothing is selected: tick at least one record, or \u201cSelect all\u201d.";
       hint.hidden = false;
       button.setAttribute("aria-describedby", hint.id);
     });
