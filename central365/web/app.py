@@ -19,6 +19,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from central365 import __version__
 from central365.appdb import Database, SecretBox
@@ -31,6 +32,20 @@ from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
 from central365.web.views import auth, guide, history, home, runs, settings_page
+
+
+class HomepageApp(FastAPI):
+    """FastAPI with the security headers outside everything else.
+
+    Middleware added with `add_middleware` runs inside Starlette's ServerErrorMiddleware, whose
+    500 answer (for an error nobody expected) would then go out without them; wrapping the
+    whole stack puts them on every answer.
+    """
+
+    hsts: bool = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
 
 
 def create_app(
@@ -64,7 +79,7 @@ def create_app(
         finally:
             await run_in_threadpool(runtime.close)
 
-    app = FastAPI(
+    app = HomepageApp(
         title="central365",
         version=__version__,
         summary="Synchronise Central's active contacts into an Office 365 contacts folder.",
@@ -79,9 +94,9 @@ def create_app(
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)
-    # The last added runs first: the security headers wrap everything, the 413s of the body
-    # limit included; the body limit wraps the routes, before any of them reads a byte.
+    # Outermost: the security headers (`HomepageApp`), then Starlette's 500 answer, then the
+    # body limit, so its 413s carry the headers and it wraps every route before a byte is read.
+    app.hsts = settings.public_url.lower().startswith("https://")
     upload_max = int(getattr(settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES))
     app.add_middleware(BodyLimit, prefix_max={UPLOAD_PREFIX: upload_max})
-    app.add_middleware(SecurityHeaders, hsts=settings.public_url.lower().startswith("https://"))
     return app

@@ -332,3 +332,28 @@ def test_hsts_on_every_answer_when_the_public_url_is_https(world: World) -> None
 def test_no_hsts_over_plain_http(world: World) -> None:
     answers = headers_of(world, "http://127.0.0.1:8000")
     assert all("strict-transport-security" not in a for a in answers)
+
+
+def test_an_unexpected_error_answer_carries_the_security_headers_too(world: World) -> None:
+    """Starlette's 500 answer is sent outside the middleware `add_middleware` adds."""
+    world.settings = world.settings.model_copy(update={"public_url": "https://c365.example.org"})
+    app = world.app()
+
+    def boom() -> None:
+        raise RuntimeError("an error nobody expected")
+
+    app.add_api_route("/boom", boom)
+    answer = Answer()
+
+    async def call() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        with pytest.raises(RuntimeError):  # Starlette re-raises for the server to log
+            await app(http_scope("GET", "/boom", {}), receive, answer.send)
+
+    anyio.run(call)
+    assert answer.status == 500
+    assert answer.headers["strict-transport-security"] == HSTS
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"
