@@ -472,6 +472,7 @@ def serve(
     with _errors_handled(ctx):
         import uvicorn
 
+        from central365.serving import homepage_log_config
         from central365.web import create_app
 
         settings = ctx.settings(require_central=False)
@@ -484,6 +485,7 @@ def serve(
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
             log_level="info",
+            log_config=homepage_log_config(),
             proxy_headers=True,
         )
 

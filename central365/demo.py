@@ -18,6 +18,7 @@ from rich.console import Console
 
 from central365.config import AuthMode, Settings
 from central365.demo_data import OTHER_FOLDER, build_demo_data, write_sqlite
+from central365.private_files import private_folder, write_private_text
 from central365.sandbox.identity.registry import DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.sandbox.store import SandboxStore, seed_folder
@@ -61,7 +62,7 @@ class DemoStack:
         data_dir = options.data_dir.resolve()
         self.data_dir = data_dir
         store, rows = seeded_store(options.size)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_folder(data_dir)
         self.database = data_dir / "central.db"
         write_sqlite(self.database, rows)
         for stale in (
@@ -122,7 +123,8 @@ class DemoStack:
         self._write_cli_settings()
 
     def _write_cli_settings(self) -> None:
-        (self.data_dir / "central365.toml").write_text(
+        write_private_text(  # it holds the demo app's client secret
+            self.data_dir / "central365.toml",
             "# Written by `central365 demo`: the CLI against the demo sandbox, signed in as the\n"
             "# demo app (client credentials through msal, as against Microsoft).\n"
             f'central = "sqlite:///{self.database}"\n'
@@ -137,7 +139,6 @@ class DemoStack:
             f'folder = "{DEMO_FOLDER}"\n'
             "# The homepage's database: the CLI takes the same folder lock as its runs.\n"
             f'data_dir = "{self.data_dir}"\n',
-            encoding="utf-8",
         )
 
     def stop(self) -> None:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from central365.appdb import (
     OutcomeRecord,
@@ -193,12 +193,13 @@ class RunManager:
             if active is not None:
                 raise RunInProgress(active.folder_name, active.run_id)
             lease = self._take_lease(request)
+            selected = _selected_at_start(request.selection)
             try:
                 record = self._runs.start(
                     started_by=request.started_by,
                     mailbox=request.mailbox,
                     folder_name=request.folder_name,
-                    selected=_selected_at_start(request.selection),
+                    selected=selected,
                     lock_key=request.lock_key,
                 )
             except BaseException:
@@ -207,6 +208,11 @@ class RunManager:
                 raise
             if lease is not None and self._leases is not None:
                 self._leases.attach_run(lease.lease, record.id)
+            if selected:
+                # The run page shows "0 of N" from the start, not "0 of 0" while the run opens
+                # its service and plans again; the fresh plan then sets the exact total.
+                self._runs.set_total(record.id, selected)
+                record = replace(record, total=selected)
             writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
             thread = threading.Thread(
                 target=self._run,

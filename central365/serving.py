@@ -1,19 +1,51 @@
 """Run an ASGI app on a real port in a background thread (the demo, end-to-end tests, benches).
 
 Both the sandbox and the homepage need this; `central365 sandbox` and `central365 serve` run
-in the foreground with `uvicorn.run` instead.
+in the foreground with `uvicorn.run` instead, the homepage with `homepage_log_config()`: its
+access log records paths without their query strings.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
+import uvicorn.config
 from starlette.types import ASGIApp
+
+
+class HideQueryStrings(logging.Filter):
+    """Drop the query string from the path of every line of uvicorn's access log.
+
+    Every path, not only `/auth/callback` (whose query carries the authorization code and the
+    sign-in state): the homepage's search puts names and emails in `?q=`, and `/auth/login`
+    carries `?next=`; none of it belongs in a log (STYLE: never log raw emails).  The path and
+    the status are what an operator needs.
+
+    uvicorn logs `'%s - "%s %s HTTP/%s" %d'` with (client, method, path?query, version,
+    status) as the record's arguments, which its access formatter reads by position.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            client, method, _, version, status = args
+            record.args = (client, method, args[2].split("?", 1)[0], version, status)
+        return True
+
+
+def homepage_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, with `HideQueryStrings` on its access logger."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["hide_query_strings"] = {"()": HideQueryStrings}
+    config["loggers"]["uvicorn.access"]["filters"] = ["hide_query_strings"]
+    return config
 
 
 def bind_socket(host: str, port: int = 0) -> socket.socket:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from central365.config import Settings, env_name
 from central365.errors import ConfigError
+from central365.private_files import private_folder
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def _as_fernet_key(text: str) -> bytes:
 
 def load_or_create_key_file(path: Path) -> bytes:
     """Read the key file, or create it (mode 0600, never overwriting) with a new random key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

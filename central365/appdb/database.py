@@ -8,6 +8,10 @@ SQLite is set up for several threads in one process (the web server's and the ru
 `check_same_thread=False`, WAL journal, a busy timeout, foreign keys on, and transactions that
 write start with `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
 when one upgrades a read lock.  Reads use a plain deferred `BEGIN` and never block under WAL.
+
+The SQLite file holds sealed secrets, token caches and run outcomes: it is created 0600 (its
+folder 0700) before SQLite opens it, and its `-wal`/`-shm` companions are made 0600 on every
+connection (SQLite gives them the database's mode; the check keeps it so whatever made them).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from central365.private_files import create_private_file, restrict
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +88,20 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(name)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _sqlite_companions(path: Path) -> tuple[Path, ...]:
+    """The files SQLite keeps beside the database in WAL mode."""
+    return tuple(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+
+
+def _make_private(path: Path) -> None:
+    try:
+        create_private_file(path)
+    except PermissionError:
+        # Not ours to chmod (made by another account): SQLite may still be able to use it.
+        log.warning("Could not make the application database %s private (mode 0600).", path)
+
+
+def _configure_sqlite(engine: Engine, path: Path) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is too late).
@@ -95,6 +114,8 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
+        for companion in _sqlite_companions(path):
+            restrict(companion)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -103,17 +124,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def open_database(url: str) -> Database:
-    """An engine and session factories for `url` (the folder of a SQLite file is created).
+    """An engine and session factories for `url` (a SQLite file is created 0600, its folder 0700).
 
     An in-memory SQLite URL is refused: every connection would see its own empty database.
     """
     kwargs: dict[str, Any] = {}
     backend = make_url(url).get_backend_name()
+    path = _sqlite_file(url)
     if backend == "sqlite":
-        path = _sqlite_file(url)
         if path is None:
             raise ValueError("the application database must be a SQLite file, not in memory")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(path)
         kwargs["connect_args"] = {
             "check_same_thread": False,
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
@@ -121,8 +142,8 @@ def open_database(url: str) -> Database:
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
-    if backend == "sqlite":
-        _configure_sqlite(engine)
+    if path is not None:
+        _configure_sqlite(engine, path)
     return Database(engine)
 
 

@@ -31,6 +31,7 @@ import requests
 
 from central365.errors import AuthFailed
 from central365.graph.errors import is_token_rejected, token_error
+from central365.private_files import private_folder
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 #: App-only requests must ask for `.default` (all granted application permissions).
@@ -330,7 +331,7 @@ class DeviceCodeAuth(_MsalAuth):
         """Write the cache file (0600, atomically) when MSAL changed it."""
         if self.cache_path is None or not getattr(self._cache, "has_state_changed", False):
             return
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.cache_path.parent)
         temporary = self.cache_path.with_name(self.cache_path.name + ".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)

@@ -19,6 +19,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
 from central365 import __version__
 from central365.appdb import Database, SecretBox
@@ -26,11 +27,26 @@ from central365.config import Settings
 from central365.web import api, failures
 from central365.web.bearer import BearerVerifier
 from central365.web.identity import IdentityClient
+from central365.web.limits import DEFAULT_UPLOAD_MAX_BYTES, UPLOAD_PREFIX, BodyLimit
 from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
 from central365.web.tenancy import tenancy_of
-from central365.web.views import auth, history, home, runs, settings_page
+from central365.web.views import auth, guide, history, home, runs, settings_page
+
+
+class HomepageApp(FastAPI):
+    """FastAPI with the security headers outside everything else.
+
+    Middleware added with `add_middleware` runs inside Starlette's ServerErrorMiddleware, whose
+    500 answer (for an error nobody expected) would then go out without them; wrapping the
+    whole stack puts them on every answer.
+    """
+
+    hsts: bool = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), hsts=self.hsts)
 
 
 def create_app(
@@ -66,7 +82,7 @@ def create_app(
         finally:
             await run_in_threadpool(runtime.close)
 
-    app = FastAPI(
+    app = HomepageApp(
         title="central365",
         version=__version__,
         summary="Synchronise Central's active contacts into an Office 365 contacts folder.",
@@ -77,9 +93,13 @@ def create_app(
     )
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, runs, history, settings_page):
+    for module in (auth, home, runs, history, settings_page, guide):
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)
-    app.add_middleware(SecurityHeaders)
+    # Outermost: the security headers (`HomepageApp`), then Starlette's 500 answer, then the
+    # body limit, so its 413s carry the headers and it wraps every route before a byte is read.
+    app.hsts = settings.public_url.lower().startswith("https://")
+    upload_max = int(getattr(settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES))
+    app.add_middleware(BodyLimit, prefix_max={UPLOAD_PREFIX: upload_max})
     return app

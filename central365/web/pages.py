@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse
 from central365.mapping import field_label
 from central365.model import REASON_TEXT, State
 from central365.render import STATE_LABELS
+from central365.web.guide import field_anchor, reason_anchor
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -64,6 +65,7 @@ def build_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.filters.update(number=number, when=when, duration=duration, field_label=field_label)
+    environment.filters.update(field_anchor=field_anchor, reason_anchor=reason_anchor)
     environment.globals.update(
         STATE_LABELS=STATE_LABELS,
         STATE_ORDER=STATE_ORDER,

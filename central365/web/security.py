@@ -1,8 +1,10 @@
 """Response headers every answer carries, and the CSRF check of state-changing requests.
 
 - `SecurityHeaders`: a pure ASGI middleware adding a Content-Security-Policy without
-  `unsafe-inline` (the pages have no inline script or style: all of it is in /static), and the
-  usual X-Content-Type-Options, Referrer-Policy, X-Frame-Options and Cache-Control for pages.
+  `unsafe-inline` (the pages have no inline script or style: all of it is in /static), the
+  usual X-Content-Type-Options, Referrer-Policy, X-Frame-Options and Cache-Control for pages,
+  and Strict-Transport-Security when the homepage is served over https (`hsts`): a browser
+  that once reached it then never tries plain http, where a session cookie could be taken.
 - `check_csrf`: the synchroniser-token pattern — the session's token must come back in the
   form field `csrf_token` or the `X-CSRF-Token` header of every POST/PUT/PATCH/DELETE made with
   the session cookie.  A request authenticated by a bearer token needs none: the token is not
@@ -24,15 +26,22 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: A year, and every subdomain: the values browsers' preload lists ask for.
+HSTS = "max-age=31536000; includeSubDomains"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
 
 class SecurityHeaders:
-    """Add the security headers to every HTTP response of the wrapped app."""
+    """Add the security headers to every HTTP response of the wrapped app.
 
-    def __init__(self, app: ASGIApp) -> None:
+    `hsts`: add Strict-Transport-Security; only for a homepage whose public URL is https (on
+    plain http browsers ignore it, and it would say something untrue).
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +56,8 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Frame-Options", "DENY")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
                 if not is_static:
                     # Pages show contacts and run outcomes: keep them out of shared caches.
                     headers.setdefault("Cache-Control", "no-store")

@@ -1,4 +1,6 @@
-/* central365 homepage: select-all boxes and live run progress. No framework, no inline code.
+/* central365 homepage: select-all boxes, live run progress, focus after a form comes back, and
+ * a sticky selection bar that never covers the focused element.  No framework, no inline code
+ * (the CSP forbids it; styles are only changed through the CSSOM, which it allows).
  * Everything here is an enhancement: without JavaScript the forms still work and the run page
  * still shows its progress as of the last reload. */
 (function () {
@@ -44,6 +46,92 @@
     }
     rows.forEach(function (box) { box.addEventListener("change", refresh); });
     refresh();
+    setupEmptySelectionHint(form, rows, stateBox);
+  }
+
+  /* "Synchronise selected" with nothing ticked: say so next to the button, stay on the page.
+   * The server refuses an empty selection too; this only saves the round trip. */
+  function setupEmptySelectionHint(form, rows, stateBox) {
+    var button = form.querySelector("#sync-selected");
+    if (!button) { return; }
+    var hint = document.createElement("span");
+    hint.className = "sync-hint";
+    hint.id = "sync-hint";
+    hint.setAttribute("role", "alert");
+    hint.dataset.syncHint = "";
+    hint.hidden = true;
+    button.insertAdjacentElement("afterend", hint);
+
+    function nothingSelected() {
+      var ticked = rows.some(function (box) { return box.checked; });
+      return !ticked && !(stateBox && stateBox.checked);
+    }
+    function clear() {
+      hint.hidden = true;
+      hint.textContent = "";
+      button.removeAttribute("aria-describedby");
+    }
+    form.addEventListener("submit", function (event) {
+      if (!nothingSelected()) { clear(); return; }
+      event.preventDefault();
+      hint.textContent = "Nothing is selected: tick at least one record, or \u201cSelect all\u201d.";
+      hint.hidden = false;
+      button.setAttribute("aria-describedby", hint.id);
+    });
+    form.addEventListener("change", function () { if (!nothingSelected()) { clear(); } });
+  }
+
+  /* After a form comes back (Test connection, a failed save), put focus and the view on what
+   * the person must read next: the element the page marks, else the first invalid field. */
+  function focusOnLoad() {
+    var target = document.querySelector("[data-focus-on-load]") ||
+      document.querySelector('[aria-invalid="true"]');
+    if (!target) { return; }
+    var focusable = target.matches("a[href], button, input, select, textarea, summary, [tabindex]");
+    if (!focusable) { target.setAttribute("tabindex", "-1"); }
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "center" });
+  }
+
+  /* The sticky selection bar covers the bottom of the window: scrolling keeps focused elements
+   * above it (WCAG 2.4.11) through scroll-padding-bottom, kept equal to the bar's height. */
+  function setupStickyBar() {
+    var bar = document.querySelector(".sync-bar");
+    if (!bar) { return; }
+    var root = document.documentElement;
+    function measure() {
+      root.style.setProperty("--sticky-bottom", Math.ceil(bar.getBoundingClientRect().height) + "px");
+    }
+    measure();
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(measure).observe(bar);
+    } else {
+      window.addEventListener("resize", measure);
+    }
+    // Focus that lands under the bar without a scroll (a click, a script) is brought above it.
+    document.addEventListener("focusin", function (event) {
+      var element = event.target;
+      if (!(element instanceof Element) || bar.contains(element)) { return; }
+      var covered = element.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
+      if (covered > 0) { window.scrollBy(0, covered + 8); }
+    });
+  }
+
+  /* Tables that turn into stacked rows on a phone show each cell's column name: take it from
+   * the header of the cell's column when the page did not give one. */
+  function labelStackedCells() {
+    var tables = document.querySelectorAll("table.scopes, table.guide-scopes, table.guide-fields");
+    Array.prototype.forEach.call(tables, function (table) {
+      var headings = Array.prototype.map.call(
+        table.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (!cell.hasAttribute("data-label") && headings[index]) {
+            cell.setAttribute("data-label", headings[index]);
+          }
+        });
+      });
+    });
   }
 
   function setText(root, selector, value) {
@@ -120,6 +208,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setupSelection();
+    setupStickyBar();
+    labelStackedCells();
     setupRunPolling();
+    focusOnLoad();
   });
 })();
