@@ -27,11 +27,12 @@ from central365.config import Settings
 from central365.web import api, failures
 from central365.web.bearer import BearerVerifier
 from central365.web.identity import IdentityClient
-from central365.web.limits import DEFAULT_UPLOAD_MAX_BYTES, UPLOAD_PREFIX, BodyLimit
+from central365.web.limits import UPLOAD_PREFIX, BodyLimit
 from central365.web.pages import STATIC_DIR, build_templates
 from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
 from central365.web.tenancy import tenancy_of
+from central365.web.uploads import FRAMING_ALLOWANCE
 from central365.web.views import auth, guide, history, home, runs, settings_page
 
 
@@ -100,6 +101,8 @@ def create_app(
     # Outermost: the security headers (`HomepageApp`), then Starlette's 500 answer, then the
     # body limit, so its 413s carry the headers and it wraps every route before a byte is read.
     app.hsts = settings.public_url.lower().startswith("https://")
-    upload_max = int(getattr(settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES))
+    # The upload route enforces its own cap with a message beside the form's field; the body
+    # limit stays above it (the file's cap plus the multipart framing, twice) as the backstop.
+    upload_max = settings.upload_max_bytes + 2 * FRAMING_ALLOWANCE
     app.add_middleware(BodyLimit, prefix_max={UPLOAD_PREFIX: upload_max})
     return app

@@ -10,6 +10,7 @@ instead, which are used as given.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -18,7 +19,8 @@ from central365.appdb import AppSettings, SettingsRepository
 from central365.config import Settings
 from central365.errors import ConfigError
 from central365.graph.auth import ClientCredential, certificate_credential
-from central365.web.bearer import BearerVerifier, verifier_for
+from central365.web.bearer import AuthorityMetadata, BearerVerifier, verifier_for
+from central365.web.errors import SignInRequired
 from central365.web.identity import IdentityClient, MsalIdentity
 
 NOT_SET_UP = (
@@ -69,6 +71,7 @@ class Clients:
     ) -> None:
         self._settings = settings
         self._tenant = tenant
+        self._browser_host: str | None = None
         self._repository = repository
         self._fixed_identity = identity
         self._fixed_bearer = bearer
@@ -119,6 +122,33 @@ class Clients:
         """Close the sign-in client's connections (the app is shutting down)."""
         with self._lock:
             self._close_identity()
+
+    def browser_authority_host(self) -> str:
+        """Where people's browsers reach the authority: its authorization endpoint's origin.
+
+        Usually `authority_host` itself; an authority may serve its pages to browsers elsewhere
+        (the sandbox does, on plain http, for a browser that does not trust its local CA), and
+        the admin-consent page lives beside the sign-in page.  Read once from the authority's
+        OpenID metadata; `authority_host` while it cannot be read.
+        """
+        fallback = self._settings.authority_host.rstrip("/")
+        if self._fixed_identity is not None:
+            return fallback  # tests: no authority to ask
+        with self._lock:
+            if self._browser_host is not None:
+                return self._browser_host
+        authority = f"{fallback}/{self._tenant}"
+        metadata = AuthorityMetadata(authority, self._settings.ca_bundle, self._settings.timeout)
+        try:
+            endpoint = urlsplit(str(metadata.config().get("authorization_endpoint", "")))
+        except SignInRequired:
+            return fallback
+        if endpoint.scheme not in ("https", "http") or not endpoint.netloc:
+            return fallback
+        origin = f"{endpoint.scheme}://{endpoint.netloc}"
+        with self._lock:
+            self._browser_host = origin
+        return origin
 
     def bearer(self, app: AppSettings) -> BearerVerifier:
         """The verifier of API bearer tokens for the tenant's authority and `app`'s client id."""

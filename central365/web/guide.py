@@ -48,6 +48,16 @@ from central365.web.scopes import APPLICATION_NEEDS, DELEGATED_NEEDS, NOT_NEEDED
 
 #: What to change in Central for each reason (the homepage's words are `REASON_TEXT`).
 REASON_HELP: Mapping[Reason, str] = {
+    Reason.MISSING_ID: (
+        "The record has no Central id. The id is how central365 names a record when you select "
+        "it and in every run's outcomes, so a record without one cannot be synchronised. Give "
+        "it its id in Central (or map the export's id column on the Settings page)."
+    ),
+    Reason.DUPLICATE_ID: (
+        "Two or more active records share this Central id, so a selection or an outcome could "
+        "not tell them apart; none of them is synchronised. Usually an export joined a table "
+        "twice: make the ids unique in Central or in the export."
+    ),
     Reason.DECEASED: (
         f"The first or last name contains “{DECEASED_MARKER}” (any case), so the record is "
         "treated as a person who has died, even though its status is still active. Correct "

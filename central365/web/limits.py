@@ -26,8 +26,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 #: Forms and the JSON API: the largest legitimate body is a run of 100,000 keys (~2 MB of
 #: JSON at most in theory, well under 1 MiB for real Central ids of a few characters).
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-#: The Settings upload of a Central CSV export, unless the start-up settings say otherwise.
-DEFAULT_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 UPLOAD_PREFIX = "/settings/upload"
 
 

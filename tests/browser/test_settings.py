@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -72,3 +73,20 @@ def test_a_new_folder_chosen_in_settings_is_what_the_homepage_plans_against(
     assert plan["folder"]["name"] == NEW_FOLDER
     assert plan["folder"]["exists"] is True
     assert plan["counts"] == expected.counts()
+
+
+def test_the_admin_consent_link_points_where_the_browser_signs_in(shared_demo: Demo) -> None:
+    """The sandbox serves its pages to browsers on plain http: the consent page is there too."""
+    stack = shared_demo.stack
+    runtime = stack.web.app.state.runtime
+    host = runtime.clients.browser_authority_host()
+    assert host == stack.sandbox.identity.browser_root
+    assert host.startswith("http://") and host != stack.settings.authority_host.rstrip("/")
+    query = "client_id=central365-demo&scope=https://graph.microsoft.com/.default"
+    page = httpx.get(
+        f"{host}/{stack.settings.tenant_id}/v2.0/adminconsent?{query}&redirect_uri="
+        f"{runtime.redirect_uri}",
+        timeout=10,
+        follow_redirects=True,
+    )
+    assert page.status_code == 200, page.text[:500]

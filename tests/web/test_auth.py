@@ -145,3 +145,14 @@ def test_admin_consent_comes_back_to_the_settings(signed_in: Web) -> None:
     )
     assert refused.status_code == 502
     assert "did not grant consent: declined" in refused.text
+    # Microsoft's v2 endpoint says admin_consent=True on a refusal too: the error decides.
+    cancelled = signed_in.client.get(
+        "/auth/callback",
+        params={
+            "admin_consent": "True",
+            "error": "consent_required",
+            "error_description": "AADSTS65004: User declined to consent to access the app.",
+        },
+    )
+    assert cancelled.status_code == 502
+    assert "did not grant consent: AADSTS65004: User declined to consent" in cancelled.text

@@ -25,15 +25,16 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from central365.config import Settings
 from central365.serving import BackgroundServer, HideQueryStrings, bind_socket, homepage_log_config
 from central365.web.limits import (
     DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_UPLOAD_MAX_BYTES,
     UPLOAD_PREFIX,
     BodyLimit,
     size_words,
 )
 from central365.web.security import HSTS
+from central365.web.uploads import FRAMING_ALLOWANCE
 from tests.web.conftest import Web, World, serve
 
 CHUNK = 64 * 1024
@@ -254,10 +255,12 @@ def test_a_body_exactly_at_the_cap_passes() -> None:
 
 
 def test_create_app_caps_the_upload_with_the_start_up_setting_or_50_mib(world: World) -> None:
+    """The upload route answers an oversized file itself; the body limit is its backstop."""
     (limit,) = [m for m in world.app().user_middleware if m.cls is BodyLimit]
-    expected = getattr(world.settings, "upload_max_bytes", DEFAULT_UPLOAD_MAX_BYTES)
+    expected = world.settings.upload_max_bytes + 2 * FRAMING_ALLOWANCE
     assert limit.kwargs["prefix_max"] == {UPLOAD_PREFIX: expected}
-    assert size_words(DEFAULT_UPLOAD_MAX_BYTES) == "50 MiB"
+    default = Settings.model_fields["upload_max_bytes"].default
+    assert size_words(default) == "50 MiB"
 
 
 # --- the access log -------------------------------------------------------------------------

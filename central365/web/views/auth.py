@@ -72,10 +72,14 @@ def callback(request: Request, runtime: RuntimeDep) -> Response:
     query = request.query_params
     if "admin_consent" in query and "code" not in query:
         # The Scopes panel's admin-consent link comes back here (one registered redirect URI).
-        if query.get("admin_consent", "").casefold() != "true":
+        # A refusal also says `admin_consent=True`, with an `error` beside it (Microsoft's v2
+        # admin-consent endpoint): the error decides.
+        if query.get("error") or query.get("admin_consent", "").casefold() != "true":
+            said = query.get("error_description", "").split(".")[0].strip()[:200]
             raise AuthFailed(
                 "The administrator did not grant consent"
-                + (f": {query['error_description']}" if query.get("error_description") else ".")
+                + (f": {said}." if said else ".")
+                + " An administrator can try again from the Scopes panel on the Settings page."
             )
         return RedirectResponse("/settings?consented=1", status_code=303)
     pending = runtime.sessions.load(request)

@@ -165,7 +165,7 @@ def _page(
         "scopes": scopes_panel(
             app,
             granted,
-            authority_host=runtime.settings.authority_host,
+            authority_host=runtime.clients.browser_authority_host(),
             redirect_uri=runtime.redirect_uri,
             error=scope_error,
         ),
