@@ -264,9 +264,14 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     state: Annotated[
-        Path | None, typer.Option("--state", help="Keep the mailboxes in this JSON file.")
+        Path | None, typer.Option("--state", help="Keep the mailboxes in this SQLite file.")
     ] = None,
-    mailbox: Annotated[str, typer.Option(help="The mailbox /me stands for.")] = "demo@contoso.test",
+    mailbox: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A mailbox that exists (repeatable); the first is /me. Default demo@contoso.test."
+        ),
+    ] = None,
     token: Annotated[
         str | None, typer.Option(help="Accept only this bearer token (default: any non-empty one).")
     ] = None,
@@ -334,12 +339,14 @@ def sandbox(
                 markup=False,
                 soft_wrap=True,
             )
+        mailboxes = mailbox or ["demo@contoso.test"]
         run_sandbox(
             host,
             port,
             state,
             faults,
-            mailbox,
+            mailboxes[0],
+            mailboxes=tuple(mailboxes[1:]),
             token=token,
             log_level="warning",
             tls_dir=directory,

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.store import SandboxStore
-from tests.sandbox.conftest import contact_body
+from tests.sandbox.conftest import UNKNOWN_ID, contact_body
 
 JSON = {"Content-Type": "application/json"}
 
@@ -49,7 +49,7 @@ def test_members_reach_the_normal_handlers(client: httpx.Client, folder_id: str)
             "headers": {**JSON, "Prefer": 'IdType="ImmutableId"'},
             "body": {"jobTitle": "CEO"},
         },
-        {"id": "4", "method": "DELETE", "url": "/me/contacts/unknown"},
+        {"id": "4", "method": "DELETE", "url": f"/me/contacts/{UNKNOWN_ID}"},
         {"id": "5", "method": "GET", "url": f"me/contactFolders/{folder_id}/contacts?$top=1"},
     ]
     answers = by_id(client.post("/$batch", json={"requests": requests}))

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.store import SandboxStore, seed_folder
-from tests.sandbox.conftest import MAILBOX, contact_body
+from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 
 def assert_graph_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def test_folder_list_filter_get_and_child_folders(client: httpx.Client) -> None:
 
 
 def test_folder_errors(client: httpx.Client, folder_id: str) -> None:
-    assert_graph_error(client.get("/me/contactFolders/nope"), 404, "ErrorItemNotFound")
+    assert_graph_error(client.get(f"/me/contactFolders/{UNKNOWN_ID}"), 404, "ErrorItemNotFound")
     dup = client.post("/me/contactFolders", json={"displayName": "crm"})
     assert_graph_error(dup, 409, "ErrorFolderExists")
     bad_filter = client.get("/me/contactFolders", params={"$filter": "startswith(displayName,'C')"})

@@ -58,7 +58,10 @@ def identity(clock: Clock) -> IdentityService:
 
 @pytest.fixture
 def app(identity: IdentityService) -> Starlette:
-    return create_sandbox_app(SandboxStore(), identity=identity)
+    # Mailboxes beyond the directory's users must exist (issue 10 item 4).
+    return create_sandbox_app(
+        SandboxStore(mailboxes=("anyone@contoso.test", "x@contoso.test")), identity=identity
+    )
 
 
 @pytest.fixture
