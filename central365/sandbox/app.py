@@ -228,7 +228,9 @@ async def _run_single(ctx: SandboxContext, req: GraphRequest) -> GraphResponse:
     held = _take_slot(ctx, box) if box is not None else 0
     try:
         await ctx.latency()
-        return handle(ctx.store, req)
+        return handle(
+            ctx.store, req, regenerate_display_name=ctx.faults.config.display_name_overwrite
+        )
     finally:
         if box is not None:
             ctx.faults.throttle.release(box, held)

@@ -8,8 +8,9 @@ immutable id that does not (reference §6.1); either one finds it.  PATCH follow
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from central365.sandbox import ids, schema
@@ -43,20 +44,25 @@ class ContactOps(FolderOps):
         mailbox: str,
         folder_id: str | None = None,
         where: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] | None = None,
+        order_by: Sequence[tuple[str, bool]] = (),
     ) -> list[str]:
-        """Ids of a folder's contacts (oldest first) that `where(props, relationships)` keeps.
+        """Ids of a folder's contacts that `where(props, relationships)` keeps.
 
+        Oldest first, or sorted by `order_by` ((property, descending) pairs; ties oldest first).
         Lists page over ids and render only the page, so reading a 50,000-contact folder in
         pages of 1,000 costs O(n) per page instead of rendering every contact for every page.
         """
         with self._lock:
             box = self._mailbox(mailbox)
             folder = self._folder(box, folder_id or box.default_folder_id)
-            return [
-                c.id
+            found = [
+                c
                 for c in box.contacts.values()
                 if c.folder_id == folder.id and (where is None or where(c.props, c.relationships))
             ]
+            for name, descending in reversed(order_by):  # stable sorts, last key first
+                found.sort(key=partial(_sort_key, name=name), reverse=descending)
+            return [c.id for c in found]
 
     def get_contact(
         self,
@@ -272,3 +278,14 @@ class ContactOps(FolderOps):
                     if t.folder_id == folder.id and after < t.seq <= upto
                 ]
             return sorted(found, key=lambda change: change.seq)
+
+
+def _sort_key(contact: Contact, name: str) -> tuple[bool, str]:
+    """Text compares case-insensitively; an unset value sorts first (unsourced choice)."""
+    if name == "createdDateTime":
+        value: Any = contact.created
+    elif name == "lastModifiedDateTime":
+        value = contact.modified
+    else:
+        value = contact.props.get(name)
+    return (value is not None and value != "", str(value or "").casefold())

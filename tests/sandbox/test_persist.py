@@ -128,9 +128,13 @@ def _free_port() -> int:
         return port
 
 
+SANDBOX = (sys.executable, "-m", "central365", "sandbox")
+MAILBOXES = ("--mailbox", "crm@contoso.test", "--mailbox", "other@contoso.test")
+
+
 def _start(state: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "central365", "sandbox", "--port", str(port), "--state", str(state)],
+        [*SANDBOX, "--port", str(port), "--state", str(state), *MAILBOXES],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -179,6 +183,11 @@ def test_confirmed_writes_survive_kill_9(tmp_path: Path) -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1.0", headers=AUTH) as client:
             listed = client.get(f"/me/contactFolders/{folder}/contacts", params={"$top": 999})
             assert {c["id"] for c in listed.json()["value"]} == set(confirmed)
+            # /me is the first --mailbox; the others and the directory users exist, no others
+            same = client.get(f"/users/crm%40contoso.test/contactFolders/{folder}")
+            assert same.status_code == 200
+            assert client.get("/users/other%40contoso.test/contacts").status_code == 200
+            assert client.get("/users/ghost%40contoso.test/contacts").status_code == 404
     finally:
         process.terminate()
         process.wait(timeout=20)
