@@ -38,8 +38,10 @@ def mailbox_of(segments: tuple[str, ...]) -> str | None:
 
 
 def _is_delta(segment: str) -> bool:
-    """`delta` or its function-call form `delta()` (what msgraph-sdk sends, issue 10 item 6)."""
-    return segment.lower() in ("delta", "delta()")
+    """`delta`, its function-call form `delta()` (what msgraph-sdk sends, issue 10 item 6), or
+    the fully qualified `microsoft.graph.delta[()]` the short name stands for."""
+    name = segment.lower().removeprefix("microsoft.graph.")
+    return name in ("delta", "delta()")
 
 
 def handle(

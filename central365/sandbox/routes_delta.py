@@ -100,6 +100,22 @@ def contacts_delta(
 _FOLDERS = "contactFolders"
 
 
+def _folder_select(value: str | None) -> list[str] | None:
+    """`$select` on `contactFolders/delta` (`contactfolder-delta.md`; `id` always comes)."""
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    for name in names:
+        if name not in ("id", "displayName", "parentFolderId"):
+            raise GraphProblem(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{name}' on type "
+                "'microsoft.graph.contactFolder'.",
+            )
+    return names
+
+
 def folders_delta(store: SandboxStore, req: GraphRequest, mailbox: str) -> GraphResponse:
     """`contactFolders/delta`: every folder (the default one too), then changes and removals.
 
@@ -108,17 +124,21 @@ def folders_delta(store: SandboxStore, req: GraphRequest, mailbox: str) -> Graph
     """
     deltatoken = odata.option(req.query, "$deltatoken")
     if deltatoken is None:
-        odata.check_options(req.query, set())
+        odata.check_options(req.query, {"$select"})
+        select = _folder_select(odata.option(req.query, "$select"))
         after, initial = 0, True
     else:
-        after, initial = int(_decode(deltatoken, _FOLDERS)["u"]), False
+        state = _decode(deltatoken, _FOLDERS)
+        after, initial, select = int(state["u"]), False, state.get("s")
     upto = store.current_seq(mailbox)
     changes = store.folder_changes(mailbox, after, upto, initial=initial)
     values = [
-        body if body is not None else {"id": fid, "@removed": {"reason": "deleted"}}
+        {k: v for k, v in body.items() if select is None or k == "id" or k in select}
+        if body is not None
+        else {"id": fid, "@removed": {"reason": "deleted"}}
         for _, fid, body in changes
     ]
-    token = _encode({"f": _FOLDERS, "u": upto})
+    token = _encode({"f": _FOLDERS, "u": upto, "s": select})
     return json_response(
         200,
         {

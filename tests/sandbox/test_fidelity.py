@@ -186,7 +186,10 @@ def test_folder_rename_delete_and_folder_delta(client: httpx.Client, folder_id: 
     ]
     gone = client.get(contacts_link["@odata.deltaLink"])
     assert_graph_error(gone, 404, "ErrorItemNotFound")  # the folder itself is gone
-    default = client.get("/me/contactFolders/delta").json()["value"][0]
+    selected = client.get("/me/contactFolders/microsoft.graph.delta()?$select=displayName")
+    default = selected.json()["value"][0]
+    assert set(default) == {"id", "displayName"}
+    assert client.get("/me/contactFolders/delta?$select=nope").status_code == 400
     assert_graph_error(
         client.delete(f"/me/contactFolders/{default['id']}"), 400, "ErrorDeleteDistinguishedFolder"
     )
