@@ -82,10 +82,15 @@ class StateFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() and path.stat().st_size > 0:
             with path.open("rb") as handle:
-                if handle.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
-                    raise StateFileError(
-                        f"{path} is not a sandbox state file; pass another --state file."
-                    )
+                head = handle.read(len(_SQLITE_MAGIC))
+            if head.lstrip()[:1] == b"{":  # an old JSON state the caller chose not to load
+                aside = path.with_name(path.name + ".v1.json")
+                path.replace(aside)
+                log.warning("The old JSON sandbox state was kept as %s.", aside)
+            elif head != _SQLITE_MAGIC:
+                raise StateFileError(
+                    f"{path} is not a sandbox state file; pass another --state file."
+                )
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")

@@ -108,6 +108,19 @@ def test_old_json_state_is_migrated_and_kept_aside(tmp_path: Path, clock: FakeCl
     assert saved_and_reloaded(store, path, clock).get_contact(MAILBOX, contact["id"])
 
 
+def test_an_old_json_file_under_a_given_store_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.json"
+    path.write_text(json.dumps({"format": 1, "mailboxes": []}))
+    store = SandboxStore()
+    seed_folder(store, MAILBOX, "CRM", [contact_body(1)])
+    state = StateFile(path)  # the caller's store wins, as with the old JSON file
+    state.save_everything(store)
+    state.close()
+    assert path.with_name("sandbox.json.v1.json").exists()
+    again = SandboxStore()
+    assert load_state(again, path) and len(again.list_folders(MAILBOX)) == 1
+
+
 def test_other_files_are_refused_in_one_sentence(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")
