@@ -92,9 +92,21 @@ class SandboxStore(ContactOps):
             self._declared.setdefault(name.casefold(), name)
 
     def set_directory(self, directory: Directory | None) -> None:
-        """Users the directory knows have mailboxes too (the identity platform's users)."""
+        """Users the directory knows have mailboxes too (the identity platform's users).
+
+        Mailboxes made before (seeded stores) take their directory user's object id, so
+        `@odata.context` names the same user as the tokens do.
+        """
         with self._lock:
             self._directory = directory
+            for box in self._mailboxes.values():
+                self._adopt_directory_id(box)
+
+    def _adopt_directory_id(self, box: Mailbox) -> None:
+        found = self._directory(box.name) if self._directory is not None else None
+        if found is not None and found[1] and box.user_id != found[1]:
+            box.user_id = found[1]
+            self._touch(box)
 
     def add_mailbox(self, name: str, user_id: str | None = None) -> dict[str, str]:
         """Create the mailbox now (the admin API); returns `{"userPrincipalName", "id"}`."""
@@ -147,6 +159,10 @@ class SandboxStore(ContactOps):
             upn, user_id = looked_up
         if upn is None:
             raise invalid_user(mailbox)
+        known = self._mailboxes.get(upn.casefold())  # named by a directory id it lacked
+        if known is not None:
+            self._adopt_directory_id(known)
+            return known
         return self._materialize(upn, user_id)
 
     def _materialize(self, upn: str, user_id: str) -> Mailbox:

@@ -260,6 +260,22 @@ def test_directory_users_have_mailboxes(store: SandboxStore) -> None:
     assert refusal(store.list_folders, "nobody@contoso.test").code == "ErrorInvalidUser"
 
 
+def test_a_seeded_mailbox_takes_its_directory_users_id(store: SandboxStore) -> None:
+    seed_folder(store, MAILBOX, "CRM", [contact_body(1)])
+    oid = "3f1c9e6a-0000-4000-8000-000000000002"
+    store.set_directory(lambda key: (MAILBOX, oid) if key.casefold() in (MAILBOX, oid) else None)
+    assert store.mailbox_user_id(MAILBOX) == oid
+    assert [f["displayName"] for f in store.list_folders(oid)] == ["CRM"]  # not a new mailbox
+
+
+def test_a_mailbox_named_by_a_new_directory_id_keeps_its_contents(store: SandboxStore) -> None:
+    seed_folder(store, MAILBOX, "CRM")
+    store.set_directory(lambda key: None)
+    oid = "3f1c9e6a-0000-4000-8000-000000000003"
+    store.set_directory(lambda key: (MAILBOX, oid) if key.casefold() == oid else None)
+    assert [f["displayName"] for f in store.list_folders(oid)] == ["CRM"]
+
+
 def test_malformed_ids_are_a_400(store: SandboxStore) -> None:
     for call in (
         lambda: store.get_contact(MAILBOX, "nope"),
