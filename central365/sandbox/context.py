@@ -28,11 +28,20 @@ class SandboxContext:
     #: The open state file (`--state`), saved before each answer; None keeps state in memory.
     state_file: StateFile | None = None
 
+    _saving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
     async def save_writes(self) -> None:
-        """Make the store's pending writes durable before an answer goes out (issue 8 #9)."""
+        """Make the store's pending writes durable before an answer goes out (issue 8 #9).
+
+        One save at a time: a request whose writes another request's save has taken waits for
+        that save to commit, so it never answers before its own writes are on disk.
+        """
         state_file = self.state_file
-        if state_file is not None and self.store.pending:
-            await asyncio.to_thread(state_file.save_pending, self.store)
+        if state_file is None:
+            return
+        async with self._saving:
+            if self.store.pending:
+                await asyncio.to_thread(state_file.save_pending, self.store)
 
     async def latency(self) -> None:
         """The configured network + service time of one HTTP request."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from central365.sandbox import schema
+from central365.sandbox.context import SandboxContext
+from central365.sandbox.pending import PendingWrites
 from central365.sandbox.persist import StateFile, StateFileError, load_state
 from central365.sandbox.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import AUTH, MAILBOX, FakeClock, contact_body
@@ -204,3 +207,33 @@ def test_confirmed_writes_survive_kill_9(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_an_answer_waits_for_a_save_that_took_its_writes(tmp_path: Path) -> None:
+    """Request B's save may take request A's writes; A must not answer before it commits."""
+    store = SandboxStore()
+    ctx = SandboxContext(store=store)
+    events: list[str] = []
+
+    class SlowStateFile(StateFile):
+        def _write(self, pending: PendingWrites) -> None:  # rows already taken: slow commit
+            time.sleep(0.2)
+            super()._write(pending)
+            events.append("save committed")
+
+    ctx.state_file = SlowStateFile(tmp_path / "sandbox.db")
+
+    async def answer(name: str) -> None:
+        await ctx.save_writes()
+        events.append(f"{name} answered")
+
+    async def scenario() -> None:
+        store.create_folder(MAILBOX, "A")  # A's write, taken by B's save
+        b = asyncio.create_task(answer("B"))
+        await asyncio.sleep(0.05)  # B's save is running and holds A's rows
+        await answer("A")
+        await b
+
+    asyncio.run(scenario())
+    assert events.index("A answered") > events.index("save committed")
+    ctx.state_file.close()
