@@ -283,6 +283,10 @@ def sandbox(
         float, typer.Option(help="Share of requests answered 429/503/504 at random (0..1).")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the random faults.")] = 0,
+    display_name_overwrite: Annotated[
+        bool,
+        typer.Option(help="Every PATCH without displayName regenerates it (Exchange may do so)."),
+    ] = False,
     tls: Annotated[
         bool, typer.Option(help="Serve HTTPS with a local CA (needed to sign in with msal).")
     ] = False,
@@ -314,6 +318,7 @@ def sandbox(
                 window_requests=10_000 if throttle else None,
                 fault_rate=fault_rate,
                 seed=seed,
+                display_name_overwrite=display_name_overwrite,
             )
         except ValueError as exc:
             raise Central365Error(f"The sandbox options are not valid: {exc}.") from None

@@ -193,3 +193,11 @@ def test_folder_rename_delete_and_folder_delta(client: httpx.Client, folder_id: 
     assert_graph_error(
         client.delete(f"/me/contactFolders/{default['id']}"), 400, "ErrorDeleteDistinguishedFolder"
     )
+    renamed_default = client.patch(f"/me/contactFolders/{default['id']}", json={"displayName": "X"})
+    assert_graph_error(renamed_default, 400, "ErrorDeleteDistinguishedFolder")
+    other = client.post("/me/contactFolders", json={"displayName": "Other"}).json()
+    moved = client.patch(
+        f"/me/contactFolders/{other['id']}",
+        json={"displayName": "Other", "parentFolderId": other["id"]},
+    )
+    assert_graph_error(moved, 400, "BadRequest")  # moving a folder is not modelled

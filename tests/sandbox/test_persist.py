@@ -148,9 +148,9 @@ SANDBOX = (sys.executable, "-m", "central365", "sandbox")
 MAILBOXES = ("--mailbox", "crm@contoso.test", "--mailbox", "other@contoso.test")
 
 
-def _start(state: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(state: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [*SANDBOX, "--port", str(port), "--state", str(state), *MAILBOXES],
+        [*SANDBOX, "--port", str(port), "--state", str(state), *MAILBOXES, *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -194,9 +194,12 @@ def test_confirmed_writes_survive_kill_9(tmp_path: Path) -> None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert len(confirmed) == 75
-    process = _start(state, port)
+    process = _start(state, port, "--display-name-overwrite")
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}/v1.0", headers=AUTH) as client:
+            named = client.post("/me/contacts", json={"givenName": "A", "displayName": "Boss"})
+            patched = client.patch(f"/me/contacts/{named.json()['id']}", json={"jobTitle": "x"})
+            assert patched.json()["displayName"] == "A"  # the fault, from the command line
             listed = client.get(f"/me/contactFolders/{folder}/contacts", params={"$top": 999})
             assert {c["id"] for c in listed.json()["value"]} == set(confirmed)
             # /me is the first --mailbox; the others and the directory users exist, no others
