@@ -104,7 +104,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "central.db"
         write_sqlite(db, rows)
-        with SandboxServer(faults=FaultConfig(latency_ms=args.latency_ms)) as sandbox:
+        faults = FaultConfig(latency_ms=args.latency_ms)
+        with SandboxServer(faults=faults, mailboxes=(MAILBOX,)) as sandbox:
             seed_folder(sandbox.store, MAILBOX, "Central", bodies)
             settings = Settings(
                 central=f"sqlite:///{db}",

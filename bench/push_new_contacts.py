@@ -65,7 +65,7 @@ def main() -> None:
     payloads = bodies(args.count)
     faults = FaultConfig(latency_ms=args.latency_ms)
 
-    with SandboxServer(faults=faults) as sandbox:
+    with SandboxServer(faults=faults, mailboxes=(MAILBOX,)) as sandbox:
         admin = httpx.Client(base_url=sandbox.admin_url, timeout=30)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         rows: list[tuple[str, float, dict[str, Any], int]] = []

@@ -374,9 +374,14 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     state: Annotated[
-        Path | None, typer.Option("--state", help="Keep the mailboxes in this JSON file.")
+        Path | None, typer.Option("--state", help="Keep the mailboxes in this SQLite file.")
     ] = None,
-    mailbox: Annotated[str, typer.Option(help="The mailbox /me stands for.")] = "demo@contoso.test",
+    mailbox: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A mailbox that exists (repeatable); the first is /me. Default demo@contoso.test."
+        ),
+    ] = None,
     token: Annotated[
         str | None, typer.Option(help="Accept only this bearer token (default: any non-empty one).")
     ] = None,
@@ -388,6 +393,10 @@ def sandbox(
         float, typer.Option(help="Share of requests answered 429/503/504 at random (0..1).")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the random faults.")] = 0,
+    display_name_overwrite: Annotated[
+        bool,
+        typer.Option(help="Every PATCH without displayName regenerates it (Exchange may do so)."),
+    ] = False,
     tls: Annotated[
         bool, typer.Option(help="Serve HTTPS with a local CA (needed to sign in with msal).")
     ] = False,
@@ -419,6 +428,7 @@ def sandbox(
                 window_requests=10_000 if throttle else None,
                 fault_rate=fault_rate,
                 seed=seed,
+                display_name_overwrite=display_name_overwrite,
             )
         except ValueError as exc:
             raise Central365Error(f"The sandbox options are not valid: {exc}.") from None
@@ -444,12 +454,14 @@ def sandbox(
                 markup=False,
                 soft_wrap=True,
             )
+        mailboxes = mailbox or ["demo@contoso.test"]
         run_sandbox(
             host,
             port,
             state,
             faults,
-            mailbox,
+            mailboxes[0],
+            mailboxes=tuple(mailboxes[1:]),
             token=token,
             log_level="warning",
             tls_dir=directory,

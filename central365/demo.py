@@ -67,6 +67,8 @@ class DemoStack:
         write_sqlite(self.database, rows)
         for stale in (
             "sandbox-state.json",
+            "sandbox-state.json-wal",
+            "sandbox-state.json-shm",
             "central365.db",
             "central365.db-wal",
             "central365.db-shm",

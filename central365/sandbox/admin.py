@@ -10,6 +10,11 @@
     POST /_sandbox/faults/script    replace the scripted rules: a list of rule objects
     DELETE /_sandbox/faults/script  drop every scripted rule
     POST /_sandbox/seed             {"mailbox"?, "folder", "contacts": [Graph JSON]} → folder
+                                    (the mailbox must exist)
+    GET  /_sandbox/mailboxes        [{"userPrincipalName", "id"}] of the mailboxes in use
+    POST /_sandbox/mailboxes        {"userPrincipalName", "id"?} → 201: a mailbox that exists
+    POST /_sandbox/move             {"mailbox"?, "contact", "folder"} → the contact moved, as a
+                                    user dragging it in Outlook (its regular id changes)
 
 Errors are JSON `{"error": "..."}` with status 400.
 """
@@ -121,6 +126,36 @@ async def clear_script(request: Request) -> Response:
     return JSONResponse([])
 
 
+async def list_mailboxes(request: Request) -> Response:
+    store = _ctx(request).store
+    return JSONResponse(
+        [
+            {"userPrincipalName": name, "id": store.mailbox_user_id(name)}
+            for name in store.mailbox_names()
+        ]
+    )
+
+
+async def add_mailbox(request: Request) -> Response:
+    raw = await _json(request)
+    name = raw.get("userPrincipalName") if isinstance(raw, dict) else None
+    user_id = raw.get("id") if isinstance(raw, dict) else None
+    if not isinstance(name, str) or "@" not in name or not isinstance(user_id, str | None):
+        raise ValueError('the body must be {"userPrincipalName": "user@domain", "id"?: "guid"}')
+    return JSONResponse(_ctx(request).store.add_mailbox(name, user_id), 201)
+
+
+async def move(request: Request) -> Response:
+    ctx = _ctx(request)
+    raw = await _json(request)
+    if not isinstance(raw, dict) or not all(
+        isinstance(raw.get(k), str) for k in ("contact", "folder")
+    ):
+        raise ValueError('the body must be {"mailbox"?, "contact": "id", "folder": "id"}')
+    mailbox = raw.get("mailbox") or ctx.store.default_mailbox
+    return JSONResponse(ctx.store.move_contact(mailbox, raw["contact"], raw["folder"]))
+
+
 async def seed(request: Request) -> Response:
     ctx = _ctx(request)
     raw = await _json(request)
@@ -146,4 +181,7 @@ def admin_routes() -> list[Route]:
         Route("/_sandbox/faults/script", _guarded(put_script), methods=["POST", "PUT"]),
         Route("/_sandbox/faults/script", clear_script, methods=["DELETE"]),
         Route("/_sandbox/seed", _guarded(seed), methods=["POST"]),
+        Route("/_sandbox/mailboxes", list_mailboxes, methods=["GET"]),
+        Route("/_sandbox/mailboxes", _guarded(add_mailbox), methods=["POST"]),
+        Route("/_sandbox/move", _guarded(move), methods=["POST"]),
     ]

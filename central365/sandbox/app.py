@@ -10,7 +10,9 @@ Every Graph request goes through one pipeline (`_serve`):
 4. sleep `latency_ms` while holding the slot, then run the handler (`dispatch.handle`);
 5. after-processing rules: replace the answer, hang before answering, or drop the connection.
 
-`$batch` follows the same steps with its own slot accounting (`batch_exec`).  The identity
+`$batch` follows the same steps with its own slot accounting (`batch_exec`).  With a state
+file, every answer (Graph, admin or identity) waits until the writes it confirms are saved
+(`SaveBeforeAnswer`), so a confirmed write survives `kill -9`.  The identity
 platform's endpoints (`/{tenant}/oauth2/v2.0/...`, `identity.routes`) are mounted beside
 `/v1.0`.  Nothing is built at import time; each call of `create_sandbox_app` has its own state.
 """
@@ -29,10 +31,11 @@ from urllib.parse import unquote
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central365.sandbox import faults as faults_mod
 from central365.sandbox.admin import admin_routes
@@ -46,7 +49,7 @@ from central365.sandbox.identity.routes import identity_admin_routes, identity_r
 from central365.sandbox.identity.routes_consent import admin_consent_routes
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
-from central365.sandbox.persist import StatePersister
+from central365.sandbox.persist import StateFile
 from central365.sandbox.problem import GraphProblem
 from central365.sandbox.store import SandboxStore
 
@@ -67,30 +70,32 @@ def create_sandbox_app(
     `faults` is a config (a fresh injector is made) or a ready injector to share.  `token`
     None accepts any non-empty opaque bearer token (sandbox-signed JWTs are always checked
     by their signature and scopes).  `identity` is the identity platform's directory (default:
-    the demo app and users) or a ready service to share.  With `state_path`, the app's lifespan flushes the
-    store to that file shortly after each write and on shutdown (loading it is the caller's
-    job, see `central365.sandbox.server`).  `app.state.sandbox` holds the `SandboxContext`.
+    the demo app and users) or a ready service to share.  With `state_path`, the app's lifespan
+    opens that SQLite file, writes the whole store into it, and every answer is sent only after
+    the writes it confirms are saved (loading the file is the caller's job, see
+    `central365.sandbox.server`).  `app.state.sandbox` holds the `SandboxContext`.
     """
     injector = (
         faults if isinstance(faults, FaultInjector) else FaultInjector(faults or FaultConfig())
     )
     service = identity if isinstance(identity, IdentityService) else IdentityService(identity)
     ctx = SandboxContext(store=store, faults=injector, token=token, identity=service)
+    store.set_directory(partial(_directory_user, service))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if state_path is None:
             yield
             return
-        persister = StatePersister(store, state_path)
-        task = asyncio.create_task(persister.run())
+        state_file = StateFile(state_path)
+        state_file.save_everything(store)
+        ctx.state_file = state_file
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            persister.flush()
+            ctx.state_file = None
+            state_file.save_pending(store)
+            state_file.close()
 
     async def graph_endpoint(request: Request) -> Response:
         return await _serve(ctx, request)
@@ -102,9 +107,37 @@ def create_sandbox_app(
         *identity_routes(service),
         *admin_consent_routes(service),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(SaveBeforeAnswer, ctx=ctx)]
+    )
     app.state.sandbox = ctx
     return app
+
+
+def _directory_user(service: IdentityService, key: str) -> tuple[str, str] | None:
+    """(UPN, object id) of a directory user: every user of the identity platform has a mailbox."""
+    user = service.config.user(key)
+    return None if user is None else (user.username, user.oid)
+
+
+class SaveBeforeAnswer:
+    """ASGI middleware: the state file is saved before a response's first byte is sent."""
+
+    def __init__(self, app: ASGIApp, ctx: SandboxContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_when_saved(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.ctx.save_writes()
+            await send(message)
+
+        await self.app(scope, receive, send_when_saved)
 
 
 def _graph_request(request: Request, body: bytes) -> GraphRequest:
@@ -197,7 +230,9 @@ async def _run_single(ctx: SandboxContext, req: GraphRequest) -> GraphResponse:
     held = _take_slot(ctx, box) if box is not None else 0
     try:
         await ctx.latency()
-        return handle(ctx.store, req)
+        return handle(
+            ctx.store, req, regenerate_display_name=ctx.faults.config.display_name_overwrite
+        )
     finally:
         if box is not None:
             ctx.faults.throttle.release(box, held)

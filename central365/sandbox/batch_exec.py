@@ -8,8 +8,15 @@ Reference §3 and §3.1:
   msgraph-sdk-dotnet#2628).  Any of these is a 400 for the whole batch;
 - members are dispatched like top-level requests with their own headers (Prefer, ...) and the
   outer request's authentication; each answer is `{id, status, headers, body}`;
-- `dependsOn` is honoured: members run in dependency order (ties in the given order), and a
-  member whose dependency failed (status >= 400) gets 424 Failed Dependency;
+- `dependsOn` follows Graph's limits (reference §3, the known issue "a request may depend on
+  only one other request"): a batch is fully parallel (no member depends), or every member but
+  the first depends on exactly one earlier member (a chain, or all on the same one).  Anything
+  else is a 400 for the whole batch: mixing chained and unchained members is "Batch should be
+  either fully sequential or fully parallel." (mgdc#2339, Microsoft Q&A 1532547), depending on
+  a later member is "Invalid dependency for request Id ..." (msgraph-sdk-dotnet-core#891);
+  depending on several is refused with the first message (its wording there is unsourced).
+  Members run in the given order, and a member whose dependency failed (status >= 400) gets
+  424 Failed Dependency;
 - the outer status is 200 whenever the batch parses.
 
 Mailbox slots (reference §3.1): Graph forwards at most 4 members of an unordered batch at a
@@ -78,11 +85,7 @@ def parse_batch(payload: Any) -> list[Member]:
             raise bad_request(f"Batch request ids must be unique; '{member.id}' is repeated.")
         seen.add(member.id.casefold())
         members.append(member)
-    ids = {m.id for m in members}
-    for member in members:
-        for dep in member.depends_on:
-            if dep not in ids or dep == member.id:
-                raise bad_request(f"Request '{member.id}' depends on unknown request '{dep}'.")
+    _check_dependencies(members)
     return members
 
 
@@ -123,19 +126,20 @@ def _parse_member(raw: Any) -> Member:
     )
 
 
-def execution_order(members: list[Member]) -> list[Member]:
-    """Dependency order, ties broken by the given order; a cycle is a 400."""
-    done: set[str] = set()
-    order: list[Member] = []
-    pending = list(members)
-    while pending:
-        ready = next((m for m in pending if all(d in done for d in m.depends_on)), None)
-        if ready is None:
-            raise bad_request("The dependsOn references of the batch form a cycle.")
-        order.append(ready)
-        done.add(ready.id)
-        pending.remove(ready)
-    return order
+def _check_dependencies(members: list[Member]) -> None:
+    """Graph's dependsOn limits (module docstring); raises the whole batch's 400."""
+    mixed = bad_request("Batch should be either fully sequential or fully parallel.")
+    position = {m.id: i for i, m in enumerate(members)}
+    if not any(m.depends_on for m in members):
+        return
+    for index, member in enumerate(members):
+        for dep in member.depends_on:
+            if dep not in position or dep == member.id:
+                raise bad_request(f"Request '{member.id}' depends on unknown request '{dep}'.")
+            if position[dep] > index:
+                raise bad_request(f"Invalid dependency for request Id : {member.id}.")
+        if len(member.depends_on) > 1 or (index > 0 and not member.depends_on):
+            raise mixed
 
 
 def is_sequential(members: list[Member]) -> bool:
@@ -178,7 +182,6 @@ async def run_batch(
     it returns the member to run or raises the member's `GraphProblem`.
     """
     members = parse_batch(outer.json())
-    order = execution_order(members)
     ctx.stats.batch(len(members))
     requests = {m.id: _authorized(member_request(m, outer), authorize) for m in members}
     config = ctx.faults.config
@@ -202,7 +205,7 @@ async def run_batch(
     try:
         await ctx.latency()
         failed: set[str] = set()
-        for member in order:
+        for member in members:
             req = requests[member.id]
             if any(dep in failed for dep in member.depends_on):
                 response = json_response(
@@ -273,7 +276,9 @@ def _run_member(
         if wait is not None:
             ctx.stats.throttle()
             return refuse(faults_mod.budget_throttled(wait))
-    response = handle(ctx.store, req)
+    response = handle(
+        ctx.store, req, regenerate_display_name=ctx.faults.config.display_name_overwrite
+    )
     if rule is not None:
         ctx.stats.fault()
         effects.hang_s = max(effects.hang_s, rule.hang_after_processing_s or 0.0)

@@ -71,6 +71,9 @@ class FaultConfig:
     seed                     seeds the RNG (reseeded whenever the config is replaced)
     shuffle_batch_responses  answer `$batch` members in a seeded random order, so clients that
                              rely on order (Graph does not promise it) fail in tests
+    display_name_overwrite   every PATCH without `displayName` regenerates it, whatever it
+                             changes (reference §1.1 "may overwrite"), so a client that does
+                             not resend displayName loses it in tests
     """
 
     latency_ms: int = 0
@@ -88,6 +91,7 @@ class FaultConfig:
     fault_scope: FaultScope = FaultScope.BOTH
     seed: int = 0
     shuffle_batch_responses: bool = False
+    display_name_overwrite: bool = False
 
     def __post_init__(self) -> None:
         problems = self.problems()

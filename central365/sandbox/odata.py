@@ -218,3 +218,32 @@ def build_url(base: str, path: str, params: Mapping[str, str]) -> str:
         f"{k}={quote(v, safe=chr(36) + chr(39) + '(),/:@=')}" for k, v in params.items()
     )
     return f"{base}{path}?{query}"
+
+
+#: Contact properties `$orderby` takes (issue 10 item 7); Graph's Outlook lists sort on these.
+ORDERABLE = ("displayName", "givenName", "surname", "createdDateTime", "lastModifiedDateTime")
+_ORDER_TERM = re.compile(r"^\s*(\w+)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+
+OrderBy = tuple[tuple[str, bool], ...]
+
+
+def parse_orderby(value: str | None) -> OrderBy | None:
+    """`$orderby=surname desc,givenName` → (("surname", True), ("givenName", False))."""
+    if value is None:
+        return None
+    terms: list[tuple[str, bool]] = []
+    for part in value.split(","):
+        match = _ORDER_TERM.match(part)
+        names = {name.casefold(): name for name in ORDERABLE}
+        if match is None or match.group(1).casefold() not in names:
+            raise bad_request(
+                f"The $orderby expression '{part.strip()}' is not supported.",
+                code="ErrorInvalidUrlQuery",
+            )
+        terms.append((names[match.group(1).casefold()], (match.group(2) or "").lower() == "desc"))
+    return tuple(terms)
+
+
+def wants_immutable_ids(headers: Mapping[str, str]) -> bool:
+    """True under `Prefer: IdType="ImmutableId"` (reference §6.1; per request)."""
+    return parse_prefer(headers.get("prefer")).get("idtype", "").lower() == "immutableid"

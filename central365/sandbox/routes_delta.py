@@ -1,9 +1,12 @@
-"""Delta query on one folder's contacts: `GET {u}/contactFolders/{fid}/contacts/delta`.
+"""Delta queries: one folder's contacts (`GET {u}/contactFolders/{fid}/contacts/delta`, also
+in the function-call form `.../delta()` msgraph-sdk sends) and the mailbox's contact folders
+(`GET {u}/contactFolders/delta`, issue 10 items 6 and 8).
 
 Reference §2.4.  A round follows `@odata.nextLink`s (`$skiptoken`) until a page carries an
 `@odata.deltaLink` (`$deltatoken`); the next round starts from that link and returns the
 contacts changed since, plus `{"id", "@removed": {"reason": "deleted"}}` for deleted ones.
-`$select` is accepted only on the first call and travels inside the tokens.
+`$select` is accepted only on the first call and travels inside the tokens.  Ids follow
+`Prefer: IdType="ImmutableId"` on each call (reference §6.1: delta works with both forms).
 
 Tokens are url-safe base64 of a small JSON document: opaque to clients, readable in a
 debugger.  A round is pinned to the store's change sequence at its first page, so writes made
@@ -68,7 +71,10 @@ def contacts_delta(
         if deltatoken is not None:  # a new round: everything after the last one's end
             upto = store.current_seq(mailbox)
             state = {**state, "a": state["u"], "u": upto, "c": state["u"], "i": False}
-    changes = store.changes(mailbox, folder_id, state["c"], state["u"], initial=state["i"])
+    immutable = odata.wants_immutable_ids(req.headers)
+    changes = store.changes(
+        mailbox, folder_id, state["c"], state["u"], initial=state["i"], immutable=immutable
+    )
     size = page_size(req)
     page, more = changes[:size], len(changes) > size
     select = tuple(state["s"]) if state["s"] is not None else None
@@ -88,3 +94,56 @@ def contacts_delta(
         body["@odata.deltaLink"] = odata.build_url(req.api_root, link_path, {"$deltatoken": token})
     body["value"] = values
     return json_response(200, body)
+
+
+#: The token's folder marker for `contactFolders/delta` (not a folder id).
+_FOLDERS = "contactFolders"
+
+
+def _folder_select(value: str | None) -> list[str] | None:
+    """`$select` on `contactFolders/delta` (`contactfolder-delta.md`; `id` always comes)."""
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    for name in names:
+        if name not in ("id", "displayName", "parentFolderId"):
+            raise GraphProblem(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{name}' on type "
+                "'microsoft.graph.contactFolder'.",
+            )
+    return names
+
+
+def folders_delta(store: SandboxStore, req: GraphRequest, mailbox: str) -> GraphResponse:
+    """`contactFolders/delta`: every folder (the default one too), then changes and removals.
+
+    A mailbox holds few folders, so each round is one page ending in the `@odata.deltaLink`
+    (a simplification: Graph may page folder rounds too).
+    """
+    deltatoken = odata.option(req.query, "$deltatoken")
+    if deltatoken is None:
+        odata.check_options(req.query, {"$select"})
+        select = _folder_select(odata.option(req.query, "$select"))
+        after, initial = 0, True
+    else:
+        state = _decode(deltatoken, _FOLDERS)
+        after, initial, select = int(state["u"]), False, state.get("s")
+    upto = store.current_seq(mailbox)
+    changes = store.folder_changes(mailbox, after, upto, initial=initial)
+    values = [
+        {k: v for k, v in body.items() if select is None or k == "id" or k in select}
+        if body is not None
+        else {"id": fid, "@removed": {"reason": "deleted"}}
+        for _, fid, body in changes
+    ]
+    token = _encode({"f": _FOLDERS, "u": upto, "s": select})
+    return json_response(
+        200,
+        {
+            "@odata.context": f"{req.api_root}/$metadata#Collection(contactFolder)",
+            "@odata.deltaLink": odata.build_url(req.api_root, req.path, {"$deltatoken": token}),
+            "value": values,
+        },
+    )

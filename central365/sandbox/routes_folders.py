@@ -1,9 +1,11 @@
-"""contactFolders: list (with `$filter=displayName eq '...'`), get, create, childFolders.
+"""contactFolders: list (with `$filter=displayName eq '...'`), get, create, childFolders,
+rename (PATCH) and DELETE.
 
 Reference §2.1: folder objects are `{id, displayName, parentFolderId}`; `GET {u}/contactFolders`
 lists the folders inside the default Contacts folder, not the default folder itself; creating a
 folder answers 201.  A second folder of the same name under one parent is 409
-`ErrorFolderExists` (see `SandboxStore.create_folder`).
+`ErrorFolderExists` (see `SandboxStore.create_folder`).  PATCH answers 200 with the folder,
+DELETE 204 (`contactfolder-update.md`, `contactfolder-delete.md`; issue 10 item 8).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from central365.sandbox import odata
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
 from central365.sandbox.paging import page_of
 from central365.sandbox.problem import bad_request
+from central365.sandbox.routes_contacts import user_context
 from central365.sandbox.store import SandboxStore
 
 _FOLDER_PROPERTIES = ("id", "displayName", "parentFolderId")
 _LIST_OPTIONS = {"$filter", "$top", "$skip", "$select", "$count"}
 
 
-def _context(req: GraphRequest, mailbox: str, suffix: str) -> str:
-    return f"{req.api_root}/$metadata#users('{mailbox}')/contactFolders{suffix}"
+def _context(req: GraphRequest, store: SandboxStore, mailbox: str, suffix: str) -> str:
+    return f"{user_context(req, store, mailbox)}/contactFolders{suffix}"
 
 
 def _select(value: str | None) -> tuple[str, ...] | None:
@@ -56,7 +59,7 @@ def list_folders(
         # Exchange compares folder names case-insensitively.
         folders = [f for f in folders if f["displayName"].casefold() == wanted.casefold()]
     items, extra = page_of(req, folders)
-    body: dict[str, Any] = {"@odata.context": _context(req, mailbox, "")}
+    body: dict[str, Any] = {"@odata.context": _context(req, store, mailbox, "")}
     body.update(extra)
     body["value"] = [_project(f, select) for f in items]
     return json_response(200, body)
@@ -68,25 +71,57 @@ def get_folder(
     odata.check_options(req.query, {"$select"})
     folder = store.get_folder(mailbox, folder_id)
     select = _select(odata.option(req.query, "$select"))
-    body = {"@odata.context": _context(req, mailbox, "/$entity"), **_project(folder, select)}
+    body = {"@odata.context": _context(req, store, mailbox, "/$entity"), **_project(folder, select)}
     return json_response(200, body)
+
+
+def _folder_body(req: GraphRequest, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    payload = req.json()
+    if not isinstance(payload, Mapping):
+        raise bad_request("The request body must be a contactFolder object.", "RequestBodyRead")
+    for key in payload:
+        if key not in allowed and not key.startswith("@odata."):
+            raise bad_request(
+                f"The property '{key}' does not exist on type 'microsoft.graph.contactFolder'.",
+                code="RequestBodyRead",
+            )
+    return payload
+
+
+def _name(payload: Mapping[str, Any]) -> str:
+    name = payload.get("displayName")
+    if not isinstance(name, str):
+        raise bad_request("The folder's displayName must be a string.", "ErrorInvalidArgument")
+    return name
 
 
 def create_folder(
     store: SandboxStore, req: GraphRequest, mailbox: str, parent_id: str | None
 ) -> GraphResponse:
-    payload = req.json()
-    if not isinstance(payload, Mapping):
-        raise bad_request("The request body must be a contactFolder object.", "RequestBodyRead")
-    for key in payload:
-        # The docs' sample also sends parentFolderId; the URL decides the parent.
-        if key not in ("displayName", "parentFolderId") and not key.startswith("@odata."):
-            raise bad_request(
-                f"The property '{key}' does not exist on type 'microsoft.graph.contactFolder'.",
-                code="RequestBodyRead",
-            )
-    name = payload.get("displayName")
-    if not isinstance(name, str):
-        raise bad_request("The folder's displayName must be a string.", "ErrorInvalidArgument")
-    folder = store.create_folder(mailbox, name, parent_id)
-    return json_response(201, {"@odata.context": _context(req, mailbox, "/$entity"), **folder})
+    # The docs' sample also sends parentFolderId; the URL decides the parent.
+    payload = _folder_body(req, ("displayName", "parentFolderId"))
+    folder = store.create_folder(mailbox, _name(payload), parent_id)
+    context = _context(req, store, mailbox, "/$entity")
+    return json_response(201, {"@odata.context": context, **folder})
+
+
+def rename_folder(
+    store: SandboxStore, req: GraphRequest, mailbox: str, folder_id: str
+) -> GraphResponse:
+    payload = _folder_body(req, ("displayName", "parentFolderId"))
+    if payload.get("parentFolderId", None) not in (
+        None,
+        store.get_folder(mailbox, folder_id)["parentFolderId"],
+    ):
+        raise bad_request("Moving a folder by PATCH is not modelled by the sandbox.")
+    folder = store.rename_folder(mailbox, folder_id, _name(payload))
+    context = _context(req, store, mailbox, "/$entity")
+    return json_response(200, {"@odata.context": context, **folder})
+
+
+def delete_folder(
+    store: SandboxStore, req: GraphRequest, mailbox: str, folder_id: str
+) -> GraphResponse:
+    odata.check_options(req.query, set())
+    store.delete_folder(mailbox, folder_id)
+    return GraphResponse(204)

@@ -1,7 +1,8 @@
 """Running the sandbox: `run_sandbox` for the CLI, `SandboxServer` for tests, demos, benchmarks.
 
-Both load `state_path` when it exists and let the app's lifespan save it (shortly after each
-write and on shutdown), so a restart keeps the mailboxes.  Both can serve HTTPS with a local CA
+Both load `state_path` when it exists and let the app save it (before each answer that
+confirms a write, see `central365.sandbox.persist`), so a restart, even after `kill -9`,
+keeps every confirmed write.  Both can serve HTTPS with a local CA
 (`central365.sandbox.tls`), which msal needs to use the sandbox as its authority.  The identity
 platform's signing key is kept in the TLS directory (or next to the state file) when there is
 one, so tokens issued before a restart stay valid.
@@ -21,7 +22,7 @@ from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultConfig, FaultInjector
 from central365.sandbox.identity.registry import IdentityConfig
 from central365.sandbox.identity.service import IdentityService
-from central365.sandbox.persist import StatePersister
+from central365.sandbox.persist import load_state
 from central365.sandbox.store import DEFAULT_MAILBOX, SandboxStore
 from central365.sandbox.tls import TlsFiles, ensure_tls_files
 from central365.serving import BackgroundServer
@@ -32,10 +33,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
-def _store(default_mailbox: str, state_path: Path | None) -> SandboxStore:
-    store = SandboxStore(default_mailbox=default_mailbox)
+def _store(
+    default_mailbox: str, state_path: Path | None, mailboxes: tuple[str, ...] = ()
+) -> SandboxStore:
+    store = SandboxStore(default_mailbox=default_mailbox, mailboxes=mailboxes)
     if state_path is not None:
-        StatePersister(store, state_path).load_if_present()
+        load_state(store, state_path)
     return store
 
 
@@ -62,6 +65,7 @@ def run_sandbox(
     faults: FaultConfig | None = None,
     default_mailbox: str = DEFAULT_MAILBOX,
     *,
+    mailboxes: tuple[str, ...] = (),
     token: str | None = None,
     log_level: str = "info",
     tls_dir: Path | None = None,
@@ -71,12 +75,13 @@ def run_sandbox(
 
     With `tls_dir`, serve HTTPS with the local CA kept there (`tls_dir/sandbox-ca.pem` is what
     clients trust, see `central365.sandbox.tls.ca_path_in`).  `identity` is the identity
-    platform's directory (default: the demo app and users).
+    platform's directory (default: the demo app and users).  `default_mailbox` (what `/me`
+    stands for) and `mailboxes` exist; so do the directory's users.
 
     Raises ValueError when `state_path` holds a state of an unknown format, and OSError when it
     cannot be read or the port cannot be bound.
     """
-    store = _store(default_mailbox, state_path)
+    store = _store(default_mailbox, state_path, mailboxes)
     service = _identity(identity, tls_dir, state_path)
     app = create_sandbox_app(store, faults, token=token, state_path=state_path, identity=service)
     files = ensure_tls_files(tls_dir, [host]) if tls_dir is not None else None
@@ -106,7 +111,8 @@ class SandboxServer:
     temporary directory, removed on `stop()`, when None) at `start()`; `ca_path` is the CA
     file clients must trust (a requests session's `verify=`, httpx's `verify=`,
     `CENTRAL365_CA_BUNDLE`).  `identity` is the directory of the identity platform (default:
-    the demo app and users) or a ready `IdentityService`.
+    the demo app and users) or a ready `IdentityService`.  Without a `store`, one is made with
+    `default_mailbox` (`/me`) and `mailboxes` as the mailboxes that exist.
     """
 
     def __init__(
@@ -119,12 +125,15 @@ class SandboxServer:
         state_path: Path | None = None,
         token: str | None = None,
         default_mailbox: str = DEFAULT_MAILBOX,
+        mailboxes: tuple[str, ...] = (),
         startup_timeout_s: float = 10.0,
         tls: bool = False,
         tls_dir: Path | None = None,
         identity: IdentityConfig | IdentityService | None = None,
     ) -> None:
-        self.store = store if store is not None else _store(default_mailbox, state_path)
+        if store is None:
+            store = _store(default_mailbox, state_path, mailboxes)
+        self.store = store
         self.identity = _identity(identity, tls_dir if tls else None, state_path)
         self.app = create_sandbox_app(
             self.store, faults, token=token, state_path=state_path, identity=self.identity

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from central365.sandbox import ids
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultConfig
@@ -19,6 +20,8 @@ ROOT = "http://sandbox.test"
 BASE = f"{ROOT}/v1.0"
 AUTH = {"Authorization": "Bearer test-token"}
 MAILBOX = "demo@contoso.test"
+#: A well-formed id that names nothing (a malformed one is a 400, not a 404).
+UNKNOWN_ID = ids.regular_id("nobody@contoso.test", "contact", 1)
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.store import SandboxStore
-from tests.sandbox.conftest import contact_body
+from tests.sandbox.conftest import UNKNOWN_ID, contact_body
 
 JSON = {"Content-Type": "application/json"}
 
@@ -49,7 +49,7 @@ def test_members_reach_the_normal_handlers(client: httpx.Client, folder_id: str)
             "headers": {**JSON, "Prefer": 'IdType="ImmutableId"'},
             "body": {"jobTitle": "CEO"},
         },
-        {"id": "4", "method": "DELETE", "url": "/me/contacts/unknown"},
+        {"id": "4", "method": "DELETE", "url": f"/me/contacts/{UNKNOWN_ID}"},
         {"id": "5", "method": "GET", "url": f"me/contactFolders/{folder_id}/contacts?$top=1"},
     ]
     answers = by_id(client.post("/$batch", json={"requests": requests}))
@@ -129,13 +129,36 @@ def test_depends_on_runs_in_order_and_fails_dependants(
     assert [c["givenName"] for c in listed] == ["Given1"]
 
 
-def test_depends_on_earlier_in_list_order(client: httpx.Client, folder_id: str) -> None:
-    # "2" is listed first but depends on "1": it must run after it.
-    requests = [create("2", folder_id, 2, dependsOn=["1"]), create("1", folder_id, 1)]
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        # "1" is listed first but depends on "0": Graph refuses instead of reordering.
+        ([("1", ["0"]), ("0", []), ("2", ["1"])], "Invalid dependency for request Id : 1."),
+        # chained and unchained members mixed
+        ([("0", []), ("1", ["0"]), ("2", [])], "Batch should be either fully sequential or"),
+        # a member depending on two others
+        ([("0", []), ("1", ["0"]), ("2", ["0", "1"])], "fully sequential or fully parallel."),
+    ],
+)
+def test_dependency_shapes_graph_refuses_are_400(
+    client: httpx.Client, folder_id: str, shape: list[tuple[str, list[str]]], message: str
+) -> None:
+    requests = [
+        create(i, folder_id, int(i), **({"dependsOn": deps} if deps else {})) for i, deps in shape
+    ]
+    response = client.post("/$batch", json={"requests": requests})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BadRequest"
+    assert message in response.json()["error"]["message"]
+    assert client.get(f"/me/contactFolders/{folder_id}/contacts").json()["value"] == []
+
+
+def test_all_depending_on_the_same_one_is_allowed(client: httpx.Client, folder_id: str) -> None:
+    requests = [create("0", folder_id, 0)] + [
+        create(str(i), folder_id, i, dependsOn=["0"]) for i in (1, 2)
+    ]
     answers = by_id(client.post("/$batch", json={"requests": requests}))
-    assert answers["1"]["status"] == answers["2"]["status"] == 201
-    listed = client.get(f"/me/contactFolders/{folder_id}/contacts").json()["value"]
-    assert [c["givenName"] for c in listed] == ["Given1", "Given2"]
+    assert [answers[k]["status"] for k in "012"] == [201, 201, 201]
 
 
 def test_shuffled_answers_still_match_by_id(

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from central365.sandbox.store import SandboxStore, seed_folder
-from tests.sandbox.conftest import MAILBOX, contact_body
+from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 
 def run_round(client: httpx.Client, url: str, **kw: Any) -> tuple[list[dict[str, Any]], str, int]:
@@ -76,5 +76,5 @@ def test_delta_errors(client: httpx.Client, folder_id: str) -> None:
     base = f"/me/contactFolders/{folder_id}/contacts/delta"
     assert client.get(base, params={"$deltatoken": "garbage"}).status_code == 400
     assert client.get(base, params={"$filter": "x"}).status_code == 400
-    assert client.get("/me/contactFolders/nope/contacts/delta").status_code == 404
+    assert client.get(f"/me/contactFolders/{UNKNOWN_ID}/contacts/delta").status_code == 404
     assert client.post(base, json={}).status_code == 405

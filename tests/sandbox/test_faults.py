@@ -11,7 +11,7 @@ import pytest
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultKind, FaultRule, FaultScope
 from central365.sandbox.store import SandboxStore
-from tests.sandbox.conftest import MAILBOX, ROOT, contact_body, ctx_of
+from tests.sandbox.conftest import MAILBOX, ROOT, UNKNOWN_ID, contact_body, ctx_of
 
 JSON = {"Content-Type": "application/json"}
 Maker = Callable[..., httpx.Client]
@@ -276,7 +276,7 @@ def test_admin_stats_reset_and_seed(client: httpx.Client, admin: httpx.Client) -
             ]
         },
     )
-    client.patch("/me/contacts/nope", json={})
+    client.patch(f"/me/contacts/{UNKNOWN_ID}", json={})
     stats = admin.get("/stats").json()
     assert stats["requests"] == 3 and stats["by_method"] == {"GET": 1, "POST": 1, "PATCH": 1}
     assert stats["batches"] == 1 and stats["inner_requests"] == 2

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.store import SandboxStore, seed_folder
-from tests.sandbox.conftest import MAILBOX, contact_body
+from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 
 def assert_graph_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def test_folder_list_filter_get_and_child_folders(client: httpx.Client) -> None:
 
 
 def test_folder_errors(client: httpx.Client, folder_id: str) -> None:
-    assert_graph_error(client.get("/me/contactFolders/nope"), 404, "ErrorItemNotFound")
+    assert_graph_error(client.get(f"/me/contactFolders/{UNKNOWN_ID}"), 404, "ErrorItemNotFound")
     dup = client.post("/me/contactFolders", json={"displayName": "crm"})
     assert_graph_error(dup, 409, "ErrorFolderExists")
     bad_filter = client.get("/me/contactFolders", params={"$filter": "startswith(displayName,'C')"})
@@ -202,7 +202,7 @@ def test_top_limits_and_count(client: httpx.Client, store: SandboxStore) -> None
     counted = client.get(base, params={"$count": "true", "$top": "1"}).json()
     assert counted["@odata.count"] == 3 and len(counted["value"]) == 1
     assert_graph_error(
-        client.get(base, params={"$orderby": "surname"}), 400, "RequestBroker--ParseUri"
+        client.get(base, params={"$orderby": "jobTitle"}), 400, "ErrorInvalidUrlQuery"
     )
     assert_graph_error(client.get(base, params={"$select": "nope"}), 400, "RequestBroker--ParseUri")
 
@@ -272,7 +272,9 @@ def test_prefer_immutable_id_is_acknowledged(client: httpx.Client) -> None:
         f"/me/contacts/{plain.json()['id']}", headers={"Prefer": 'IdType="ImmutableId"'}
     )
     assert immutable.headers["Preference-Applied"] == 'IdType="ImmutableId"'
-    assert immutable.json()["id"] == plain.json()["id"]  # ids are stable in the sandbox anyway
+    # reference §6.1: the immutable id is another id for the same item
+    assert immutable.json()["id"] != plain.json()["id"]
+    assert client.get(f"/me/contacts/{immutable.json()['id']}").json()["id"] == plain.json()["id"]
 
 
 def test_request_ids_are_echoed(client: httpx.Client) -> None:

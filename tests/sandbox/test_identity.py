@@ -29,6 +29,7 @@ from central365.sandbox.identity import (
     IdentityService,
 )
 from central365.sandbox.identity.pages import AUTOSUBMIT_PATH
+from central365.sandbox.identity.registry import derived_oid
 from central365.sandbox.store import SandboxStore
 from central365.sandbox.tls import ensure_tls_files
 from central365.sandbox.transport import InProcessTransport
@@ -58,7 +59,10 @@ def identity(clock: Clock) -> IdentityService:
 
 @pytest.fixture
 def app(identity: IdentityService) -> Starlette:
-    return create_sandbox_app(SandboxStore(), identity=identity)
+    # Mailboxes beyond the directory's users must exist (issue 10 item 4).
+    return create_sandbox_app(
+        SandboxStore(mailboxes=("anyone@contoso.test", "x@contoso.test")), identity=identity
+    )
 
 
 @pytest.fixture
@@ -519,7 +523,9 @@ def test_me_is_the_signed_in_user(http: httpx.Client) -> None:
     result = sign_in(http, "readonly@contoso.test")
     listed = http.get("/v1.0/me/contactFolders", headers=bearer(result["access_token"]))
     assert listed.status_code == 200
-    assert "readonly@contoso.test" in listed.json()["@odata.context"]
+    # Graph names the user by object id in @odata.context (issue 10 item 10)
+    oid = derived_oid("user", "readonly@contoso.test")
+    assert f"users('{oid}')" in listed.json()["@odata.context"]
 
 
 def test_scopes_are_enforced_on_requests_and_batch_members(http: httpx.Client) -> None:

@@ -16,7 +16,7 @@ from central365.model import (
     WriteResult,
 )
 from central365.sandbox.store import SandboxStore, seed_folder
-from tests.sandbox.conftest import MAILBOX, contact_body
+from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 
 def create(key: str, i: int) -> ContactWrite:
@@ -67,7 +67,7 @@ def test_refusals_become_failed_results(store: SandboxStore) -> None:
     results = folder.write(
         [
             ContactWrite("1", WriteKind.CREATE, too_many, "a0@b.test"),
-            ContactWrite("2", WriteKind.UPDATE, {"surname": "x"}, "", "missing-id"),
+            ContactWrite("2", WriteKind.UPDATE, {"surname": "x"}, "", UNKNOWN_ID),
             ContactWrite("3", WriteKind.UPDATE, {"surname": "x"}, ""),
             create("4", 4),
         ]

@@ -10,7 +10,7 @@ import pytest
 
 from central365.sandbox.problem import GraphProblem
 from central365.sandbox.store import SandboxStore, seed_folder
-from tests.sandbox.conftest import MAILBOX, FakeClock, contact_body
+from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, FakeClock, contact_body
 
 #: Verbatim bodies from the Graph v1.0 docs (a copy of shared/reference/graph-contact-examples.json).
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "graph-contact-examples.json"
@@ -81,13 +81,30 @@ def test_patch_changes_only_given_properties_and_replaces_collections(
     assert updated["emailAddresses"] == created["emailAddresses"]
 
 
-def test_display_name_kept_as_sent_else_generated(store: SandboxStore) -> None:
+def test_display_name_kept_as_sent_until_a_name_part_changes(store: SandboxStore) -> None:
     sent = store.create_contact(MAILBOX, None, {"givenName": "A", "displayName": "Custom"})
-    assert store.update_contact(MAILBOX, sent["id"], {"surname": "Z"})["displayName"] == "Custom"
+    kept = store.update_contact(MAILBOX, sent["id"], {"jobTitle": "CEO", "givenName": "A"})
+    assert kept["displayName"] == "Custom"
+    # reference §1.1: a PATCH of a name part without displayName makes Exchange generate it
+    assert store.update_contact(MAILBOX, sent["id"], {"surname": "Z"})["displayName"] == "A Z"
+    resent = store.update_contact(MAILBOX, sent["id"], {"surname": "Y", "displayName": "Custom"})
+    assert resent["displayName"] == "Custom"
     generated = store.create_contact(MAILBOX, None, {"givenName": "A", "surname": "B"})
     assert generated["displayName"] == "A B"
     renamed = store.update_contact(MAILBOX, generated["id"], {"surname": "C"})
     assert renamed["displayName"] == "A C"
+
+
+def test_regenerating_on_every_patch_overwrites_a_sent_display_name(store: SandboxStore) -> None:
+    sent = store.create_contact(MAILBOX, None, {"givenName": "A", "displayName": "Custom"})
+    over = store.update_contact(
+        MAILBOX, sent["id"], {"jobTitle": "CEO"}, regenerate_display_name=True
+    )
+    assert over["displayName"] == "A"
+    resent = store.update_contact(
+        MAILBOX, sent["id"], {"displayName": "Custom"}, regenerate_display_name=True
+    )
+    assert resent["displayName"] == "Custom"
 
 
 def test_email_name_defaults_to_the_address(store: SandboxStore) -> None:
@@ -140,10 +157,10 @@ def test_annotations_and_extended_properties_are_accepted(store: SandboxStore) -
 
 def test_unknown_contact_and_folder_are_item_not_found(store: SandboxStore) -> None:
     for problem in (
-        refusal(store.get_contact, MAILBOX, "nope"),
-        refusal(store.list_contacts, MAILBOX, "nope"),
-        refusal(store.update_contact, MAILBOX, "nope", {}),
-        refusal(store.delete_contact, MAILBOX, "nope"),
+        refusal(store.get_contact, MAILBOX, UNKNOWN_ID),
+        refusal(store.list_contacts, MAILBOX, UNKNOWN_ID),
+        refusal(store.update_contact, MAILBOX, UNKNOWN_ID, {}),
+        refusal(store.delete_contact, MAILBOX, UNKNOWN_ID),
     ):
         assert (problem.status, problem.code) == (404, "ErrorItemNotFound")
         assert problem.message == "The specified object was not found in the store."
@@ -159,6 +176,7 @@ def test_folder_qualified_access_only_reaches_that_folder(store: SandboxStore) -
 
 
 def test_mailboxes_are_case_insensitive_and_me_is_the_default(store: SandboxStore) -> None:
+    store.declare_mailbox("other@contoso.test")
     store.create_folder("Demo@Contoso.TEST", "CRM")
     assert [f["displayName"] for f in store.list_folders("me")] == ["CRM"]
     assert store.list_folders("other@contoso.test") == []
@@ -206,23 +224,6 @@ def test_changes_feed_delta(store: SandboxStore) -> None:
     ]
 
 
-def test_save_and_load_round_trip(store: SandboxStore, tmp_path: Path, clock: FakeClock) -> None:
-    folder = seed_folder(store, MAILBOX, "CRM", [contact_body(1), contact_body(2)])
-    path = tmp_path / "state" / "sandbox.json"
-    store.save(path)
-    assert not list(path.parent.glob(".sandbox.json.*"))  # the temp file was renamed away
-    again = SandboxStore(clock=clock)
-    again.load(path)
-    assert again.list_contacts(MAILBOX, folder["id"]) == store.list_contacts(MAILBOX, folder["id"])
-    created = again.create_contact(MAILBOX, folder["id"], contact_body(3))
-    assert created["id"] not in {c["id"] for c in store.list_contacts(MAILBOX, folder["id"])}
-
-
-def test_load_refuses_unknown_format(store: SandboxStore) -> None:
-    with pytest.raises(ValueError, match="format"):
-        store.load_json({"format": 99, "mailboxes": []})
-
-
 def test_seed_folder_reuses_by_name_unless_duplicates_are_wanted(store: SandboxStore) -> None:
     first = seed_folder(store, MAILBOX, "CRM", [contact_body(1)])
     again = seed_folder(store, MAILBOX, "crm", [contact_body(2)])
@@ -237,3 +238,71 @@ def test_reset_forgets_everything(store: SandboxStore) -> None:
     seed_folder(store, MAILBOX, "CRM", [contact_body(1)])
     store.reset()
     assert store.list_folders(MAILBOX) == []
+
+
+def test_unknown_mailboxes_are_invalid_users(store: SandboxStore) -> None:
+    problem = refusal(store.list_folders, "ghost@contoso.test")
+    assert (problem.status, problem.code) == (404, "ErrorInvalidUser")
+    assert problem.message == "The requested user 'ghost@contoso.test' is invalid."
+    assert not store.has_mailbox("ghost@contoso.test")
+    added = store.add_mailbox("Ghost@contoso.test")
+    assert store.list_folders("ghost@contoso.test") == []
+    assert store.mailbox_key(added["id"]) == "ghost@contoso.test"  # by user id too
+    assert store.default_folder(added["id"]) == store.default_folder("GHOST@contoso.test")
+
+
+def test_directory_users_have_mailboxes(store: SandboxStore) -> None:
+    oid = "3f1c9e6a-0000-4000-8000-000000000001"
+    store.set_directory(
+        lambda key: ("dir@contoso.test", oid) if key in ("dir@contoso.test", oid) else None
+    )
+    assert store.list_folders(oid) == [] and store.mailbox_user_id("dir@contoso.test") == oid
+    assert refusal(store.list_folders, "nobody@contoso.test").code == "ErrorInvalidUser"
+
+
+def test_a_seeded_mailbox_takes_its_directory_users_id(store: SandboxStore) -> None:
+    seed_folder(store, MAILBOX, "CRM", [contact_body(1)])
+    oid = "3f1c9e6a-0000-4000-8000-000000000002"
+    store.set_directory(lambda key: (MAILBOX, oid) if key.casefold() in (MAILBOX, oid) else None)
+    assert store.mailbox_user_id(MAILBOX) == oid
+    assert [f["displayName"] for f in store.list_folders(oid)] == ["CRM"]  # not a new mailbox
+
+
+def test_a_mailbox_named_by_a_new_directory_id_keeps_its_contents(store: SandboxStore) -> None:
+    seed_folder(store, MAILBOX, "CRM")
+    store.set_directory(lambda key: None)
+    oid = "3f1c9e6a-0000-4000-8000-000000000003"
+    store.set_directory(lambda key: (MAILBOX, oid) if key.casefold() == oid else None)
+    assert [f["displayName"] for f in store.list_folders(oid)] == ["CRM"]
+
+
+def test_malformed_ids_are_a_400(store: SandboxStore) -> None:
+    for call in (
+        lambda: store.get_contact(MAILBOX, "nope"),
+        lambda: store.update_contact(MAILBOX, "AAMkA!!", {}),
+        lambda: store.get_folder(MAILBOX, "not an id at all"),
+    ):
+        with pytest.raises(GraphProblem) as caught:
+            call()
+        problem = caught.value
+        assert (problem.status, problem.code, problem.message) == (
+            400,
+            "ErrorInvalidIdMalformed",
+            "Id is malformed.",
+        )
+
+
+def test_ids_have_real_sizes_and_moves_change_only_the_regular_id(store: SandboxStore) -> None:
+    a = store.create_folder(MAILBOX, "A")
+    b = store.create_folder(MAILBOX, "B")
+    created = store.create_contact(MAILBOX, a["id"], contact_body(1))
+    immutable = store.get_contact(MAILBOX, created["id"], immutable=True)
+    assert len(created["id"]) == 152 and len(created["changeKey"]) == 40
+    assert immutable["id"] != created["id"] and immutable["changeKey"] == created["changeKey"]
+    moved = store.move_contact(MAILBOX, created["id"], b["id"])
+    assert moved["id"] != created["id"] and moved["parentFolderId"] == b["id"]
+    assert store.get_contact(MAILBOX, moved["id"], immutable=True)["id"] == immutable["id"]
+    assert refusal(store.get_contact, MAILBOX, created["id"]).status == 404
+    assert store.get_contact(MAILBOX, immutable["id"])["id"] == moved["id"]  # either form finds it
+    assert store.translate_ids(MAILBOX, [moved["id"], UNKNOWN_ID], True) == [immutable["id"], ""]
+    assert store.translate_ids(MAILBOX, [immutable["id"]], False) == [moved["id"]]

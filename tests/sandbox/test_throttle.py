@@ -79,7 +79,8 @@ def test_five_concurrent_requests_on_one_mailbox_one_is_throttled() -> None:
 
 
 def test_mailboxes_do_not_affect_each_other() -> None:
-    app = create_sandbox_app(SandboxStore(), FaultConfig(latency_ms=150))
+    store = SandboxStore(mailboxes=("a@contoso.test", "b@contoso.test"))
+    app = create_sandbox_app(store, FaultConfig(latency_ms=150))
     calls = [("GET", f"/users/{who}@contoso.test/contacts", None) for who in ["a", "b"] * 4]
     assert statuses(run_concurrently(app, calls)) == {200: 8}
 
@@ -148,7 +149,7 @@ def test_request_budget_per_window() -> None:
     injector = FaultInjector(
         FaultConfig(window_requests=3, window_s=60), throttle=MailboxThrottle(clock=clock)
     )
-    app = create_sandbox_app(SandboxStore(), injector)
+    app = create_sandbox_app(SandboxStore(mailboxes=("other@contoso.test",)), injector)
     first = run_concurrently(app, [GET] * 3)
     assert statuses(first) == {200: 3}
     clock.now += 20

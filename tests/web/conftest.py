@@ -199,7 +199,8 @@ class World:
 def world(tmp_path: Path) -> Iterator[World]:
     central = tmp_path / "central.csv"
     write_csv(central, RECORDS)
-    store = SandboxStore(default_mailbox=MAILBOX)
+    # The app-only tests plan another user's mailbox: it must exist (issue 10 item 4).
+    store = SandboxStore(default_mailbox=MAILBOX, mailboxes=("shared@contoso.test",))
     seed_folder(store, MAILBOX, FOLDER, folder_contacts())
     sandbox = create_sandbox_app(store)
     graph = InProcessTransport(sandbox)

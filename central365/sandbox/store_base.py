@@ -1,0 +1,30 @@
+"""What the store's folder and contact operations need from the store itself.
+
+`FolderOps` and `ContactOps` are mixed into `SandboxStore`; this base declares the shared
+state and hooks they use, so each half type-checks on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from central365.sandbox.pending import PendingWrites
+from central365.sandbox.records import Mailbox
+
+
+class StoreBase:
+    _lock: threading.RLock
+    pending: PendingWrites
+    revision: int
+
+    def _mailbox(self, mailbox: str) -> Mailbox:
+        """The mailbox named `mailbox`, or a raised 404 `ErrorInvalidUser`."""
+        raise NotImplementedError
+
+    def _touch(self, box: Mailbox) -> None:
+        """Note a change to the mailbox's own fields."""
+        raise NotImplementedError
+
+    def _now(self) -> str:
+        """The current time as Graph writes it."""
+        raise NotImplementedError
