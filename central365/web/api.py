@@ -29,6 +29,39 @@ from central365.web.views.runs import visible_run
 router = APIRouter(prefix="/api", tags=["api"])
 
 
+class ErrorOut(BaseModel):
+    """Every refusal and failure: one sentence saying what to do, and the details if any.
+
+    `fields` names the request's fields at fault (400), `run_id` the run already writing into
+    the folder (409), `role_needed` the app role a 403 asks for.
+    """
+
+    error: str
+    problems: list[str] = Field(default_factory=list)
+    fields: dict[str, str] | None = None
+    run_id: int | None = None
+    role_needed: str | None = None
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route may give, documented in the schema with their shape."""
+    words = {
+        400: "The request's values cannot be used (see `fields`).",
+        401: "Not signed in, or the bearer token is not one for this API.",
+        403: "Signed in, but not allowed (see `role_needed`), or the CSRF token is missing.",
+        404: "No such run, or not one the caller may see.",
+        409: "Another run writes into the folder, or the settings cannot be used yet.",
+        413: "The request body is larger than the API takes.",
+        422: "A parameter or the body does not match this schema.",
+        502: "Central, Office 365 or the sign-in service could not be used.",
+    }
+    return {status: {"model": ErrorOut, "description": words[status]} for status in statuses}
+
+
+#: Every route: sign-in, permission, body size and schema refusals.
+_ALWAYS = (401, 403, 413, 422)
+
+
 class StartRun(BaseModel):
     """What to synchronise: Central ids, or whole states (`new`, `update`); not both empty."""
 
@@ -105,7 +138,7 @@ def run_out(run: RunRecord, failures: list[OutcomeRecord], outcomes: list[Outcom
     )
 
 
-@router.get("/plan")
+@router.get("/plan", responses=_errors(*_ALWAYS, 409, 502))
 def get_plan(
     caller: SignedIn,
     runtime: RuntimeDep,
@@ -141,7 +174,7 @@ def get_plan(
     }
 
 
-@router.post("/plan", status_code=200)
+@router.post("/plan", status_code=200, responses=_errors(*_ALWAYS, 409, 502))
 def plan_again(caller: Csrf, runtime: RuntimeDep) -> dict[str, Any]:
     """Plan now; answers the counts and when the plan was made."""
     context = plan_context(runtime, caller, again=True)
@@ -152,14 +185,14 @@ def plan_again(caller: Csrf, runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-@router.post("/runs", status_code=202)
+@router.post("/runs", status_code=202, responses=_errors(*_ALWAYS, 400, 409, 502))
 def post_run(body: StartRun, caller: Csrf, runtime: RuntimeDep) -> RunStarted:
     """Start a run with a selection; 409 while another run writes into the same folder."""
     run = start_run(runtime, caller, selection_of(body.keys, body.states))
     return RunStarted(id=run.id, url=f"/runs/{run.id}")
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", responses=_errors(*_ALWAYS, 404))
 def get_run(
     run_id: RunId,
     access: CallerAccess,
