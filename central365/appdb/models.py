@@ -141,6 +141,8 @@ class RunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    waiting: Mapped[str | None] = mapped_column(Text)
+    waiting_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RunOutcomeRow(Base):

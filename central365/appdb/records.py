@@ -86,6 +86,10 @@ class RunRecord:
     started_at: datetime
     finished_at: datetime | None
     error: str | None
+    #: Why the run is waiting on Office 365 now (a Retry-After, the circuit breaker), and
+    #: until when; None while it is not.
+    waiting: str | None = None
+    waiting_until: datetime | None = None
 
     @property
     def duration(self) -> timedelta | None:

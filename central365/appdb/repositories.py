@@ -408,6 +408,8 @@ def _run(row: RunRow) -> RunRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
         error=row.error,
+        waiting=row.waiting,
+        waiting_until=row.waiting_until,
     )
 
 
@@ -495,6 +497,16 @@ class RunRepository:
         with self._db.session() as s, s.begin():
             return s.scalar(select(RunRow.id).where(RunRow.active_lock == lock_key))
 
+    def set_waiting(self, run_id: int, reason: str | None, seconds: float = 0.0) -> None:
+        """The run waits on Office 365 for `seconds` because of `reason`; None: it goes on."""
+        until = self._clock() + timedelta(seconds=seconds) if reason is not None else None
+        with self._db.session(write=True) as s, s.begin():
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(waiting=reason, waiting_until=until)
+            )
+
     def set_total(self, run_id: int, total: int, *, selected: int | None = None) -> None:
         """How many outcomes the run expects, from its fresh plan (and `selected`, if given)."""
         values: dict[str, Any] = {"total": total}
@@ -554,6 +566,8 @@ class RunRepository:
                     error=error,
                     finished_at=self._clock(),
                     active_lock=None,
+                    waiting=None,
+                    waiting_until=None,
                 )
             )
             row = s.get(RunRow, run_id)
@@ -608,6 +622,8 @@ class RunRepository:
                     error=INTERRUPTED_MESSAGE,
                     finished_at=self._clock(),
                     active_lock=None,
+                    waiting=None,
+                    waiting_until=None,
                 )
             )
             return result.rowcount

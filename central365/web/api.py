@@ -100,6 +100,9 @@ class RunOut(BaseModel):
     finished_at: datetime | None
     duration_s: float | None
     error: str | None
+    #: Why the run is waiting on Office 365 now, and until when (null while it is not).
+    waiting: str | None
+    waiting_until: datetime | None
     failures: list[OutcomeOut]
     outcomes: list[OutcomeOut]
 
@@ -133,6 +136,8 @@ def run_out(run: RunRecord, failures: list[OutcomeRecord], outcomes: list[Outcom
         finished_at=run.finished_at,
         duration_s=run.duration.total_seconds() if run.duration is not None else None,
         error=run.error,
+        waiting=run.waiting,
+        waiting_until=run.waiting_until,
         failures=[outcome_out(o) for o in failures],
         outcomes=[outcome_out(o) for o in outcomes],
     )

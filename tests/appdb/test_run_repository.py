@@ -163,3 +163,18 @@ def test_mark_interrupted(database: Database) -> None:
     assert done_record is not None and done_record.status is RunStatus.FINISHED
     start(repo, "A")  # the interrupted run's folder is free again
     assert repo.mark_interrupted() == 2
+
+
+def test_a_run_says_why_and_until_when_it_waits(database: Database, clock: FakeClock) -> None:
+    repo = RunRepository(database, clock)
+    run_id = start(repo)
+    repo.set_waiting(run_id, "Office 365 asked to wait (throttled: 429)", 100.0)
+    waiting = repo.get(run_id)
+    assert waiting is not None and waiting.waiting == "Office 365 asked to wait (throttled: 429)"
+    assert waiting.waiting_until == clock.now + timedelta(seconds=100)
+    repo.set_waiting(run_id, None)
+    going = repo.get(run_id)
+    assert going is not None and (going.waiting, going.waiting_until) == (None, None)
+    repo.set_waiting(run_id, "Office 365 answers nothing but errors", 30.0)
+    ended = repo.finish(run_id, RunStatus.FINISHED)
+    assert (ended.waiting, ended.waiting_until) == (None, None)  # an ended run waits on nothing

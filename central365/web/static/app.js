@@ -181,8 +181,18 @@
         list.appendChild(item);
       });
     }
+    var waiting = root.querySelector("[data-run-waiting]");
+    if (waiting) {
+      var until = run.waiting_until ? new Date(run.waiting_until) : null;
+      var left = until ? Math.max(0, Math.round((until - Date.now()) / 1000)) : 0;
+      waiting.textContent = run.waiting && !finished
+        ? run.waiting + " (" + left + " s left)."
+        : "";
+      waiting.hidden = !(run.waiting && !finished);
+    }
     var none = root.querySelector("[data-no-failures]");
-    if (none) { none.hidden = run.failures.length > 0; }
+    // A run that stopped says why above; "No record has failed" would read as all went well.
+    if (none) { none.hidden = run.failures.length > 0 || (finished && run.status !== "finished"); }
     var after = root.querySelector("[data-after-run]");
     if (after) { after.hidden = !finished; }
     return finished;
@@ -199,7 +209,9 @@
           return response.json();
         })
         .then(function (run) {
-          if (!showRun(root, run)) { window.setTimeout(poll, 500); }
+          if (!showRun(root, run)) { window.setTimeout(poll, 500); return; }
+          // A run that stopped: the page as the server draws it says why, with the advice.
+          if (run.status !== "finished") { window.location.reload(); }
         })
         .catch(function () { window.setTimeout(poll, 2000); });
     }
