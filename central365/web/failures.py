@@ -13,6 +13,7 @@ connection string can leak through an error.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import quote
 
 from fastapi import FastAPI
@@ -30,6 +31,7 @@ from central365.errors import (
     GraphError,
     SourceError,
 )
+from central365.sources.redact import mask_secrets
 from central365.web.deps import signed_in
 from central365.web.errors import (
     CsrfRefused,
@@ -92,6 +94,45 @@ def _signed_in_person(request: Request) -> tuple[str | None, str, bool]:
     return caller.user.name, caller.csrf_token, caller.is_admin
 
 
+#: Start-up settings a message may name, in the words of the Settings page.
+_SETTING_WORDS = {
+    "CENTRAL365_CENTRAL_TABLE": "the table on the Settings page",
+    "CENTRAL365_CENTRAL_MAPPING": "the column mapping on the Settings page",
+    "CENTRAL365_CENTRAL": "the Central source on the Settings page",
+}
+_SETTING_NAME = re.compile(r"CENTRAL365_[A-Z_]+")
+#: What a person who cannot change the source learns when Central cannot be read.
+SOURCE_UNREADABLE = (
+    "Central's contacts cannot be read right now: an administrator needs to check the Central "
+    "source on the Settings page."
+)
+
+
+def _in_words_of_the_page(text: str) -> str:
+    """A message with no password in it, speaking of the form's fields, not the environment."""
+
+    def word(match: re.Match[str]) -> str:
+        name = match.group(0)
+        return _SETTING_WORDS.get(
+            name, f"the server's {name.removeprefix('CENTRAL365_').lower()} setting"
+        )
+
+    return _SETTING_NAME.sub(word, mask_secrets(text))
+
+
+def _for_this_person(
+    message: str, problems: tuple[str, ...], exc: Central365Error | None, is_admin: bool
+) -> tuple[str, tuple[str, ...]]:
+    """What of an error this person is shown.
+
+    A source's problems name its tables, columns and hosts: only those who may change the
+    source (admins) read them; everyone else is told who can fix it.
+    """
+    if isinstance(exc, SourceError) and not is_admin:
+        return SOURCE_UNREADABLE, ()
+    return _in_words_of_the_page(message), tuple(_in_words_of_the_page(p) for p in problems)
+
+
 async def _respond(
     request: Request,
     status: int,
@@ -100,6 +141,10 @@ async def _respond(
     exc: Central365Error | None = None,
 ) -> Response:
     if _is_api(request):
+        caller = getattr(request.state, "caller", None)
+        message, problems = _for_this_person(
+            message, problems, exc, caller is not None and caller.is_admin
+        )
         body: dict[str, object] = {"error": message, "problems": list(problems)}
         if isinstance(exc, InvalidInput):
             body["fields"] = exc.fields
@@ -110,6 +155,7 @@ async def _respond(
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
     user_name, csrf_token, is_admin = await run_in_threadpool(_signed_in_person, request)
+    message, problems = _for_this_person(message, problems, exc, is_admin)
     settings_help = isinstance(exc, ConfigError | SourceError | AuthFailed)
     return render(
         request,

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from central365.cli import app as cli_app
 from central365.errors import ConfigError
 from central365.web import create_app
+from central365.web.failures import SOURCE_UNREADABLE
 from central365.web.sessions import COOKIE_NAME
 from tests.web.conftest import Web, World, serve, signed_in_as
 
@@ -173,3 +174,26 @@ def test_sign_in_not_set_up_speaks_of_the_connection_not_environment_variables(
         assert response.status_code == 409
         assert "application (client) id" in response.text
         assert "CENTRAL365_" not in response.text
+
+
+def test_a_source_error_speaks_of_the_settings_page_to_an_admin_only(
+    world: World, web: Web
+) -> None:
+    """Central's problems name its files and columns: for admins, in the form's words."""
+    (world.tmp / "central.csv").unlink()
+    admin = signed_in_as(web, "alice")
+    page = admin.client.get("/")
+    assert page.status_code == 502
+    assert "the Central source on the Settings page" in page.text
+    assert "CENTRAL365_" not in page.text
+    assert "central.csv" in page.text  # an admin needs to know which file
+
+    admin.client.post("/auth/logout", data={"csrf_token": admin.csrf("/history")})
+    plain = signed_in_as(web, "pat")
+    refused = plain.client.get("/")
+    assert refused.status_code == 502
+    assert "an administrator needs to check the Central source" in refused.text
+    assert "central.csv" not in refused.text and "CENTRAL365_" not in refused.text
+    api = plain.client.get("/api/plan")
+    assert api.status_code == 502
+    assert api.json() == {"error": SOURCE_UNREADABLE, "problems": []}
