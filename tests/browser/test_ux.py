@@ -54,6 +54,22 @@ def test_a_failed_save_puts_focus_and_view_on_the_first_bad_field(
     screenshot(page, "settings-failed-save-focus")
 
 
+def test_test_connection_puts_focus_and_view_on_its_result(page: Page, shared_demo: Demo) -> None:
+    page.set_viewport_size({"width": 1000, "height": 600})
+    sign_in(page, shared_demo)
+    page.goto(f"{shared_demo.url}/settings")
+    page.get_by_role("button", name="Test connection").click()
+    page.wait_for_load_state("load")
+
+    result = page.locator("#test-result")
+    expect(result).to_be_visible()
+    expect(result).to_contain_text("record")  # the count, never a line of the source
+    expect(result).to_be_focused()
+    where = in_view(page, "#test-result")
+    assert where["top"] >= 0 and where["top"] < where["height"], where
+    screenshot(page, "settings-test-connection-focus")
+
+
 def test_the_sticky_bar_never_hides_the_focused_row(page: Page, shared_demo: Demo) -> None:
     page.set_viewport_size(PHONE)
     sign_in(page, shared_demo)
