@@ -23,16 +23,16 @@ from central365.appdb.records import (
     RunStatus,
     User,
 )
-from central365.appdb.repositories import (
+from central365.appdb.repositories import Repositories
+from central365.appdb.run_repository import (
     INTERRUPTED_MESSAGE,
-    Repositories,
     RunInProgress,
     RunRepository,
-    SessionRepository,
-    SettingsRepository,
-    UserRepository,
     run_lock_key,
 )
+from central365.appdb.session_repository import SessionRepository
+from central365.appdb.settings_repository import SettingsRepository
+from central365.appdb.user_repository import UserRepository
 
 __all__ = [
     "INTERRUPTED_MESSAGE",

@@ -28,9 +28,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from central365.appdb.clock import Clock, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import RunLeaseRow
-from central365.appdb.repositories import Clock, RunInProgress, utc_now
+from central365.appdb.run_repository import RunInProgress
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,12 @@
+"""The clock the repositories stamp rows with: timezone-aware UTC, injectable in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
