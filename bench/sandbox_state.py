@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.persist import StateFile, load_state
 from central365.sandbox.server import SandboxServer
-from central365.sandbox.store import SandboxStore
 
 MAILBOX = "demo@contoso.test"
 

@@ -1,6 +1,6 @@
 """In-memory implementations of the ports: the test fakes and the offline demo's backend.
 
-`InMemoryMailbox` / `InMemoryFolder` call `central365.sandbox.store.SandboxStore` directly (no
+`InMemoryMailbox` / `InMemoryFolder` call `central365.mailstore.store.SandboxStore` directly (no
 HTTP), so the fake and the sandbox share one model of Graph: the same validation (3 emails,
 2 business phones, unknown properties), the same ids, changeKeys and folder rules.  A contract
 suite can run the same tests against these and against `GraphFolder` pointed at the sandbox.
@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from central365.errors import GraphError, SourceError
 from central365.folder_choice import only_folder
 from central365.graph.errors import error_from_response
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.store import SandboxStore
 from central365.mapping import folder_contact_from_graph
 from central365.model import (
     CentralContact,
@@ -29,8 +31,6 @@ from central365.model import (
     WriteResult,
 )
 from central365.ports import ResultCallback
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.store import SandboxStore
 
 
 def _folder_info(data: Mapping[str, str]) -> FolderInfo:

@@ -10,10 +10,10 @@ package means a section of docs/graph-reference.md.
     run_sandbox(port=8765, state_path=Path("state.db"))           # the CLI's foreground server
 """
 
+from central365.mailstore.store import DEFAULT_MAILBOX, SandboxStore, seed_folder
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
 from central365.sandbox.server import SandboxServer, run_sandbox
-from central365.sandbox.store import DEFAULT_MAILBOX, SandboxStore, seed_folder
 
 __all__ = [
     "DEFAULT_MAILBOX",

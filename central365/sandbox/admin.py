@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.store import seed_folder
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultRule
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.store import seed_folder
 
 
 def _ctx(request: Request) -> SandboxContext:

@@ -37,6 +37,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import faults as faults_mod
 from central365.sandbox.admin import admin_routes
 from central365.sandbox.batch_exec import Effects, run_batch
@@ -50,8 +52,6 @@ from central365.sandbox.identity.routes_consent import admin_consent_routes
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
 from central365.sandbox.persist import StateFile
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.store import SandboxStore
 
 API_PREFIX = "/v1.0"
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from central365.mailstore.problem import GraphProblem, bad_request
 from central365.sandbox import faults as faults_mod
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.dispatch import handle, mailbox_of
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response, problem_response
-from central365.sandbox.problem import GraphProblem, bad_request
 
 MAX_MEMBERS = 20
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT"})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.faults import FaultInjector
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.persist import StateFile
 from central365.sandbox.stats import SandboxStats
-from central365.sandbox.store import SandboxStore
 
 
 @dataclass

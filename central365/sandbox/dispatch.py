@@ -21,11 +21,11 @@ even well-formed is 400 `ErrorInvalidIdMalformed` (issue 10 items 4 and 5).
 
 from __future__ import annotations
 
+from central365.mailstore.problem import GraphProblem, bad_request, not_found
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import routes_contacts, routes_delta, routes_folders, routes_ids
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
 from central365.sandbox.odata import wants_immutable_ids
-from central365.sandbox.problem import GraphProblem, bad_request, not_found
-from central365.sandbox.store import SandboxStore
 
 
 def mailbox_of(segments: tuple[str, ...]) -> str | None:

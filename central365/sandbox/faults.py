@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from central365.sandbox.problem import GraphProblem
+from central365.mailstore.problem import GraphProblem
 
 OUTLOOK_CONCURRENCY = 4
 OUTLOOK_WINDOW_REQUESTS = 10_000

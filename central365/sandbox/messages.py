@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from central365.sandbox.problem import GraphProblem, error_body
-from central365.sandbox.schema import parse_json_body
+from central365.mailstore.problem import GraphProblem, error_body
+from central365.mailstore.schema import parse_json_body
 
 JSON_CONTENT_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from central365.sandbox.problem import GraphProblem, bad_request
-from central365.sandbox.schema import SELECTABLE
+from central365.mailstore.problem import GraphProblem, bad_request
+from central365.mailstore.schema import SELECTABLE
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000

@@ -20,15 +20,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from central365.sandbox.pending import TABLES, PendingWrites
-from central365.sandbox.records import (
+from central365.mailstore.pending import TABLES, PendingWrites
+from central365.mailstore.records import (
     Contact,
     Folder,
     FolderTombstone,
     Mailbox,
     Tombstone,
 )
-from central365.sandbox.store import SandboxStore
+from central365.mailstore.store import SandboxStore
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from central365.mailstore.schema import project
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import odata
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
 from central365.sandbox.paging import page_of
-from central365.sandbox.schema import project
-from central365.sandbox.store import SandboxStore
 
 _LIST_OPTIONS = {"$select", "$top", "$skip", "$filter", "$count", "$expand", "$orderby"}
 _GET_OPTIONS = {"$select", "$expand"}

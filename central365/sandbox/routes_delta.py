@@ -19,12 +19,12 @@ import base64
 import json
 from typing import Any
 
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.schema import project
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import odata
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
 from central365.sandbox.paging import page_size
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.schema import project
-from central365.sandbox.store import SandboxStore
 
 _FIRST_CALL_OPTIONS = {"$select"}
 _FOLLOW_OPTIONS = {"$skiptoken", "$deltatoken"}

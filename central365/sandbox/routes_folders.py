@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from central365.mailstore.problem import bad_request
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import odata
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
 from central365.sandbox.paging import page_of
-from central365.sandbox.problem import bad_request
 from central365.sandbox.routes_contacts import user_context
-from central365.sandbox.store import SandboxStore
 
 _FOLDER_PROPERTIES = ("id", "displayName", "parentFolderId")
 _LIST_OPTIONS = {"$filter", "$top", "$skip", "$select", "$count"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from central365.mailstore.problem import NOT_FOUND_MESSAGE, bad_request
+from central365.mailstore.store import SandboxStore
 from central365.sandbox import odata
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response
-from central365.sandbox.problem import NOT_FOUND_MESSAGE, bad_request
-from central365.sandbox.store import SandboxStore
 
 _REST_TYPES = ("restId", "restImmutableEntryId")
 #: Types Graph knows that the sandbox does not model (EWS and MAPI forms).

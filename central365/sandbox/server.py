@@ -17,13 +17,13 @@ from types import TracebackType
 
 import uvicorn
 
+from central365.mailstore.store import DEFAULT_MAILBOX, SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultConfig, FaultInjector
 from central365.sandbox.identity.registry import IdentityConfig
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.persist import load_state
-from central365.sandbox.store import DEFAULT_MAILBOX, SandboxStore
 from central365.sandbox.tls import TlsFiles, ensure_tls_files
 from central365.serving import BackgroundServer
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from central365.mailstore.store import seed_folder
 from central365.model import CANONICAL_COLUMNS
-from central365.sandbox.store import seed_folder
 from central365.sources.csv_source import write_csv
 
 from .conftest import FOLDER, MAILBOX

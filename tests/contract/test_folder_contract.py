@@ -16,11 +16,11 @@ import pytest
 from central365.errors import Conflict, GraphError, SourceError
 from central365.execute import Selection
 from central365.graph import StaticTokenAuth, connect
+from central365.mailstore.store import SandboxStore, seed_folder
 from central365.memory import InMemoryMailbox, InMemorySource
 from central365.model import CentralContact, ContactWrite, Outcome, State, WriteKind, WriteResult
 from central365.ports import Mailbox
 from central365.sandbox.app import create_sandbox_app
-from central365.sandbox.store import SandboxStore, seed_folder
 from central365.sandbox.transport import InProcessTransport
 from central365.service import SyncService
 

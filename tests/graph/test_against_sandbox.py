@@ -16,10 +16,10 @@ import pytest
 from central365.errors import Conflict
 from central365.graph import BatchStrategy, GraphFolder, GraphMailbox, RetryPolicy, StaticTokenAuth
 from central365.graph.client import GraphClient
+from central365.mailstore.store import SandboxStore, seed_folder
 from central365.model import ContactWrite, Outcome, WriteKind
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
-from central365.sandbox.store import SandboxStore, seed_folder
 from tests.graph.asgi_sync import SyncASGITransport
 from tests.graph.conftest import FakeClock
 

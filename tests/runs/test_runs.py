@@ -13,11 +13,11 @@ import pytest
 from central365.appdb import Database, RunRecord, RunRepository, RunStatus
 from central365.appdb.leases import LeaseRepository
 from central365.execute import Selection
+from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryMailbox, InMemorySource
 from central365.model import Outcome, State
 from central365.ports import ContactSource, Mailbox
 from central365.runs import INTERNAL_ERROR, SHUTDOWN_MESSAGE, RunInProgress, RunManager, RunRequest
-from central365.sandbox.store import SandboxStore
 from central365.service import SyncService
 
 from .conftest import FOLDER, MAILBOX, Gate, ScriptedMailbox, person

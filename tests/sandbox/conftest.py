@@ -9,11 +9,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from central365.sandbox import ids
+from central365.mailstore import ids
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.context import SandboxContext
 from central365.sandbox.faults import FaultConfig
-from central365.sandbox.store import SandboxStore
 from central365.sandbox.transport import InProcessTransport
 
 ROOT = "http://sandbox.test"

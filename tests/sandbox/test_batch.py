@@ -9,9 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig
-from central365.sandbox.store import SandboxStore
 from tests.sandbox.conftest import UNKNOWN_ID, contact_body
 
 JSON = {"Content-Type": "application/json"}

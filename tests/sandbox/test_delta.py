@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from central365.sandbox.store import SandboxStore, seed_folder
+from central365.mailstore.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 

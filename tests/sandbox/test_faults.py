@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultKind, FaultRule, FaultScope
-from central365.sandbox.store import SandboxStore
 from tests.sandbox.conftest import MAILBOX, ROOT, UNKNOWN_ID, contact_body, ctx_of
 
 JSON = {"Content-Type": "application/json"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from central365.sandbox.store import SandboxStore, seed_folder
+from central365.mailstore.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 from tests.sandbox.test_http_contacts import assert_graph_error
 

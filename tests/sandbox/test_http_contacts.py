@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from central365.mailstore.store import SandboxStore, seed_folder
 from central365.sandbox.app import create_sandbox_app
-from central365.sandbox.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 

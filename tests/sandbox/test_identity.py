@@ -20,6 +20,7 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.identity import (
     DEFAULT_CLIENT_ID,
@@ -30,7 +31,6 @@ from central365.sandbox.identity import (
 )
 from central365.sandbox.identity.pages import AUTOSUBMIT_PATH
 from central365.sandbox.identity.registry import derived_oid
-from central365.sandbox.store import SandboxStore
 from central365.sandbox.tls import ensure_tls_files
 from central365.sandbox.transport import InProcessTransport
 

@@ -15,6 +15,7 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.identity import (
     DEFAULT_CLIENT_ID,
@@ -24,7 +25,6 @@ from central365.sandbox.identity import (
     IdentityConfig,
     IdentityService,
 )
-from central365.sandbox.store import SandboxStore
 from central365.sandbox.transport import InProcessTransport
 from tests.sandbox.test_identity import (
     REDIRECT,

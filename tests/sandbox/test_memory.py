@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from central365.errors import Conflict, SourceError
+from central365.mailstore.store import SandboxStore, seed_folder
 from central365.memory import InMemoryFolder, InMemoryMailbox, InMemorySource
 from central365.model import (
     CentralContact,
@@ -15,7 +16,6 @@ from central365.model import (
     WriteKind,
     WriteResult,
 )
-from central365.sandbox.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from central365.sandbox import schema
+from central365.mailstore import schema
+from central365.mailstore.pending import PendingWrites
+from central365.mailstore.store import SandboxStore, seed_folder
 from central365.sandbox.context import SandboxContext
-from central365.sandbox.pending import PendingWrites
 from central365.sandbox.persist import StateFile, StateFileError, load_state
-from central365.sandbox.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import AUTH, MAILBOX, FakeClock, contact_body
 
 

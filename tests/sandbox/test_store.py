@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.store import SandboxStore, seed_folder
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.store import SandboxStore, seed_folder
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, FakeClock, contact_body
 
 #: Verbatim bodies from the Graph v1.0 docs (a copy of shared/reference/graph-contact-examples.json).

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from central365.mailstore.store import SandboxStore
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, MailboxThrottle
-from central365.sandbox.store import SandboxStore
 from tests.sandbox.conftest import AUTH, BASE, contact_body
 
 JSON = {"Content-Type": "application/json"}

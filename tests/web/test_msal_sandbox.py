@@ -20,9 +20,9 @@ from pydantic import SecretStr
 
 from central365.config import AuthMode, Settings
 from central365.graph.auth import msal_app_options, trusting_session
+from central365.mailstore.store import seed_folder
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
-from central365.sandbox.store import seed_folder
 from central365.sources import write_csv
 from central365.web import create_app
 from central365.web.identity import MsalIdentity

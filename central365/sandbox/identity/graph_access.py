@@ -22,10 +22,10 @@ from typing import Any
 
 import jwt
 
+from central365.mailstore.problem import GraphProblem
 from central365.sandbox.dispatch import mailbox_of
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest
-from central365.sandbox.problem import GraphProblem
 
 _WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 _READ = frozenset({"contacts.read", "contacts.readwrite"})

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 
-from central365.sandbox.pending import PendingWrites
-from central365.sandbox.records import Mailbox
+from central365.mailstore.pending import PendingWrites
+from central365.mailstore.records import Mailbox
 
 
 class StoreBase:

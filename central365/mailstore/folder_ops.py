@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from central365.sandbox import ids
-from central365.sandbox.problem import GraphProblem, not_found
-from central365.sandbox.records import Folder, FolderTombstone, Mailbox, Tombstone
-from central365.sandbox.store_base import StoreBase
+from central365.mailstore import ids
+from central365.mailstore.problem import GraphProblem, not_found
+from central365.mailstore.records import Folder, FolderTombstone, Mailbox, Tombstone
+from central365.mailstore.store_base import StoreBase
 
 
 def malformed_id() -> GraphProblem:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from central365.sandbox.problem import GraphProblem, bad_request
+from central365.mailstore.problem import GraphProblem, bad_request
 
 #: Server-managed properties; a body that sets one is refused.
 READ_ONLY: tuple[str, ...] = (

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from central365.sandbox import ids, schema
-from central365.sandbox.folder_ops import FolderOps, malformed_id
-from central365.sandbox.problem import not_found
-from central365.sandbox.records import Contact, Mailbox, Tombstone, render
+from central365.mailstore import ids, schema
+from central365.mailstore.folder_ops import FolderOps, malformed_id
+from central365.mailstore.problem import not_found
+from central365.mailstore.records import Contact, Mailbox, Tombstone, render
 
 #: Properties Exchange builds a generated displayName from (reference §1.1).
 NAME_PARTS = frozenset({"givenName", "middleName", "surname", "title", "generation"})

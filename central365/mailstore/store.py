@@ -1,7 +1,7 @@
 """The sandbox's model of Exchange: mailboxes, contact folders, contacts and their change log.
 
 What it owns: ids, changeKeys, timestamps, folder structure, contact bodies (validated through
-`central365.sandbox.schema`), and a per-mailbox sequence of changes that delta queries read.
+`central365.mailstore.schema`), and a per-mailbox sequence of changes that delta queries read.
 What it must not do: speak HTTP, know about throttling or faults, touch the disk, or read the
 wall clock directly (the clock is injected so tests can pin timestamps).
 
@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from central365.sandbox import ids
-from central365.sandbox.contacts_ops import Change, ContactOps
-from central365.sandbox.pending import PendingWrites
-from central365.sandbox.problem import GraphProblem
-from central365.sandbox.records import Folder, Mailbox
+from central365.mailstore import ids
+from central365.mailstore.contacts_ops import Change, ContactOps
+from central365.mailstore.pending import PendingWrites
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.records import Folder, Mailbox
 
 DEFAULT_MAILBOX = "demo@contoso.test"
 DEFAULT_FOLDER_NAME = "Contacts"

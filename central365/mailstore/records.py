@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from central365.sandbox import schema
+from central365.mailstore import schema
 
 
 @dataclass

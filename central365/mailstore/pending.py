@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from central365.sandbox.records import Contact, Folder, FolderTombstone, Mailbox, Tombstone, as_json
+from central365.mailstore.records import (
+    Contact,
+    Folder,
+    FolderTombstone,
+    Mailbox,
+    Tombstone,
+    as_json,
+)
 
 Record = Folder | Contact | Tombstone | FolderTombstone
 
