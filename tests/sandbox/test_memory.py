@@ -107,3 +107,18 @@ def test_in_memory_source() -> None:
     broken = InMemorySource([], error="The file is missing.")
     with pytest.raises(SourceError, match="file is missing"):
         list(broken.read())
+
+
+def test_the_in_memory_fake_loads_nothing_of_the_emulator() -> None:
+    """Importing the fake costs no web server, sign-in or crypto library, nor the emulator."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, central365.memory\n"
+        "heavy = ('uvicorn', 'starlette', 'fastapi', 'msal', 'jwt', 'cryptography', "
+        "'central365.sandbox')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
