@@ -13,6 +13,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from central365.sandbox.identity.errors import OAuthError
@@ -24,6 +25,14 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
 
 
+class DeviceStatus(StrEnum):
+    """Where a device-code sign-in stands (what a polling client's token request learns)."""
+
+    PENDING = "pending"  # the person has not answered yet: `authorization_pending`
+    APPROVED = "approved"  # signed in: the poll gets tokens
+    DECLINED = "declined"  # refused on the sign-in page: `authorization_declined`
+
+
 @dataclass
 class DeviceRequest:
     """A device-code sign-in: `status` pending → approved (with `grant`) or declined."""
@@ -33,7 +42,7 @@ class DeviceRequest:
     app: RegisteredApp
     oidc: tuple[str, ...]
     expires_at: float
-    status: str = "pending"
+    status: DeviceStatus = DeviceStatus.PENDING
     grant: UserGrant | None = None
     scopes: tuple[str, ...] = field(default=())
     audience: Audience = GRAPH
@@ -95,7 +104,7 @@ class DeviceSignIns:
             for request in self._requests.values():
                 if (
                     request.user_code == wanted
-                    and request.status == "pending"
+                    and request.status is DeviceStatus.PENDING
                     and request.expires_at >= self._clock()
                 ):
                     return request
@@ -106,7 +115,7 @@ class DeviceSignIns:
     ) -> DemoUser | None:
         """Approve as `user_key` (object id or username), or decline with None."""
         if user_key is None:
-            request.status = "declined"
+            request.status = DeviceStatus.DECLINED
             return None
         user = config.user(user_key)
         if user is None:
@@ -119,14 +128,14 @@ class DeviceSignIns:
             request.oidc,
             auth_time=int(self._clock()),
         )
-        request.status = "approved"
+        request.status = DeviceStatus.APPROVED
         return user
 
     def redeem(self, device_code: str, app: RegisteredApp) -> UserGrant:
         """The token endpoint's poll: the grant once approved, else Entra's answer."""
         with self._lock:
             request = self._requests.get(device_code)
-            if request is not None and request.status != "pending":
+            if request is not None and request.status is not DeviceStatus.PENDING:
                 del self._requests[device_code]
         if request is None or request.app.client_id != app.client_id:
             raise OAuthError("expired_token", 70019, "Verification code expired.")
@@ -137,11 +146,11 @@ class DeviceSignIns:
                 "The provided value for the input parameter 'device_code' is not valid. "
                 "Device codes expire after 15 minutes.",
             )
-        if request.status == "declined":
+        if request.status is DeviceStatus.DECLINED:
             raise OAuthError(
                 "authorization_declined", 65004, "User declined to consent to access the app."
             )
-        if request.status == "pending" or request.grant is None:
+        if request.status is DeviceStatus.PENDING or request.grant is None:
             raise OAuthError(
                 "authorization_pending",
                 70016,
