@@ -161,12 +161,40 @@ class StaticTokenAuth(httpx.Auth):
         return "StaticTokenAuth(token=***)"
 
 
-class _MsalAuth(httpx.Auth, ABC):
-    """Bearer token from MSAL; on a 401, one forced refresh and one resend."""
+class TokenProviderAuth(httpx.Auth):
+    """Bearer token from a provider; on a 401, one forced refresh and one resend.
+
+    The one "attach the token, retry once when it is refused" flow, for the command line's msal
+    sign-ins below and the homepage's per-person and app-only tokens alike.
+    `provide(force_refresh)` returns an access token (and keeps any refreshed cache itself).
+    """
+
+    def __init__(self, provide: Callable[[bool], str]) -> None:
+        self._provide = provide
+        self._provide_lock = threading.Lock()
+
+    def _bearer(self, force_refresh: bool) -> str:
+        with self._provide_lock:  # a folder's workers share one token, refreshed once
+            return f"Bearer {self._provide(force_refresh)}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._bearer(False)
+        response = yield request
+        if is_token_rejected(response.status_code):
+            request.headers["Authorization"] = self._bearer(True)
+            yield request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(token=***)"
+
+
+class _MsalAuth(TokenProviderAuth, ABC):
+    """Bearer token from MSAL (see `TokenProviderAuth` for the 401 rule)."""
 
     _action = "MSAL"
 
     def __init__(self) -> None:
+        super().__init__(lambda force: self.token(force_refresh=force))
         self._lock = threading.Lock()
 
     def token(self, *, force_refresh: bool = False) -> str:
@@ -190,13 +218,6 @@ class _MsalAuth(httpx.Auth, ABC):
     @abstractmethod
     def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
         """One acquisition through msal (cache first); the subclass's sign-in flow."""
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        response = yield request
-        if is_token_rejected(response.status_code):
-            request.headers["Authorization"] = f"Bearer {self.token(force_refresh=True)}"
-            yield request
 
 
 class ClientCredentialsAuth(_MsalAuth):

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import jwt
 import msal
 
@@ -36,7 +35,6 @@ from central365.graph.auth import (
     msal_app_options,
     trusting_session,
 )
-from central365.graph.errors import is_token_rejected
 from central365.web.errors import SignInRequired
 
 #: What the sync needs from a signed-in person; msal adds openid, profile and offline_access.
@@ -276,28 +274,3 @@ class MsalIdentity:
 
     def __repr__(self) -> str:
         return f"MsalIdentity(authority={self.authority!r}, client_id={self.client_id!r})"
-
-
-class TokenProviderAuth(httpx.Auth):
-    """Bearer token from a provider; on a 401, one forced refresh and one resend.
-
-    `provide(force_refresh)` returns an access token (it keeps any refreshed cache itself).
-    """
-
-    def __init__(self, provide: Callable[[bool], str]) -> None:
-        self._provide = provide
-        self._lock = threading.Lock()
-
-    def _token(self, force_refresh: bool) -> str:
-        with self._lock:  # the folder's workers share one token, refreshed once
-            return self._provide(force_refresh)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token(False)}"
-        response = yield request
-        if is_token_rejected(response.status_code):
-            request.headers["Authorization"] = f"Bearer {self._token(True)}"
-            yield request
-
-    def __repr__(self) -> str:
-        return "TokenProviderAuth(token=***)"

@@ -24,13 +24,14 @@ from central365.appdb import AppSettings, AuthChoice, User, UserRepository, run_
 from central365.config import Settings
 from central365.errors import ConfigError
 from central365.graph import connect
+from central365.graph.auth import TokenProviderAuth
 from central365.model import FolderInfo
 from central365.ports import ContactsFolder, ContactSource, Mailbox
 from central365.service import SyncService
 from central365.sources import ColumnMapping, open_source
 from central365.web.clients import Clients
 from central365.web.errors import SignInRequired
-from central365.web.identity import AccessToken, TokenProviderAuth
+from central365.web.identity import AccessToken
 from central365.web.source_policy import Refused, SourcePolicy
 
 
