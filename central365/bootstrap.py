@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from central365.config import AuthMode, Settings
 from central365.errors import ConfigError
@@ -23,7 +21,7 @@ from central365.graph import (
     connect,
     pfx_credential,
 )
-from central365.graph.auth import ClientCredential, trusting_session
+from central365.graph.auth import ClientCredential, certificate_thumbprint, trusting_session
 from central365.ports import ContactSource, Mailbox
 from central365.service import SyncService
 from central365.sources import open_source
@@ -53,13 +51,12 @@ def app_credential(settings: Settings) -> ClientCredential:
     thumbprint = settings.client_certificate_thumbprint
     if not thumbprint:
         try:
-            certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+            thumbprint = certificate_thumbprint(pem)
         except ValueError:
             raise ConfigError(
                 f"The client certificate {path} holds no PEM certificate: put the certificate "
                 "beside the private key, or set CENTRAL365_CLIENT_CERTIFICATE_THUMBPRINT."
             ) from None
-        thumbprint = certificate.fingerprint(hashes.SHA1()).hex().upper()
     return certificate_credential(pem, thumbprint, password)
 
 

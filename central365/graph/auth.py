@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 import msal
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from central365.errors import AuthFailed
 from central365.graph.errors import is_token_rejected, token_error
@@ -113,6 +115,19 @@ def certificate_credential(
     if passphrase:
         credential["passphrase"] = passphrase
     return credential
+
+
+def certificate_thumbprint(pem: str) -> str:
+    """The SHA-1 thumbprint msal wants, of the certificate in `pem` (beside its private key).
+
+    Raises `ValueError` when `pem` holds no PEM certificate: each front end says so in its own
+    words (a file to fix, or a Settings field to fill again).
+    """
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except UnicodeEncodeError:
+        raise ValueError("the PEM text is not ASCII") from None
+    return certificate.fingerprint(hashes.SHA1()).hex().upper()
 
 
 def pfx_credential(pfx_path: str | Path, passphrase: str | None = None) -> dict[str, str]:

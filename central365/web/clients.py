@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-
 from central365.appdb import AppSettings, SettingsRepository
 from central365.config import Settings
 from central365.errors import ConfigError
-from central365.graph.auth import ClientCredential, certificate_credential
+from central365.graph.auth import (
+    ClientCredential,
+    certificate_credential,
+    certificate_thumbprint,
+)
 from central365.web.bearer import AuthorityMetadata, BearerVerifier, verifier_for
 from central365.web.errors import SignInRequired
 from central365.web.identity import IdentityClient, MsalIdentity
@@ -39,13 +40,12 @@ def tenant_of(app: AppSettings) -> str:
 def pem_credential(pem: str) -> ClientCredential:
     """msal's certificate credential from a PEM holding the private key and the certificate."""
     try:
-        certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
+        thumbprint = certificate_thumbprint(pem)
+    except ValueError:
         raise ConfigError(
             "The stored client certificate holds no PEM certificate: paste the private key "
             "and the certificate together on the Settings page."
         ) from None
-    thumbprint = certificate.fingerprint(hashes.SHA1()).hex().upper()
     return certificate_credential(pem, thumbprint)
 
 
