@@ -30,10 +30,13 @@ def plan_json(report: PlanReport) -> dict[str, Any]:
     return plan_envelope(report) | {"items": [item_json(item) for item in report.plan.items]}
 
 
-def plan_envelope(report: PlanReport) -> dict[str, Any]:
-    """Everything `plan --json` says except the items."""
+def plan_envelope(report: PlanReport, counts: Mapping[State, int] | None = None) -> dict[str, Any]:
+    """Everything `plan --json` (and the API's `/api/plan`) says except the items.
+
+    `counts` saves counting a large plan again when the caller already has them.
+    """
     plan = report.plan
-    counts = plan.counts()
+    counts = plan.counts() if counts is None else counts
     return {
         "mailbox": report.mailbox,
         "folder": {

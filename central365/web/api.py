@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from central365.appdb import OutcomeRecord, RunRecord
 from central365.model import State
-from central365.serialize import item_json
+from central365.serialize import item_json, plan_envelope
 from central365.web.actions import plan_context, selection_of, start_run
 from central365.web.deps import CallerAccess, Csrf, Offset, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
@@ -156,17 +156,8 @@ def get_plan(
     context = plan_context(runtime, caller)
     report = context.cached.report
     shown = page_of(context.cached, state, q, page, per_page)
-    return {
-        "mailbox": report.mailbox,
-        "folder": {
-            "id": report.folder.id,
-            "name": report.folder.name,
-            "exists": report.folder.exists,
-        },
-        "counts": {s.value: context.cached.count(s) for s in State},
-        "excluded": report.plan.excluded,
-        "problems": [{"line": p.line, "message": p.message} for p in report.plan.problems],
-        "made_at": report.made_at.isoformat(),
+    counts = {s: context.cached.count(s) for s in State}
+    return plan_envelope(report, counts) | {
         "running_run": context.running,
         "sync_refusal": context.sync_refusal,
         "state": shown.state.value,
