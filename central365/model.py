@@ -41,10 +41,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     *(f"business_{part}" for part in ADDRESS_PARTS),
 )
 
-#: The column names of each address, in CentralAddress's field order (built once, not per row).
-_ADDRESS_COLUMNS: dict[str, tuple[str, ...]] = {
-    prefix: tuple(f"{prefix}_{part}" for part in ADDRESS_PARTS) for prefix in ("home", "business")
-}
+#: Where each address sits in `CANONICAL_COLUMNS` (in `CentralAddress`'s field order).
+_HOME = slice(9, 9 + len(ADDRESS_PARTS))
+_BUSINESS = slice(9 + len(ADDRESS_PARTS), 9 + 2 * len(ADDRESS_PARTS))
 
 #: Columns a source must have; the rest may be absent and then read as blank.
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "status", "first_name", "last_name", "email")
@@ -88,26 +87,25 @@ class CentralContact:
         (a SQL integer id becomes "42"), never trimmed: trimming is a rule of the core.
         """
 
-        def text(name: str) -> str:
-            value = row.get(name)
-            return "" if value is None else str(value)
-
-        def address(prefix: str) -> CentralAddress:
-            return CentralAddress(*(text(name) for name in _ADDRESS_COLUMNS[prefix]))
-
+        # On the path of every Central row: one comprehension in column order, no call per value.
+        get = row.get
+        v = [
+            "" if (value := get(name)) is None else value if type(value) is str else str(value)
+            for name in CANONICAL_COLUMNS
+        ]
         return cls(
-            key=text("id"),
-            status=text("status"),
-            title=text("title"),
-            first_name=text("first_name"),
-            last_name=text("last_name"),
-            email=text("email"),
-            mobile=text("mobile"),
-            telephone=text("telephone"),
-            website=text("website"),
-            home=address("home"),
-            business=address("business"),
-            line=line,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            v[5],
+            v[6],
+            v[7],
+            v[8],
+            CentralAddress(*v[_HOME]),
+            CentralAddress(*v[_BUSINESS]),
+            line,
         )
 
 
