@@ -158,28 +158,40 @@ class GraphFolder:
         """Look up the lost creates, then send the rest; every decision applied."""
         done = Round()
         to_send = [t for t in pending if not t.unknown]
-        lost = [t for t in pending if t.unknown]
-        if lost:
-            looked = self._look_up(lost, guard.stalled + 1)
-            run.apply(looked, done)
-            to_send.extend(looked.absent)
+        to_send += self._settle_lost(run, [t for t in pending if t.unknown], guard, done)
         if done.stop is not None or run.fatal is not None:
-            done.resend.extend(to_send)
+            done.resend.extend(to_send)  # not sent: the run ends after this round
         elif to_send:
-            stop = threading.Event()
-            chained = guard.shape.chained
-            batches = [list(c) for c in chunks(to_send, self._batch_size)]
-            if guard.shape.batches_in_flight == 1:
-                for batch in batches:
-                    run.apply(self._run_batch(batch, chained, guard.stalled + 1, stop), done)
-            else:
-                futures = [
-                    pool.submit(self._run_batch, b, chained, guard.stalled + 1, stop)
-                    for b in batches
-                ]
-                for future in as_completed(futures):
-                    run.apply(future.result(), done)
+            for heard in self._send_all(to_send, guard, pool):
+                run.apply(heard, done)
         return done
+
+    def _settle_lost(self, run: Run, lost: list[Task], guard: Guard, done: Round) -> list[Task]:
+        """Look the lost creates up and apply what that settled; those proved absent."""
+        if not lost:
+            return []
+        looked = self._look_up(lost, guard.stalled + 1)
+        run.apply(looked, done)
+        return looked.absent
+
+    def _send_all(
+        self, tasks: list[Task], guard: Guard, pool: ThreadPoolExecutor
+    ) -> Iterator[Heard]:
+        """Every batch of the round in the guard's shape; each call's decisions as it ends.
+
+        Chains: up to 4 batches at once (each holds one mailbox slot).  Unordered: one at a
+        time (Graph forwards its members 4 at once), so never more than 4 in the mailbox.
+        """
+        stop = threading.Event()
+        chained, round_try = guard.shape.chained, guard.stalled + 1
+        batches = [list(c) for c in chunks(tasks, self._batch_size)]
+        if guard.shape.batches_in_flight == 1:
+            for batch in batches:
+                yield self._run_batch(batch, chained, round_try, stop)
+            return
+        futures = [pool.submit(self._run_batch, b, chained, round_try, stop) for b in batches]
+        for future in as_completed(futures):
+            yield future.result()
 
     def _run_batch(
         self, tasks: list[Task], chained: bool, round_try: int, stop: threading.Event
@@ -195,7 +207,7 @@ class GraphFolder:
             logger.error("batch of %d writes failed unexpectedly", len(tasks), exc_info=True)
             reason = f"central365 hit an internal error while writing ({type(exc).__name__})."
             heard = Heard([(t, Decision(Action.GIVE_UP, reason)) for t in tasks])
-        if heard.stop is not None or any(d.action is Action.STOP for _, d in heard.decisions):
+        if heard.stopped():
             stop.set()
         return heard
 
@@ -257,15 +269,10 @@ class GraphFolder:
             (t, Decision(Action.GIVE_UP, _NO_EMAIL)) for t in tasks if not t.write.email
         )
         for group in chunks(with_email, MAX_BATCH_REQUESTS):
-            if heard.stop is not None or any(d.action is Action.STOP for _, d in heard.decisions):
-                heard.decisions.extend(Heard.untried(group).decisions)
-                continue
-            part = self._look_up_group(list(group), round_try)
-            heard.decisions.extend(part.decisions)
-            heard.answers.extend(part.answers)
-            heard.absent.extend(part.absent)
-            heard.call_failed = part.call_failed or heard.call_failed
-            heard.stop = part.stop
+            if heard.stopped():
+                heard.merge(Heard.untried(group))
+            else:
+                heard.merge(self._look_up_group(list(group), round_try))
         return heard
 
     def _look_up_group(self, group: list[Task], round_try: int) -> Heard:

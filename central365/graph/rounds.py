@@ -74,6 +74,19 @@ class Heard:
     #: The run's deadline stopped this call: why.
     stop: str | None = None
 
+    def stopped(self) -> bool:
+        """True when the run must send nothing more (deadline, or a refused token)."""
+        return self.stop is not None or any(d.action is Action.STOP for _, d in self.decisions)
+
+    def merge(self, other: Heard) -> None:
+        """Add a later call's findings (look-ups go in several calls)."""
+        self.decisions.extend(other.decisions)
+        self.answers.extend(other.answers)
+        self.inner.extend(other.inner)
+        self.absent.extend(other.absent)
+        self.call_failed = other.call_failed or self.call_failed
+        self.stop = self.stop or other.stop
+
     @classmethod
     def untried(cls, tasks: Sequence[Task], stop: str | None = None) -> Heard:
         return cls([(t, Decision(Action.RESEND, "not sent")) for t in tasks], stop=stop)
