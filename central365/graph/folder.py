@@ -263,7 +263,7 @@ class GraphFolder:
     def _look_up(self, tasks: list[Task], round_try: int) -> Heard:
         """Look the lost creates up by email, up to 20 per call (one at a time: ≤ 4 in the
         mailbox); found → done, proved absent → `absent`, no proof → look up again later."""
-        heard = Heard()
+        heard = Heard(look_ups=True)
         with_email = [t for t in tasks if t.write.email]
         heard.decisions.extend(
             (t, Decision(Action.GIVE_UP, _NO_EMAIL)) for t in tasks if not t.write.email
@@ -314,16 +314,16 @@ class GraphFolder:
 
     def _judge_look_ups(self, group: list[Task], answers: dict[str, Answer]) -> Heard:
         timing = self._client.timing()
-        heard = Heard()
+        heard = Heard(look_ups=True)
         for task in group:
             answer = answers.get(task.request_id, LOST)
-            decision = decide_look_up(answer, task.member(), timing)
+            decision = decide_look_up(answer, task.member(look_up=True), timing)
             heard.answers.append(answer)
             if decision.action is Action.RESEND:
                 logger.info(
                     "write %s: lost create answer, contact not in the folder", task.write.key
                 )
-                task.unknown = False
+                task.unknown, task.look_ups = False, 0  # proof came: a fresh count next time
                 heard.absent.append(task)
             else:
                 heard.decisions.append((task, decision))

@@ -42,20 +42,27 @@ LOST = Answer(
 
 @dataclass(slots=True)
 class Task:
-    """One write on its way: how often it was tried, and whether a create's answer was lost."""
+    """One write on its way: how often it was tried, and whether a create's answer was lost.
+
+    Look-ups count apart from writes, and only in a row (a look-up that proves the create
+    absent starts the count again): a look-up refused for now says nothing about the write and
+    must not use up the attempts the write itself may still need.
+    """
 
     index: int
     write: ContactWrite
     attempts: int = 0
+    look_ups: int = 0
     unknown: bool = False
 
     @property
     def request_id(self) -> str:
         return str(self.index)
 
-    def member(self, dependant: bool = False) -> Member:
+    def member(self, dependant: bool = False, look_up: bool = False) -> Member:
         create = self.write.kind is WriteKind.CREATE
-        return Member(create=create, attempts=self.attempts, dependant=dependant)
+        attempts = self.look_ups if look_up else self.attempts
+        return Member(create=create, attempts=attempts, dependant=dependant)
 
 
 @dataclass(slots=True)
@@ -73,6 +80,8 @@ class Heard:
     call_failed: GraphError | None = None
     #: The run's deadline stopped this call: why.
     stop: str | None = None
+    #: These were look-ups: what they count goes to `Task.look_ups`.
+    look_ups: bool = False
 
     def stopped(self) -> bool:
         """True when the run must send nothing more (deadline, or a refused token)."""
@@ -168,6 +177,10 @@ class Run:
     def apply(self, heard: Heard, into: Round) -> None:
         """Apply one call's decisions; note what the round-level rules need."""
         for task, decision in heard.decisions:
+            if decision.counted and heard.look_ups:
+                task.look_ups += 1
+            elif decision.counted:
+                task.attempts += 1
             self._apply(task, decision, into)
         into.answers.extend(heard.answers)
         into.answered += len(heard.inner)
@@ -176,8 +189,6 @@ class Run:
         into.stop = into.stop or heard.stop
 
     def _apply(self, task: Task, decision: Decision, into: Round) -> None:
-        if decision.counted:
-            task.attempts += 1
         action = decision.action
         if action is Action.DONE:
             self.finish(task, _succeeded(task, decision.contact_id))
