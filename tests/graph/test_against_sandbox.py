@@ -14,12 +14,15 @@ import httpx
 import pytest
 
 from central365.errors import Conflict
+from central365.execute import Selection
 from central365.graph import BatchStrategy, GraphFolder, GraphMailbox, RetryPolicy, StaticTokenAuth
 from central365.graph.client import GraphClient
-from central365.model import ContactWrite, Outcome, WriteKind
+from central365.memory import InMemorySource
+from central365.model import CentralContact, ContactWrite, Outcome, WriteKind
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
 from central365.sandbox.store import SandboxStore, seed_folder
+from central365.service import SyncService
 from tests.graph.asgi_sync import SyncASGITransport
 from tests.graph.conftest import FakeClock
 
@@ -230,3 +233,56 @@ def test_half_of_all_requests_failing_writes_each_contact_exactly_once(
         assert stats.throttled == 0  # never over the mailbox's 4 requests
     finally:
         box.http.close()
+
+
+def records(n: int) -> list[CentralContact]:
+    return [
+        CentralContact(
+            key=str(i),
+            status="active",
+            first_name=f"Person{i}",
+            last_name="Test",
+            email=f"person{i}@example.com",
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_sync_whose_folder_creation_got_a_503_after_creating_it_ends_with_that_folder(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.faults.script(
+        [
+            FaultRule(
+                status=503, method="POST", path_contains="contactFolders", after_processing=True
+            )
+        ]
+    )
+    service = SyncService(InMemorySource(records(3)), sandbox.mailbox(), "CRM")
+    outcome = service.sync(Selection(everything=True))
+    assert outcome.folder_created and outcome.report.count(Outcome.CREATED) == 3
+    assert [f.display_name for f in sandbox.mailbox().folders()] == ["CRM"]
+
+
+def test_sync_tells_the_caller_of_each_wait_and_keeps_its_deadline(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    sandbox.faults.script(
+        [FaultRule(status=429, path_contains="$batch", inner=False, retry_after=100)]
+    )
+    waits: list[tuple[str, float]] = []
+    service = SyncService(InMemorySource(records(3)), sandbox.mailbox(), "CRM", run_deadline=500)
+    outcome = service.sync(
+        Selection(everything=True), on_wait=lambda why, s: waits.append((why, s))
+    )
+    assert outcome.report.count(Outcome.CREATED) == 3
+    assert waits == [("throttled (429 TooManyRequests)", 100.0)]
+
+    sandbox.faults.script(
+        [FaultRule(status=429, path_contains="$batch", inner=False, retry_after=100_000)]
+    )
+    more = SyncService(InMemorySource(records(6)), sandbox.mailbox(), "CRM", run_deadline=500)
+    late = more.sync(Selection(everything=True))
+    skipped = [r for r in late.report.results if r.outcome is Outcome.SKIPPED]
+    assert len(skipped) == 3  # the three new ones; the first three are unchanged
+    assert all("asked us to wait 100000 s" in (r.error or "") for r in skipped)
