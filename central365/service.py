@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from central365.execute import Selection, SyncReport, execute, select
-from central365.model import FolderContact, FolderInfo, Plan
+from central365.model import FolderContact, FolderInfo, Outcome, Plan
 from central365.plan import build_plan
 from central365.ports import (
     DEFAULT_RUN_DEADLINE,
@@ -52,6 +52,9 @@ class SyncOutcome:
     planned: PlanReport
     report: SyncReport
     folder_created: bool
+    #: Writes that ended `skipped` because the run stopped (deadline, breaker, a wait longer
+    #: than the time left): the sync did not finish, and should exit 1.
+    unwritten: int = 0
 
 
 class SyncService:
@@ -136,7 +139,9 @@ class SyncService:
         folder = self.mailbox.folder(FolderInfo(planned.folder.id, self.folder_name))
         _limit(folder, limits)
         report = execute(planned.plan, selection, folder, on_result)
-        return SyncOutcome(planned, report, folder_created)
+        keys = {w.key for w in writes}
+        unwritten = sum(1 for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED)
+        return SyncOutcome(planned, report, folder_created, unwritten)
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()

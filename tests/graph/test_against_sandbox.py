@@ -285,4 +285,5 @@ def test_sync_tells_the_caller_of_each_wait_and_keeps_its_deadline(
     late = more.sync(Selection(everything=True))
     skipped = [r for r in late.report.results if r.outcome is Outcome.SKIPPED]
     assert len(skipped) == 3  # the three new ones; the first three are unchanged
+    assert late.unwritten == 3 and outcome.unwritten == 0
     assert all("asked us to wait 100000 s" in (r.error or "") for r in skipped)
