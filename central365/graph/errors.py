@@ -294,10 +294,14 @@ def deadline_reason(deadline_s: float) -> str:
 
 def wait_too_long_reason(wait_s: float, why: str, left_s: float) -> str:
     """Why a record was skipped when Graph asked for a wait longer than the run has left."""
+    left = (
+        f"longer than the {_seconds(left_s)} left before the run's deadline"
+        if left_s > 0
+        else "and the run's deadline has passed"
+    )
     return (
-        f"Office 365 asked us to wait {_seconds(wait_s)} ({why}), longer than the "
-        f"{_seconds(left_s)} left before the run's deadline (CENTRAL365_RUN_DEADLINE); "
-        "run the sync again later."
+        f"Office 365 asked us to wait {_seconds(wait_s)} ({why}), {left} "
+        "(CENTRAL365_RUN_DEADLINE); run the sync again later."
     )
 
 

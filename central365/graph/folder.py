@@ -262,15 +262,19 @@ class GraphFolder:
 
     def _look_up(self, tasks: list[Task], round_try: int) -> Heard:
         """Look the lost creates up by email, up to 20 per call (one at a time: ≤ 4 in the
-        mailbox); found → done, proved absent → `absent`, no proof → look up again later."""
+        mailbox); found → done, proved absent → `absent`, no proof → look up again later.
+
+        A call that fails as a whole ends the look-ups of this round: the others wait for the
+        next one (after the pause), rather than each waiting out its own timeout.
+        """
         heard = Heard(look_ups=True)
         with_email = [t for t in tasks if t.write.email]
         heard.decisions.extend(
             (t, Decision(Action.GIVE_UP, _NO_EMAIL)) for t in tasks if not t.write.email
         )
         for group in chunks(with_email, MAX_BATCH_REQUESTS):
-            if heard.stopped():
-                heard.merge(Heard.untried(group))
+            if heard.stopped() or heard.call_failed is not None:
+                heard.merge(Heard.untried(group))  # Graph is busy or not answering: next round
             else:
                 heard.merge(self._look_up_group(list(group), round_try))
         return heard
