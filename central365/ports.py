@@ -48,10 +48,10 @@ class RunLimited(Protocol):
     """An Office 365 side that keeps a run's deadline and reports its waits (optional).
 
     Graph's mailbox and folder are; the in-memory fake never waits and need not be.  Telling it
-    the same `RunLimits` twice keeps the first deadline.
+    the same `RunLimits` twice keeps the first deadline; `None` lifts the limits (run over).
     """
 
-    def limit_run(self, limits: RunLimits) -> None: ...
+    def limit_run(self, limits: RunLimits | None) -> None: ...
 
 
 class ContactSource(Protocol):

@@ -120,7 +120,23 @@ class SyncService:
         when it passes end `skipped` with the reason.
         """
         limits = RunLimits(self.run_deadline, on_wait)
-        _limit(self.mailbox, limits)
+        limited: list[RunLimited] = []
+        try:
+            return self._sync(selection, on_result, on_plan, planned, limits, limited)
+        finally:
+            for side in limited:  # later calls (a replan) are not bound by this run's deadline
+                side.limit_run(None)
+
+    def _sync(
+        self,
+        selection: Selection,
+        on_result: ResultCallback | None,
+        on_plan: Callable[[PlanReport, int], None] | None,
+        planned: PlanReport | None,
+        limits: RunLimits,
+        limited: list[RunLimited],
+    ) -> SyncOutcome:
+        _limit(self.mailbox, limits, limited)
         if planned is None:
             planned = self.plan()
         writes, skipped = select(planned.plan, selection)
@@ -137,7 +153,7 @@ class SyncService:
                     on_result(result)
             return SyncOutcome(planned, SyncReport(tuple(skipped)), folder_created)
         folder = self.mailbox.folder(FolderInfo(planned.folder.id, self.folder_name))
-        _limit(folder, limits)
+        _limit(folder, limits, limited)
         report = execute(planned.plan, selection, folder, on_result)
         keys = {w.key for w in writes}
         unwritten = sum(1 for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED)
@@ -147,7 +163,8 @@ class SyncService:
         return self.mailbox.folders()
 
 
-def _limit(side: object, limits: RunLimits) -> None:
+def _limit(side: object, limits: RunLimits, limited: list[RunLimited]) -> None:
     """Tell an Office 365 side that keeps deadlines (Graph) about the run; fakes need not."""
     if isinstance(side, RunLimited):
         side.limit_run(limits)
+        limited.append(side)

@@ -19,6 +19,7 @@ opened); a POST whose answer was lost raises `OutcomeUnknown` for the caller to 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -130,8 +131,8 @@ class GraphClient:
         self._limits: RunLimits | None = None
         self._on_wait: WaitCallback | None = None
 
-    def limit_run(self, limits: RunLimits) -> None:
-        """Start the run's deadline now and tell `limits.on_wait` of every pause.
+    def limit_run(self, limits: RunLimits | None) -> None:
+        """Start the run's deadline now and tell `limits.on_wait` of every pause; None lifts both.
 
         The same `limits` again keeps the deadline already running (the mailbox and its folder
         share this client, and both are told).
@@ -139,8 +140,9 @@ class GraphClient:
         if limits is self._limits:
             return
         self._limits = limits
-        self.deadline = Deadline(self.clock, limits.deadline_s)
-        self._on_wait = limits.on_wait
+        seconds = limits.deadline_s if limits is not None else math.inf
+        self.deadline = Deadline(self.clock, seconds)
+        self._on_wait = limits.on_wait if limits is not None else None
 
     def timing(self) -> Timing:
         """The inputs of a retry decision, now."""

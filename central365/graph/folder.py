@@ -99,7 +99,7 @@ class GraphFolder:
     def info(self) -> FolderInfo:
         return self._info
 
-    def limit_run(self, limits: RunLimits) -> None:
+    def limit_run(self, limits: RunLimits | None) -> None:
         """Keep the run's deadline and report its waits (shared with the mailbox's client)."""
         self._client.limit_run(limits)
 

@@ -145,7 +145,7 @@ class GraphMailbox:
             client.wait(decision)
             member = Member(create=True, attempts=member.attempts + 1)
 
-    def limit_run(self, limits: RunLimits) -> None:
+    def limit_run(self, limits: RunLimits | None) -> None:
         """Keep the run's deadline and report its waits (for every call of this mailbox)."""
         self._client.limit_run(limits)
 

@@ -18,7 +18,7 @@ from central365.execute import Selection
 from central365.graph import BatchStrategy, GraphFolder, GraphMailbox, RetryPolicy, StaticTokenAuth
 from central365.graph.client import GraphClient
 from central365.memory import InMemorySource
-from central365.model import CentralContact, ContactWrite, Outcome, WriteKind
+from central365.model import CentralContact, ContactWrite, Outcome, State, WriteKind
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
 from central365.sandbox.store import SandboxStore, seed_folder
@@ -287,3 +287,12 @@ def test_sync_tells_the_caller_of_each_wait_and_keeps_its_deadline(
     assert len(skipped) == 3  # the three new ones; the first three are unchanged
     assert late.unwritten == 3 and outcome.unwritten == 0
     assert all("asked us to wait 100000 s" in (r.error or "") for r in skipped)
+
+
+def test_the_deadline_binds_the_sync_only_not_a_later_plan(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    service = SyncService(InMemorySource(records(2)), sandbox.mailbox(), "CRM", run_deadline=10)
+    assert service.sync(Selection(everything=True)).report.count(Outcome.CREATED) == 2
+    clock.sleep(60)  # long past the run's deadline
+    assert service.plan().plan.counts()[State.UNCHANGED] == 2
