@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from central365.errors import ConfigError
+from central365.ports import DEFAULT_RUN_DEADLINE
 
 ENV_PREFIX = "CENTRAL365_"
 DEFAULT_CONFIG_FILE = Path("central365.toml")
@@ -76,6 +77,7 @@ class Settings(BaseModel):
     token_cache: Path = Field(default_factory=default_token_cache)
     ca_bundle: Path | None = None
     timeout: float = Field(default=30.0, gt=0, le=600)
+    run_deadline: float = Field(default=DEFAULT_RUN_DEADLINE, gt=0, le=7 * 24 * 3600)
     # The web app (`central365 serve`).
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db

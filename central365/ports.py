@@ -7,7 +7,8 @@ a real adapter (`central365.sources`, `central365.graph`).  One contract suite r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from central365.model import (
     CentralContact,
@@ -20,6 +21,37 @@ from central365.model import (
 
 #: Called once per record as soon as its write has ended (for progress bars and live pages).
 ResultCallback = Callable[[WriteResult], None]
+
+#: Called when a run must wait before its next request: `(reason, seconds)`, e.g.
+#: `("throttled: 429 TooManyRequests", 100.0)`, so a front end can say "Office 365 asked us to
+#: wait 100 s (throttled: 429 TooManyRequests)".  May be called from worker threads.
+WaitCallback = Callable[[str, float], None]
+
+#: Seconds one sync may take in all (`CENTRAL365_RUN_DEADLINE`).
+DEFAULT_RUN_DEADLINE = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """How long one sync may take in all, and whom to tell while it waits.
+
+    The deadline counts from the moment the Office 365 side is told (`RunLimited.limit_run`);
+    records still unwritten when it passes end `skipped` with the reason.
+    """
+
+    deadline_s: float = DEFAULT_RUN_DEADLINE
+    on_wait: WaitCallback | None = None
+
+
+@runtime_checkable
+class RunLimited(Protocol):
+    """An Office 365 side that keeps a run's deadline and reports its waits (optional).
+
+    Graph's mailbox and folder are; the in-memory fake never waits and need not be.  Telling it
+    the same `RunLimits` twice keeps the first deadline; `None` lifts the limits (run over).
+    """
+
+    def limit_run(self, limits: RunLimits | None) -> None: ...
 
 
 class ContactSource(Protocol):

@@ -13,9 +13,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from central365.execute import Selection, SyncReport, execute, select
-from central365.model import FolderContact, FolderInfo, Plan
+from central365.model import FolderContact, FolderInfo, Outcome, Plan
 from central365.plan import build_plan
-from central365.ports import ContactSource, Mailbox, ResultCallback
+from central365.ports import (
+    DEFAULT_RUN_DEADLINE,
+    ContactSource,
+    Mailbox,
+    ResultCallback,
+    RunLimited,
+    RunLimits,
+    WaitCallback,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +52,16 @@ class SyncOutcome:
     planned: PlanReport
     report: SyncReport
     folder_created: bool
+    #: Writes that ended `skipped` because the run stopped (deadline, breaker, a wait longer
+    #: than the time left): the sync did not finish, and should exit 1.
+    unwritten: int = 0
 
 
 class SyncService:
-    """Plan and synchronise one Central source into one named folder of one mailbox."""
+    """Plan and synchronise one Central source into one named folder of one mailbox.
+
+    `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`).
+    """
 
     def __init__(
         self,
@@ -55,11 +69,13 @@ class SyncService:
         mailbox: Mailbox,
         folder_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        run_deadline: float = DEFAULT_RUN_DEADLINE,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
         self.folder_name = folder_name
         self._clock = clock
+        self.run_deadline = run_deadline
 
     def plan(self) -> PlanReport:
         """Read Central and the folder, and plan.  A missing folder plans as an empty one.
@@ -93,12 +109,34 @@ class SyncService:
         on_result: ResultCallback | None = None,
         on_plan: Callable[[PlanReport, int], None] | None = None,
         planned: PlanReport | None = None,
+        on_wait: WaitCallback | None = None,
     ) -> SyncOutcome:
         """Plan again, create the folder if writes need it, then write the selected records.
 
         `on_plan` is told the fresh plan and how many writes will be sent, before any is.
         `planned` skips the fresh plan when the caller has just made one (and shown it).
+        `on_wait(reason, seconds)` is told whenever Office 365 makes the run wait (may be
+        called from worker threads).  The run's deadline starts here; records still unwritten
+        when it passes end `skipped` with the reason.
         """
+        limits = RunLimits(self.run_deadline, on_wait)
+        limited: list[RunLimited] = []
+        try:
+            return self._sync(selection, on_result, on_plan, planned, limits, limited)
+        finally:
+            for side in limited:  # later calls (a replan) are not bound by this run's deadline
+                side.limit_run(None)
+
+    def _sync(
+        self,
+        selection: Selection,
+        on_result: ResultCallback | None,
+        on_plan: Callable[[PlanReport, int], None] | None,
+        planned: PlanReport | None,
+        limits: RunLimits,
+        limited: list[RunLimited],
+    ) -> SyncOutcome:
+        _limit(self.mailbox, limits, limited)
         if planned is None:
             planned = self.plan()
         writes, skipped = select(planned.plan, selection)
@@ -115,8 +153,18 @@ class SyncService:
                     on_result(result)
             return SyncOutcome(planned, SyncReport(tuple(skipped)), folder_created)
         folder = self.mailbox.folder(FolderInfo(planned.folder.id, self.folder_name))
+        _limit(folder, limits, limited)
         report = execute(planned.plan, selection, folder, on_result)
-        return SyncOutcome(planned, report, folder_created)
+        keys = {w.key for w in writes}
+        unwritten = sum(1 for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED)
+        return SyncOutcome(planned, report, folder_created, unwritten)
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()
+
+
+def _limit(side: object, limits: RunLimits, limited: list[RunLimited]) -> None:
+    """Tell an Office 365 side that keeps deadlines (Graph) about the run; fakes need not."""
+    if isinstance(side, RunLimited):
+        side.limit_run(limits)
+        limited.append(side)

@@ -1,11 +1,13 @@
 """Microsoft Graph adapter: the `Mailbox` and `ContactsFolder` ports over Graph v1.0.
 
-Layers, lowest first: `errors` (statuses/OData codes → `central365.errors`), `throttle`
-(Retry-After, backoff, the shared fence), `batch` (pure `$batch` payloads), `client` (typed
-calls on an injected `httpx.Client`), `auth` (tokens as `httpx.Auth`), then `folder` and
+Layers, lowest first: `errors` (statuses/OData codes → `central365.errors`, `classify`),
+`throttle` (Retry-After, backoff, the shared fence, the run's deadline), `batch` (pure `$batch`
+payloads), `decide` (pure: what each answer means for each write) and `breaker` (pure: the
+circuit breaker and the batch shape), `client` (typed calls on an injected `httpx.Client`),
+`auth` (tokens as `httpx.Auth`), `rounds` (one write's bookkeeping), then `folder` and
 `mailbox`.  Importing this package builds nothing and loads nothing heavy: the names below are
 imported when first used (PEP 562), so `central365.graph.errors` — the one error translator,
-which the in-memory fake shares — costs no msal or httpx import.
+which the in-memory fake shares — costs no msal import.
 """
 
 from __future__ import annotations

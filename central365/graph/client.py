@@ -3,7 +3,8 @@
 Owns: the mailbox's user path (`/me` or `/users/{id|UPN}`), URL and query building, the
 `Prefer: IdType="ImmutableId"` header on every request, paging through every `@odata.nextLink`
 exactly as given, the per-mailbox limits (at most 4 requests in flight, the shared throttle
-`Fence`), the retry loop for single requests, and masked request logging.
+`Fence`), the run's deadline (no request outlives it, no wait goes past it) and the waiting
+notifications, the retry loop for single requests, and masked request logging.
 
 Must not: know what a status means (asks `graph.errors`), build or read `$batch` bodies
 (`graph.batch`), know contacts or folders (`graph.folder`, `graph.mailbox`), create its own
@@ -18,6 +19,7 @@ opened); a POST whose answer was lost raises `OutcomeUnknown` for the caller to 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,24 +28,29 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from central365.errors import AuthFailed, GraphError, OutcomeUnknown
+from central365.errors import GraphError
 from central365.graph.batch import IMMUTABLE_ID_PREFER, MAILBOX_CONCURRENCY
+from central365.graph.decide import Action, Decision, Member, Timing, decide
 from central365.graph.errors import (
+    Answer,
+    DeadlineReached,
     Verdict,
-    error_from_response,
+    classify,
+    classify_failure,
+    deadline_reason,
     error_from_transport,
-    read_error,
-    read_json,
-    verdict,
+    wait_too_long_reason,
 )
 from central365.graph.throttle import (
     Clock,
+    Deadline,
     Fence,
     RetryPolicy,
     SystemClock,
     default_jitter,
     parse_retry_after,
 )
+from central365.ports import RunLimits, WaitCallback
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +127,26 @@ class GraphClient:
         self.fence = fence or Fence(self.clock)
         self._jitter = jitter or default_jitter()
         self._slots = threading.BoundedSemaphore(max(1, min(MAILBOX_CONCURRENCY, max_in_flight)))
+        self.deadline = Deadline.unlimited(self.clock)
+        self._limits: RunLimits | None = None
+        self._on_wait: WaitCallback | None = None
+
+    def limit_run(self, limits: RunLimits | None) -> None:
+        """Start the run's deadline now and tell `limits.on_wait` of every pause; None lifts both.
+
+        The same `limits` again keeps the deadline already running (the mailbox and its folder
+        share this client, and both are told).
+        """
+        if limits is self._limits:
+            return
+        self._limits = limits
+        seconds = limits.deadline_s if limits is not None else math.inf
+        self.deadline = Deadline(self.clock, seconds)
+        self._on_wait = limits.on_wait if limits is not None else None
+
+    def timing(self) -> Timing:
+        """The inputs of a retry decision, now."""
+        return Timing(self.policy, self.clock.time(), self._jitter())
 
     def url(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """Absolute URL for a path under the version root (`/me/contactFolders`, `/$batch`)."""
@@ -134,15 +161,19 @@ class GraphClient:
         """Send once, after the fence opens and a mailbox slot is free; the body is read.
 
         Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
-        not be reached, `OutcomeUnknown` when the request may have arrived but no answer came, and
-        `AuthFailed` when no token could be had.
+        not be reached, `OutcomeUnknown` when the request may have arrived but no answer came,
+        `AuthFailed` when no token could be had, and `DeadlineReached` (nothing sent) when the
+        run's deadline has passed or the fence would hold past it.
         """
         headers = {"Prefer": IMMUTABLE_ID_PREFER}
-        self.fence.wait()
+        self._wait_for_fence()
         with self._slots:
+            timeout = self._timeout()
             started = time.perf_counter()
             try:
-                response = self._http.request(method, url, json=json, headers=headers)
+                response = self._http.request(
+                    method, url, json=json, headers=headers, timeout=timeout
+                )
             except httpx.TransportError as exc:
                 logger.warning("%s %s failed: %s", method, loggable_url(url), type(exc).__name__)
                 raise error_from_transport(exc, what=what) from exc
@@ -161,11 +192,58 @@ class GraphClient:
         return self.policy.delay(attempt, seconds, self._jitter())
 
     def pause(self, seconds: float, reason: str) -> None:
-        """Hold every worker of this mailbox for `seconds` (the throttle fence)."""
+        """Hold every worker of this mailbox for `seconds` (the throttle fence); tell the run."""
         logger.info("pausing requests to the mailbox for %.1fs (%s)", seconds, reason)
         self.fence.hold(seconds)
+        if self._on_wait is not None and seconds > 0:
+            self._on_wait(reason, seconds)
+
+    def wait(self, decision: Decision) -> None:
+        """Apply a decision's pause, or raise `DeadlineReached` when it (or the Retry-After
+        Graph asked for, uncapped) is longer than the run has left."""
+        longest = max(decision.delay, decision.asked or 0.0)
+        left = self.deadline.remaining()
+        if longest > left:
+            raise DeadlineReached(wait_too_long_reason(longest, decision.reason, left))
+        self.pause(decision.delay, decision.reason)
+
+    def _wait_for_fence(self) -> None:
+        held = self.fence.remaining()
+        left = self.deadline.remaining()
+        if held > left:
+            raise DeadlineReached(wait_too_long_reason(held, "a pause of the mailbox", left))
+        self.fence.wait()
+
+    def _timeout(self) -> httpx.Timeout:
+        """The client's timeouts, each cut to the time the run has left."""
+        base = self._http.timeout
+        if not self.deadline.limited:
+            return base
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise DeadlineReached(deadline_reason(self.deadline.seconds))
+
+        def cut(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return httpx.Timeout(
+            connect=cut(base.connect),
+            read=cut(base.read),
+            write=cut(base.write),
+            pool=cut(base.pool),
+        )
 
     # -- retried calls ----------------------------------------------------------------------
+
+    def attempt(self, method: str, url: str, *, json: Any = None, what: str) -> Answer:
+        """Send once and classify the answer; only `DeadlineReached` is raised."""
+        try:
+            response = self.send(method, url, json=json, what=what)
+        except DeadlineReached:
+            raise
+        except GraphError as exc:
+            return classify_failure(exc)
+        return classify(response.status_code, response.content, response.headers, what=what)
 
     def call(
         self,
@@ -179,40 +257,19 @@ class GraphClient:
         """Send with retries and return the answer's JSON (None for an empty body).
 
         Raises the `GraphError` subclass for the last failed answer (`Throttled` once retries
-        are used up), or `OutcomeUnknown` for a non-replayable request whose answer was lost.
+        are used up), `OutcomeUnknown` for a non-replayable request whose answer was lost, or
+        `DeadlineReached` when a wait would go past the run's deadline.
         """
-        attempt = 0
+        member = Member(create=not replayable)
         while True:
-            attempt += 1
-            try:
-                response = self.send(method, url, json=json, what=what)
-            except AuthFailed:
-                raise
-            except OutcomeUnknown:
-                if not (replayable and self.policy.can_retry(attempt)):
-                    raise
-                self.pause(self.retry_delay(attempt, None), "no answer came back")
-                continue
-            except GraphError:  # not reached at all: nothing was sent, always safe to retry
-                if not self.policy.can_retry(attempt):
-                    raise
-                self.pause(self.retry_delay(attempt, None), "Graph could not be reached")
-                continue
-            content = response.content
-            code = (
-                None
-                if response.is_success
-                else read_error(response.status_code, content, response.headers).code
-            )
-            kind = verdict(response.status_code, code)
-            if kind is Verdict.SUCCESS:
-                return read_json(content)
-            retry = kind is Verdict.THROTTLED or (replayable and kind is Verdict.UNAVAILABLE)
-            if retry and self.policy.can_retry(attempt):
-                delay = self.retry_delay(attempt, response.headers.get("retry-after"))
-                self.pause(delay, f"{response.status_code} {code or ''}".strip())
-                continue
-            raise error_from_response(response.status_code, content, response.headers, what=what)
+            answer = self.attempt(method, url, json=json, what=what)
+            if answer.verdict is Verdict.SUCCESS:
+                return answer.body
+            decision = decide(answer, member, self.timing())
+            if decision.action is not Action.WAIT or answer.error is None:
+                raise answer.error or GraphError(f"Office 365 did not do {what}.")
+            self.wait(decision)
+            member = Member(create=member.create, attempts=member.attempts + 1)
 
     def get(self, url: str, *, what: str = "the request") -> Any:
         return self.call("GET", url, replayable=True, what=what)

@@ -18,6 +18,7 @@ described as such; parsing never raises (a peer tool died on "Expected literal .
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -61,6 +62,20 @@ class Verdict(Enum):
     AUTH = "auth"
     #: Any other status: the request itself was refused (400, 404, 409, ...).
     REFUSED = "refused"
+    #: No answer came back (read timeout, dropped connection): the request MAY have run.
+    NO_ANSWER = "no_answer"
+    #: The request never left (connection refused, connect timeout): nothing happened.
+    UNREACHABLE = "unreachable"
+
+
+#: Verdicts that say Graph is down or not answering, as opposed to alive and refusing or busy.
+DARK_VERDICTS: frozenset[Verdict] = frozenset(
+    {Verdict.UNAVAILABLE, Verdict.SERVER_ERROR, Verdict.NO_ANSWER, Verdict.UNREACHABLE}
+)
+
+
+class DeadlineReached(GraphError):
+    """A request was not sent, or a wait not begun, because the run's deadline comes first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,49 @@ class ErrorDetail:
     code: str | None
     message: str
     request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer, classified once: what it means, the error to report, Graph's Retry-After."""
+
+    verdict: Verdict
+    #: None on success; else the `GraphError` subclass a person would be shown.
+    error: GraphError | None = None
+    #: The raw `Retry-After` header value, when Graph sent one.
+    retry_after: str | None = None
+    #: The answer's JSON body (success bodies carry the contact, lists carry `value`).
+    body: Any = None
+
+
+def classify(
+    status: int,
+    body: bytes | str | Mapping[str, Any] | None,
+    headers: Mapping[str, str] | httpx.Headers | None = None,
+    *,
+    what: str = "the request",
+) -> Answer:
+    """Read an answer (outer or inner batch response) once: the only "read the status, decide".
+
+    `body` may be raw bytes (an HTTP answer) or already-parsed JSON (an inner batch answer).
+    """
+    header_map = _lower_headers(headers)
+    data: Any = read_json(body) if isinstance(body, bytes | bytearray) else body
+    code = None if 200 <= status < 300 else read_error(status, body, header_map).code
+    kind = verdict(status, code)
+    if kind is Verdict.SUCCESS:
+        return Answer(kind, body=data)
+    error = error_from_response(status, body, header_map, what=what)
+    return Answer(kind, error, header_map.get("retry-after"), data)
+
+
+def classify_failure(exc: GraphError) -> Answer:
+    """The `Answer` for a request that got no HTTP answer (the client's translated exception)."""
+    if isinstance(exc, AuthFailed):
+        return Answer(Verdict.AUTH, exc)
+    if isinstance(exc, OutcomeUnknown):
+        return Answer(Verdict.NO_ANSWER, exc)
+    return Answer(Verdict.UNREACHABLE, exc)
 
 
 def verdict(status: int, code: str | None = None) -> Verdict:
@@ -224,6 +282,31 @@ def gave_up(last: GraphError, attempts: int) -> str:
         f"Office 365 kept throttling or failing ({label}) so central365 gave up after "
         f"{attempts} attempts; run the sync again later."
     )
+
+
+def deadline_reason(deadline_s: float) -> str:
+    """Why a record was skipped when the run's deadline passed before it was written."""
+    return (
+        f"The run reached its deadline of {_seconds(deadline_s)} (CENTRAL365_RUN_DEADLINE) "
+        "before this contact was written; run the sync again."
+    )
+
+
+def wait_too_long_reason(wait_s: float, why: str, left_s: float) -> str:
+    """Why a record was skipped when Graph asked for a wait longer than the run has left."""
+    left = (
+        f"longer than the {_seconds(left_s)} left before the run's deadline"
+        if left_s > 0
+        else "and the run's deadline has passed"
+    )
+    return (
+        f"Office 365 asked us to wait {_seconds(wait_s)} ({why}), {left} "
+        "(CENTRAL365_RUN_DEADLINE); run the sync again later."
+    )
+
+
+def _seconds(value: float) -> str:
+    return "no time" if value <= 0 else f"{math.ceil(value):.0f} s"
 
 
 def token_error(result: Mapping[str, Any], *, action: str) -> AuthFailed:

@@ -1,7 +1,8 @@
 """`GraphMailbox`: the `Mailbox` port over Microsoft Graph, and `connect()` which builds one.
 
 Owns: listing contact folders (child folders included, every page), finding a folder by display
-name (two with one name is a `Conflict` naming both ids), creating a folder, handing out
+name (two with one name is a `Conflict` naming both ids), creating a folder (retried, and looked
+up by name after an answer that may hide a created one), handing out
 `GraphFolder`s, and — in `connect()` only — the `httpx.Client` that carries auth, timeout and
 TLS settings, closed by `close()` / the context manager.
 
@@ -21,20 +22,39 @@ from typing import Any
 
 import httpx
 
-from central365.errors import GraphError
+from central365.errors import Conflict, GraphError
 from central365.folder_choice import only_folder
 from central365.graph.batch import BatchStrategy
 from central365.graph.client import GraphClient, odata_string
+from central365.graph.decide import Action, Member, decide
+from central365.graph.errors import Answer, Verdict
 from central365.graph.folder import GraphFolder, graph_id
 from central365.graph.throttle import Clock, RetryPolicy
 from central365.model import FolderInfo
+from central365.ports import RunLimits
 
 #: Graph v1.0 in the global cloud (national clouds and the sandbox pass their own).
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
 #: Seconds for connect/read/write; a 1000-item page of selected fields answers well within it.
 DEFAULT_TIMEOUT = 60.0
+#: Answers after which a POSTed folder may exist although no success came back.
+_MAYBE_CREATED = frozenset({Verdict.UNAVAILABLE, Verdict.SERVER_ERROR, Verdict.NO_ANSWER})
 #: Folder nesting we follow at most (guards against a cycle in a broken or fake mailbox).
 MAX_FOLDER_DEPTH = 16
+
+
+def _created_folder(data: Any) -> FolderInfo:
+    if not isinstance(data, Mapping) or not data.get("id"):
+        raise GraphError(
+            "Office 365 created the contacts folder but did not return its id; "
+            "run again to find it by name."
+        )
+    return _folder_info(data)
+
+
+def _may_have_created(answer: Answer) -> bool:
+    """True after an answer that does not prove the folder absent (it may exist now)."""
+    return answer.verdict in _MAYBE_CREATED or isinstance(answer.error, Conflict)
 
 
 def _folder_info(data: Mapping[str, Any]) -> FolderInfo:
@@ -100,18 +120,34 @@ class GraphMailbox:
         return only_folder(display_name, matches)
 
     def create_folder(self, display_name: str) -> FolderInfo:
-        """Create a top-level contacts folder (201) and return it."""
-        data = self._client.post(
-            self._client.url(f"{self._client.user_path}/contactFolders"),
-            {"displayName": display_name},
-            what="the new contacts folder",
-        )
-        if not isinstance(data, Mapping) or not data.get("id"):
-            raise GraphError(
-                "Office 365 created the contacts folder but did not return its id; "
-                "run again to find it by name."
+        """Create a top-level contacts folder (201) and return it.
+
+        Transient answers (429, 503, 504, no answer, no connection) are tried again up to the
+        policy's attempts.  After any answer that may hide a created folder (503, 504, another
+        5xx, no answer, 409) the folder is first looked up by name, so a folder created although
+        its answer was lost is found, never created twice.
+        """
+        client = self._client
+        url = client.url(f"{client.user_path}/contactFolders")
+        member = Member(create=True)
+        while True:
+            answer = client.attempt(
+                "POST", url, json={"displayName": display_name}, what="the new contacts folder"
             )
-        return _folder_info(data)
+            if answer.verdict is Verdict.SUCCESS:
+                return _created_folder(answer.body)
+            decision = decide(answer, member, client.timing())
+            found = self.find_folder(display_name) if _may_have_created(answer) else None
+            if found is not None:
+                return found
+            if decision.action not in (Action.WAIT, Action.LOOK_UP) or answer.error is None:
+                raise answer.error or GraphError("Office 365 did not create the contacts folder.")
+            client.wait(decision)
+            member = Member(create=True, attempts=member.attempts + 1)
+
+    def limit_run(self, limits: RunLimits | None) -> None:
+        """Keep the run's deadline and report its waits (for every call of this mailbox)."""
+        self._client.limit_run(limits)
 
     def folder(self, info: FolderInfo) -> GraphFolder:
         return GraphFolder(self._client, info, strategy=self._strategy)

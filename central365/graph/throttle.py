@@ -166,6 +166,34 @@ class Fence:
             self._clock.sleep(left)
 
 
+class Deadline:
+    """The moment a run must end by, on an injected clock; `unlimited()` never comes.
+
+    Built when a run starts (`GraphClient.limit_run`), never at import time.
+    """
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self.seconds = seconds
+        self._end = clock.monotonic() + seconds
+
+    @classmethod
+    def unlimited(cls, clock: Clock) -> Deadline:
+        return cls(clock, math.inf)
+
+    @property
+    def limited(self) -> bool:
+        return math.isfinite(self._end)
+
+    def remaining(self) -> float:
+        """Seconds left (0 once passed; infinity when unlimited)."""
+        return max(0.0, self._end - self._clock.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+
 def default_jitter() -> Callable[[], float]:
     """A jitter source for `RetryPolicy.backoff` (a fresh, unseeded generator)."""
     return random.Random().random

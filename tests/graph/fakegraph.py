@@ -179,8 +179,9 @@ class FakeGraph:
                 if queue:
                     status, headers, payload = queue.pop(0)
                 else:
+                    path, _, query = item["url"].partition("?")
                     status, headers, payload = self._one(
-                        item["method"], item["url"], "", item.get("body")
+                        item["method"], path, query, item.get("body")
                     )
             if not 200 <= status < 300:
                 failed.add(item["id"])

@@ -9,7 +9,9 @@ import pytest
 from central365.errors import AuthFailed, GraphError, NotFound, OutcomeUnknown, Throttled
 from central365.graph.batch import IMMUTABLE_ID_PREFER
 from central365.graph.client import build_query, loggable_url, odata_string, user_path
+from central365.graph.errors import DeadlineReached
 from central365.graph.throttle import RetryPolicy
+from central365.ports import RunLimits
 from tests.graph.conftest import ClientFactory, FakeClock
 from tests.graph.fakegraph import BASE, CONTACTS, FakeGraph, Handler, odata_error
 
@@ -167,3 +169,82 @@ def test_logs_are_masked(make_client: ClientFactory, caplog: pytest.LogCaptureFi
     assert "contactFolders" in text
     assert "secret" not in text.lower() and "t0k" not in text
     assert "sync" not in unquote(text)
+
+
+# -- the run's deadline and waiting notifications --------------------------------------------
+
+
+def test_a_pause_is_told_to_the_run(make_client: ClientFactory, clock: FakeClock) -> None:
+    told: list[tuple[str, float]] = []
+    _, handler = _script(
+        httpx.Response(
+            429, headers={"Retry-After": "42"}, json=odata_error("TooManyRequests", "x")
+        ),
+        httpx.Response(200, json={"value": []}),
+    )
+    client = make_client(handler)
+    client.limit_run(RunLimits(3600, lambda reason, seconds: told.append((reason, seconds))))
+    assert client.get(f"{BASE}{CONTACTS}") == {"value": []}
+    assert told == [("throttled (429 TooManyRequests)", 42.0)]
+    assert clock.sleeps == [42.0]
+
+
+def test_each_request_timeout_is_cut_to_the_time_the_run_has_left(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    timeouts: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"]["read"])
+        return httpx.Response(200, json={})
+
+    client = make_client(handler)
+    client.get(f"{BASE}/me")  # no run: the client's own timeout (httpx's 5 s default)
+    client.limit_run(RunLimits(60))
+    client.get(f"{BASE}/me")
+    clock.sleep(57.5)
+    client.get(f"{BASE}/me")
+    assert timeouts == [5.0, 5.0, 2.5]
+    clock.sleep(5)
+    with pytest.raises(DeadlineReached, match="deadline of 60 s"):
+        client.get(f"{BASE}/me")
+    assert len(timeouts) == 3  # nothing sent after the deadline
+
+
+def test_the_same_limits_again_keep_the_running_deadline(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    client = make_client(lambda r: httpx.Response(200, json={}))
+    limits = RunLimits(60)
+    client.limit_run(limits)
+    clock.sleep(30)
+    client.limit_run(limits)
+    assert client.deadline.remaining() == 30
+    client.limit_run(RunLimits(60))  # a new run starts a new deadline
+    assert client.deadline.remaining() == 60
+
+
+def test_a_retry_after_past_the_deadline_raises_instead_of_sleeping(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    seen, handler = _script(
+        httpx.Response(429, headers={"Retry-After": "100000"}),
+        httpx.Response(200, json={}),
+    )
+    client = make_client(handler)
+    client.limit_run(RunLimits(3600))
+    with pytest.raises(DeadlineReached, match="asked us to wait 100000 s"):
+        client.get(f"{BASE}/me")
+    assert clock.sleeps == [] and len(seen) == 1
+
+
+def test_a_fence_held_past_the_deadline_sends_nothing(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    seen, handler = _script(httpx.Response(200, json={}))
+    client = make_client(handler)
+    client.limit_run(RunLimits(10))
+    client.fence.hold(20)
+    with pytest.raises(DeadlineReached):
+        client.get(f"{BASE}/me")
+    assert seen == [] and clock.sleeps == []

@@ -8,9 +8,10 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from central365.errors import Conflict, GraphError
+from central365.errors import Conflict, GraphError, Throttled
 from central365.graph import GraphFolder, GraphMailbox, StaticTokenAuth, connect
 from central365.graph.batch import IMMUTABLE_ID_PREFER, BatchStrategy
+from central365.graph.throttle import RetryPolicy
 from central365.model import FolderInfo
 from tests.graph.conftest import ClientFactory
 from tests.graph.fakegraph import BASE
@@ -115,3 +116,87 @@ def test_connect_accepts_a_ca_bundle_path() -> None:
 
     mailbox = connect(BASE, "me", StaticTokenAuth("abc"), verify=certifi.where())
     mailbox.close()
+
+
+def creation_handler(
+    answers: list[httpx.Response], made: list[str]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """POST answers the scripted faults first; `made` holds the folders really created."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            name = json.loads(request.content)["displayName"]
+            if answers:
+                answer = answers.pop(0)
+                if answer.status_code == 299:  # created, then the answer was a 503
+                    made.append(name)
+                    return httpx.Response(503, json={"error": {"code": "serviceNotAvailable"}})
+                return answer
+            made.append(name)
+            return httpx.Response(201, json={"id": f"F{len(made)}", "displayName": name})
+        rows = [{"id": f"F{n + 1}", "displayName": name} for n, name in enumerate(made)]
+        flt = request.url.params.get("$filter", "")
+        return httpx.Response(200, json={"value": [r for r in rows if r["displayName"] in flt]})
+
+    return handler
+
+
+BUSY = httpx.Response(503, headers={"Retry-After": "2"}, json={"error": {"code": "x"}})
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [BUSY],
+        [httpx.Response(504)],
+        [httpx.Response(429, headers={"Retry-After": "1"})],
+        [BUSY, httpx.Response(429), BUSY],
+    ],
+)
+def test_create_folder_retries_transient_answers(
+    make_client: ClientFactory, faults: list[httpx.Response]
+) -> None:
+    made: list[str] = []
+    mailbox = GraphMailbox(make_client(creation_handler(list(faults), made), mailbox="me"))
+    info = mailbox.create_folder("CRM")
+    assert info.display_name == "CRM" and made == ["CRM"]
+
+
+def test_a_folder_created_behind_a_503_is_found_not_created_twice(
+    make_client: ClientFactory,
+) -> None:
+    made: list[str] = []
+    seen: list[httpx.Request] = []
+    handler = creation_handler([httpx.Response(299)], made)
+    mailbox = GraphMailbox(make_client(lambda r: seen.append(r) or handler(r), mailbox="me"))
+    info = mailbox.create_folder("CRM")
+    assert info.id == "F1" and made == ["CRM"]
+    assert [r.method for r in seen] == ["POST", "GET"]
+
+
+def test_a_folder_that_exists_already_is_found(make_client: ClientFactory) -> None:
+    made = ["CRM"]
+    exists = httpx.Response(409, json={"error": {"code": "ErrorFolderExists", "message": "x"}})
+    mailbox = GraphMailbox(make_client(creation_handler([exists], made), mailbox="me"))
+    assert mailbox.create_folder("CRM").id == "F1"
+
+
+def test_folder_creation_gives_up_after_its_attempts_when_never_created(
+    make_client: ClientFactory,
+) -> None:
+    made: list[str] = []
+    mailbox = GraphMailbox(
+        make_client(creation_handler([BUSY] * 5, made), mailbox="me", policy=RetryPolicy(3))
+    )
+    with pytest.raises(Throttled, match="did not do the new contacts folder"):
+        mailbox.create_folder("CRM")
+    assert made == []
+
+
+def test_folder_creation_refused_is_not_retried(make_client: ClientFactory) -> None:
+    made: list[str] = []
+    bad = httpx.Response(400, json={"error": {"code": "ErrorInvalidIdMalformed", "message": "m"}})
+    mailbox = GraphMailbox(make_client(creation_handler([bad], made), mailbox="me"))
+    with pytest.raises(GraphError, match="ErrorInvalidIdMalformed"):
+        mailbox.create_folder("CRM")
+    assert made == []
