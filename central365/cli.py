@@ -37,6 +37,8 @@ from central365.sources.redact import mask_secrets
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200
+#: Off a terminal, a wait this long (seconds) is said on stderr rather than passed in silence.
+LONG_WAIT_S = 5.0
 
 app = typer.Typer(
     name="central365",
@@ -202,10 +204,10 @@ def sync(
             outcome = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
         report, problems = outcome.report, outcome.planned.plan.problems
         if as_json:
-            _print_json(ctx, sync_json(report, problems))
+            _print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
         else:
-            print_sync(ctx.out, report, problems)
-        if report.failed or problems:
+            print_sync(ctx.out, report, problems, unwritten=outcome.unwritten)
+        if report.failed or problems or outcome.unwritten:
             raise typer.Exit(EXIT_FAILED_RECORDS)
 
 
@@ -310,17 +312,19 @@ def _run_sync(
     planned: PlanReport | None,
     show_progress: bool,
 ) -> SyncOutcome:
+    on_terminal = show_progress and ctx.err.is_terminal
     progress = Progress(
         TextColumn("Synchronising"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[failed]} failed"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[waiting]}", style="yellow"),
         console=ctx.err,
-        disable=not (show_progress and ctx.err.is_terminal),
+        disable=not on_terminal,
         transient=False,
     )
-    task = progress.add_task("sync", total=None, failed=0)
+    task = progress.add_task("sync", total=None, failed=0, waiting="")
     failed = 0
 
     def on_plan(report: PlanReport, writes: int) -> None:
@@ -331,10 +335,20 @@ def _run_sync(
         if result.outcome is Outcome.FAILED:
             failed += 1
         if result.outcome is not Outcome.SKIPPED:
-            progress.update(task, advance=1, failed=failed)
+            progress.update(task, advance=1, failed=failed, waiting="")
+
+    def on_wait(reason: str, seconds: float) -> None:
+        """Never silence: the bar says why it stands still; off a terminal, a line for long waits."""
+        words = f"Office 365 asked central365 to wait {seconds:,.0f} s ({reason})"
+        if on_terminal:
+            progress.update(task, waiting=words)
+        elif seconds >= LONG_WAIT_S:
+            ctx.err.print(f"{words}.", markup=False, highlight=False, soft_wrap=True)
 
     with progress:
-        outcome = service.sync(selection, on_result=on_result, on_plan=on_plan, planned=planned)
+        outcome = service.sync(
+            selection, on_result=on_result, on_plan=on_plan, planned=planned, on_wait=on_wait
+        )
     if outcome.folder_created:
         ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")
     return outcome

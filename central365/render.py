@@ -129,7 +129,13 @@ def print_problems(
         )
 
 
-def print_sync(console: Console, report: SyncReport, problems: Sequence[RowProblem] = ()) -> None:
+def print_sync(
+    console: Console,
+    report: SyncReport,
+    problems: Sequence[RowProblem] = (),
+    *,
+    unwritten: int = 0,
+) -> None:
     failures = [r for r in report.results if r.outcome is Outcome.FAILED]
     if failures:
         table = Table(title="Failed records", header_style="bold")
@@ -139,6 +145,19 @@ def print_sync(console: Console, report: SyncReport, problems: Sequence[RowProbl
             table.add_row(Text(result.key), Text(result.error or ""))
         console.print(table)
     print_problems(console, problems)
+    if unwritten:
+        why = next(
+            (r.error for r in report.results if r.outcome is Outcome.SKIPPED and r.error), ""
+        )
+        console.print(
+            Text(
+                f"The run stopped before {unwritten:,} record"
+                f"{'s were' if unwritten != 1 else ' was'} written"
+                + (f": {why.rstrip('.')}." if why else ".")
+                + " Run the same sync again to finish it.",
+                style="red",
+            )
+        )
     unread = (
         f" {len(problems)} row{'s' if len(problems) != 1 else ''} of Central could not be read."
         if problems

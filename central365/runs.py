@@ -38,7 +38,7 @@ from central365.appdb import (
 from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.errors import Central365Error
 from central365.execute import Selection, select
-from central365.model import WriteResult
+from central365.model import Outcome, WriteResult
 from central365.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
@@ -307,8 +307,8 @@ class RunManager:
         try:
             writer.start()
             with request.service_factory() as service:
-                self._sync(run_id, request, service, writer)
-            status, error = RunStatus.FINISHED, None
+                stopped = self._sync(run_id, request, service, writer)
+            status, error = (RunStatus.FAILED, stopped) if stopped else (RunStatus.FINISHED, None)
         except Central365Error as exc:
             error = exc.full_message().splitlines()[0] if exc.full_message() else INTERNAL_ERROR
             log.warning("Run %d failed: %s", run_id, error)
@@ -319,7 +319,8 @@ class RunManager:
 
     def _sync(
         self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
-    ) -> None:
+    ) -> str | None:
+        """Synchronise; why the run stopped before writing everything, or None if it did not."""
         mailbox, folder_name = service.mailbox.name, service.folder_name
         if (mailbox, folder_name) != (request.mailbox, request.folder_name):
             self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
@@ -334,7 +335,19 @@ class RunManager:
             total = writes + len(skipped)
             self._runs.set_total(run_id, total, selected=total if bulk else None)
 
+        waiting = threading.Event()
+
+        def on_wait(reason: str, seconds: float) -> None:
+            # The run page says why the bar stands still, and until when.
+            waiting.set()
+            self._runs.set_waiting(
+                run_id, f"Office 365 asked central365 to wait ({reason})", seconds
+            )
+
         def on_result(result: WriteResult) -> None:
+            if waiting.is_set():
+                waiting.clear()
+                self._runs.set_waiting(run_id, None)
             name, email = people.get(result.key, ("", ""))
             writer.add(
                 OutcomeRecord(
@@ -347,7 +360,20 @@ class RunManager:
                 )
             )
 
-        service.sync(request.selection, on_result=on_result, on_plan=on_plan)
+        outcome = service.sync(
+            request.selection, on_result=on_result, on_plan=on_plan, on_wait=on_wait
+        )
+        if not outcome.unwritten:
+            return None
+        why = next(
+            (r.error for r in outcome.report.results if r.outcome is Outcome.SKIPPED and r.error),
+            "",
+        )
+        return (
+            f"The run stopped before {outcome.unwritten:,} of its records were written"
+            + (f": {why.rstrip('.')}." if why else ".")
+            + " Synchronise them again to finish."
+        )
 
     def _end(
         self,

@@ -81,8 +81,11 @@ def problems_json(problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
     return [{"line": p.line, "message": p.message} for p in problems]
 
 
-def sync_json(report: SyncReport, problems: Iterable[RowProblem] = ()) -> dict[str, Any]:
-    """What a sync did, and the rows of Central it could not read (so none vanish silently)."""
+def sync_json(
+    report: SyncReport, problems: Iterable[RowProblem] = (), *, unwritten: int = 0
+) -> dict[str, Any]:
+    """What a sync did, the rows of Central it could not read (so none vanish silently), and
+    how many writes it never got to because it stopped early (deadline, Office 365 down)."""
     return {
         "created": report.count(Outcome.CREATED),
         "updated": report.count(Outcome.UPDATED),
@@ -98,4 +101,5 @@ def sync_json(report: SyncReport, problems: Iterable[RowProblem] = ()) -> dict[s
             for r in report.results
         ],
         "problems": problems_json(problems),
+        "unwritten": unwritten,
     }

@@ -26,7 +26,7 @@ from central365.errors import ConfigError
 from central365.graph import connect
 from central365.graph.auth import TokenProviderAuth
 from central365.model import FolderInfo
-from central365.ports import ContactsFolder, ContactSource, Mailbox
+from central365.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
 from central365.service import SyncService
 from central365.sources import ColumnMapping, open_source
 from central365.web.clients import Clients
@@ -112,6 +112,11 @@ class LabelledMailbox:
     def folder(self, info: FolderInfo) -> ContactsFolder:
         return self._inner.folder(info)
 
+    def limit_run(self, limits: RunLimits | None) -> None:
+        """Pass a run's deadline and wait notices on (`ports.RunLimited`), e.g. to folder creation."""
+        if isinstance(self._inner, RunLimited):
+            self._inner.limit_run(limits)
+
 
 class Connector:
     """Open mailboxes and services for a person under the stored settings.
@@ -180,7 +185,9 @@ class Connector:
             )
         source = central_source(app)
         with self.mailbox(user, app) as mailbox:
-            yield SyncService(source, mailbox, app.folder_name)
+            yield SyncService(
+                source, mailbox, app.folder_name, run_deadline=self._settings.run_deadline
+            )
 
     def service_factory(
         self, user: User, app: AppSettings

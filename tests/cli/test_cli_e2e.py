@@ -368,3 +368,56 @@ def test_a_mapping_given_as_a_folder_is_named_as_a_folder(make_cli: Any, tmp_pat
     done = cli.run("plan")
     assert done.returncode == 2
     assert f"{tmp_path} is a folder, not a file" in done.stderr
+
+
+def _people(n: int) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(k),
+            "status": "active",
+            "first_name": f"W{k}",
+            "last_name": "Wait",
+            "email": f"w{k}@example.com",
+        }
+        for k in range(n)
+    ]
+
+
+def test_a_wait_is_said_and_a_run_stopped_early_exits_1(make_cli: Any, tmp_path: Path) -> None:
+    """Off a terminal a long Retry-After is a line on stderr, never minutes of silence; a
+    Retry-After past the run's deadline stops the run: every record left is `skipped` with the
+    reason, `unwritten` counts them, exit 1 — and the next sync finishes the job."""
+    path = tmp_path / "central.csv"
+    write_csv(path, _people(30), CANONICAL_COLUMNS)
+    cli = make_cli(f"csv:{path}", CENTRAL365_RUN_DEADLINE="60")
+    batch = {"method": "POST", "path_contains": "$batch", "inner": False}
+    with cli.admin() as admin:
+        assert (
+            admin.post(
+                "/faults/script", json=[{**batch, "status": 429, "retry_after": 6, "times": 1}]
+            ).status_code
+            == 200
+        )
+        waited = cli.run("sync", "--all", "--yes", "--json")
+        assert waited.returncode == 0, waited.stderr
+        assert "Office 365 asked central365 to wait 6 s (" in waited.stderr
+        assert json.loads(waited.stdout)["created"] == 30
+
+    write_csv(path, _people(60), CANONICAL_COLUMNS)
+    with cli.admin() as admin:
+        assert (
+            admin.post(
+                "/faults/script", json=[{**batch, "status": 429, "retry_after": 100000, "times": 1}]
+            ).status_code
+            == 200
+        )
+        stopped = cli.run("sync", "--all", "--yes", "--json")
+    assert stopped.returncode == 1, stopped.stderr
+    result = json.loads(stopped.stdout)
+    assert result["unwritten"] > 0 and result["unwritten"] == result["skipped"]
+    assert all(i["error"] for i in result["items"] if i["outcome"] == "skipped")
+
+    table = cli.run("sync", "--all", "--yes")
+    assert table.returncode == 0, table.stderr
+    emails = sorted(a["address"] for c in cli.folder_contacts() for a in c["emailAddresses"])
+    assert emails == sorted(f"w{k}@example.com" for k in range(60))  # none lost, none twice

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,8 @@ from central365.appdb.leases import LeaseRepository
 from central365.execute import Selection
 from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryMailbox, InMemorySource
-from central365.model import Outcome, State
-from central365.ports import ContactSource, Mailbox
+from central365.model import FolderContact, FolderInfo, Outcome, State, WriteResult
+from central365.ports import ContactSource, Mailbox, RunLimits
 from central365.runs import INTERNAL_ERROR, SHUTDOWN_MESSAGE, RunInProgress, RunManager, RunRequest
 from central365.service import SyncService
 
@@ -399,3 +400,90 @@ def test_the_homepage_and_the_command_line_exclude_each_other_through_the_lease(
     assert ended(manager, runs, run.id).status is RunStatus.FINISHED
     assert leases.holder(LOCK) is None
     manager.shutdown(1)
+
+
+class WaitingMailbox:
+    """A mailbox whose folder makes the run wait once, then writes — or stops the run."""
+
+    def __init__(self, store: SandboxStore, *, stop: bool) -> None:
+        self._inner = InMemoryMailbox(store, MAILBOX)
+        self._stop = stop
+        self.limits: RunLimits | None = None
+        self.seen_waiting: RunRecord | None = None
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    def limit_run(self, limits: RunLimits | None) -> None:
+        self.limits = limits if limits is not None else self.limits
+
+    def folders(self) -> list[FolderInfo]:
+        return self._inner.folders()
+
+    def find_folder(self, display_name: str) -> FolderInfo | None:
+        return self._inner.find_folder(display_name)
+
+    def create_folder(self, display_name: str) -> FolderInfo:
+        return self._inner.create_folder(display_name)
+
+    def folder(self, info: FolderInfo) -> Any:
+        mailbox = self
+
+        class Folder:
+            def __init__(self) -> None:
+                self._inner = mailbox._inner.folder(info)
+                self.info = info
+
+            def contacts(self) -> Any:
+                return self._inner.contacts()
+
+            def find_by_email(self, email: str) -> list[FolderContact]:
+                return self._inner.find_by_email(email)
+
+            def write(self, writes: Any, on_result: Any = None) -> list[WriteResult]:
+                assert mailbox.limits is not None and mailbox.limits.on_wait is not None
+                mailbox.limits.on_wait("throttled (429 TooManyRequests)", 30.0)
+                mailbox.seen_waiting = mailbox.runs.get(mailbox.run_id)
+                if not mailbox._stop:
+                    return self._inner.write(writes, on_result)
+                results = [
+                    WriteResult(w.key, Outcome.SKIPPED, error="the run's deadline passed")
+                    for w in writes
+                ]
+                for result in results:
+                    if on_result is not None:
+                        on_result(result)
+                return results
+
+        return Folder()
+
+    runs: RunRepository
+    run_id: int
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_a_run_says_when_it_waits_and_fails_when_it_stopped_early(
+    manager: RunManager, runs: RunRepository, store: SandboxStore, stop: bool
+) -> None:
+    mailbox = WaitingMailbox(store, stop=stop)
+    mailbox.runs = runs
+    mailbox.run_id = runs.count() + 1  # the id the run will get (a fresh database)
+    run = manager.start(
+        request(opener(InMemorySource(PEOPLE), mailbox), Selection(everything=True))
+    )
+    assert run.id == mailbox.run_id
+    record = ended(manager, runs, run.id)
+
+    seen = mailbox.seen_waiting
+    assert seen is not None and seen.waiting is not None
+    assert "throttled (429 TooManyRequests)" in seen.waiting
+    assert seen.waiting_until is not None
+    assert record.waiting is None  # an ended run waits on nothing
+    if stop:
+        assert record.status is RunStatus.FAILED
+        assert record.error is not None
+        assert f"stopped before {len(PEOPLE)} of its records were written" in record.error
+        assert "the run's deadline passed" in record.error
+    else:
+        assert record.status is RunStatus.FINISHED and record.created == len(PEOPLE)

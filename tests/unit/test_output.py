@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from central365.model import CentralContact, RowProblem
+from central365.execute import SyncReport
+from central365.model import CentralContact, Outcome, RowProblem, WriteResult
 from central365.plan import build_plan
-from central365.render import print_plan
-from central365.serialize import plan_json, write_plan_json
+from central365.render import print_plan, print_sync
+from central365.serialize import plan_json, sync_json, write_plan_json
 from central365.service import FolderRef, PlanReport
 
 
@@ -76,3 +77,21 @@ def test_the_table_shows_the_first_rows_of_each_state_and_says_how_to_see_the_re
     assert text.count("of Central was not read") == 5
     assert "… and 25 more rows of Central could not be read: --json lists them all." in text
     assert "50 new to Office 365" in text
+
+
+def test_a_sync_that_stopped_early_says_so_and_why() -> None:
+    report = SyncReport(
+        (
+            WriteResult("1", Outcome.CREATED, "AAMk1"),
+            WriteResult("2", Outcome.SKIPPED, error="the run's deadline (60 s) passed"),
+            WriteResult("3", Outcome.SKIPPED, error="the run's deadline (60 s) passed"),
+        )
+    )
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_sync(console, report, unwritten=2)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert (
+        "The run stopped before 2 records were written: the run's deadline (60 s) passed." in text
+    )
+    assert "Run the same sync again to finish it." in text
+    assert sync_json(report, unwritten=2)["unwritten"] == 2
