@@ -113,6 +113,7 @@ def test_write_private_text_replaces_a_readable_file_with_a_private_one(tmp_path
     assert mode(tmp_path / "a") == mode(tmp_path / "a" / "b") == 0o700
 
 
+@pytest.mark.e2e
 def test_the_demo_folder_and_its_settings_file_are_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     options = DemoOptions(data_dir=data_dir, port=0, sandbox_port=0, size=100, wait=False)

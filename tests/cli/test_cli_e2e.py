@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from central365.mailstore.store import seed_folder
 from central365.model import CANONICAL_COLUMNS
 from central365.sources.csv_source import write_csv
 
 from .conftest import FOLDER, MAILBOX
+
+pytestmark = pytest.mark.e2e  # real processes on real ports
 
 ROWS: list[dict[str, str]] = [
     {

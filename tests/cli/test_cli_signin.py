@@ -16,6 +16,8 @@ from central365.model import CANONICAL_COLUMNS
 from central365.sandbox.server import SandboxServer
 from central365.sources.csv_source import write_csv
 
+pytestmark = pytest.mark.e2e  # real processes on real ports
+
 MAILBOX = "demo@contoso.test"
 
 

@@ -321,6 +321,7 @@ def test_shutdown_during_the_end_of_run_handler_keeps_the_run_finished(
     assert manager.wait(started.id, 5)
 
 
+@pytest.mark.e2e
 def test_shutdown_interrupts_a_run_that_does_not_end_in_time(
     runs: RunRepository, store: SandboxStore
 ) -> None:

@@ -26,6 +26,8 @@ from cryptography.x509.oid import NameOID
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 
+pytestmark = pytest.mark.e2e  # real processes on real ports
+
 SCOPES = ["Contacts.ReadWrite", "User.Read"]
 APP_SCOPES = ["https://graph.microsoft.com/.default"]
 REDIRECT_URI = "http://127.0.0.1:8000/auth/callback"

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jwt
 import msal
+import pytest
 import requests
 
 from central365.sandbox.identity import (
@@ -23,6 +24,8 @@ from central365.sandbox.identity import (
 from central365.sandbox.server import SandboxServer
 from tests.sandbox import test_identity_msal as base
 from tests.sandbox.test_identity_msal import SCOPES, sign_in, web_app
+
+pytestmark = pytest.mark.e2e  # real processes on real ports
 
 # The TLS sandbox, msal's requests session and the person's browser, as in the base module.
 sandbox = base.sandbox

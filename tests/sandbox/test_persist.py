@@ -212,6 +212,7 @@ def test_confirmed_writes_survive_kill_9(tmp_path: Path) -> None:
         process.wait(timeout=20)
 
 
+@pytest.mark.e2e
 def test_an_answer_waits_for_a_save_that_took_its_writes(tmp_path: Path) -> None:
     """Request B's save may take request A's writes; A must not answer before it commits."""
     store = SandboxStore()

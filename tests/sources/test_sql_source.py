@@ -208,6 +208,7 @@ def test_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) -> N
     assert not path.exists()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "scheme", ["postgresql+psycopg", "mysql+pymysql"], ids=["postgresql", "mariadb"]
 )

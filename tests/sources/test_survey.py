@@ -156,6 +156,7 @@ def open_port() -> Iterator[int]:
         server.close()
 
 
+@pytest.mark.e2e
 def test_an_open_and_a_closed_port_read_the_same(open_port: int) -> None:
     answers = []
     for port in (open_port, _closed_port()):

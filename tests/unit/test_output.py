@@ -6,7 +6,7 @@ import io
 import json
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -36,7 +36,7 @@ def person(n: int, **fields: str) -> CentralContact:
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(names, names, st.booleans()), max_size=30))
 def test_streamed_json_is_the_documented_document(rows: list[tuple[str, str, bool]]) -> None:
     records: list[CentralContact | RowProblem] = [

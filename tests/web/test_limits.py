@@ -185,6 +185,7 @@ def test_a_body_under_the_cap_reaches_the_app(signed_in: Web) -> None:
     signed_in.wait_run(int(response.headers["location"].rsplit("/", 1)[1]))
 
 
+@pytest.mark.e2e
 def test_a_real_server_answers_413_to_a_declared_200_mb_body_without_waiting_for_it(
     world: World,
 ) -> None:
@@ -275,6 +276,7 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+@pytest.mark.e2e
 def test_the_access_log_of_the_homepage_has_no_query_strings(world: World) -> None:
     """`/auth/callback?code=…&state=…` is logged as its path; so is a search by email."""
     config = uvicorn.Config(
@@ -326,6 +328,7 @@ def headers_of(world: World, public_url: str) -> list[dict[str, Any]]:
     return found
 
 
+@pytest.mark.e2e
 def test_hsts_on_every_answer_when_the_public_url_is_https(world: World) -> None:
     answers = headers_of(world, "https://central365.example.org")
     assert [a.get("strict-transport-security") for a in answers] == [HSTS] * len(answers)

@@ -205,6 +205,7 @@ def result_text(page: BeautifulSoup) -> str:
     return " ".join(page.select_one("#test-result").get_text().split())
 
 
+@pytest.mark.e2e
 def test_an_open_and_a_closed_port_answer_alike(signed_in: Web) -> None:
     def answer(host: str, port: int) -> str:
         url = f"postgresql+psycopg://u:pw@{host}:{port}/db"
@@ -312,6 +313,7 @@ def test_a_stored_broken_url_shows_its_problem_not_an_error_page(signed_in: Web)
     assert field["aria-invalid"] == "true" and "central_url-error" in field["aria-describedby"]
 
 
+@pytest.mark.e2e
 def test_a_stored_source_the_web_may_not_name_is_flagged(signed_in: Web) -> None:
     runtime = signed_in.runtime
     legacy = "csv:/etc/passwd"  # saved before the web was restricted
@@ -326,6 +328,7 @@ def test_a_stored_source_the_web_may_not_name_is_flagged(signed_in: Web) -> None
     assert "root:" not in response.text
 
 
+@pytest.mark.e2e
 def test_api_and_page_errors_mask_every_password(signed_in: Web) -> None:
     runtime = signed_in.runtime
     url = (
