@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from central365.sandbox.identity.errors import OAuthError
+from central365.sandbox.identity.errors import OAuthError, scope_not_exposed
 from central365.sandbox.identity.registry import (
     GRAPH_RESOURCE,
     OIDC_SCOPES,
@@ -126,12 +126,7 @@ def _with_api_scope(
         )
     exposed = api.exposed_scope(name)
     if exposed is None:
-        raise OAuthError(
-            "invalid_client",
-            650053,
-            f"The application '{app.display_name}' asked for scope '{name}' that doesn't exist "
-            f"on the resource '{api.client_id}'. Contact the app vendor.",
-        )
+        raise scope_not_exposed(app.display_name, name, api.client_id)
     return replace(result, api_delegated=_unique(result.api_delegated, (f"{prefix}/{exposed}",)))
 
 

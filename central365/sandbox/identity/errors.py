@@ -87,3 +87,13 @@ def unknown_client(client_id: str, tenant: str) -> OAuthError:
         f"'{tenant}'. This can happen if the application has not been installed by the "
         "administrator of the tenant or consented to by any user in the tenant.",
     )
+
+
+def scope_not_exposed(app_name: str, scope: str, api_client_id: str) -> OAuthError:
+    """A scope the API does not expose (AADSTS650053, in Entra's words)."""
+    return OAuthError(
+        "invalid_client",
+        650053,
+        f"The application '{app_name}' asked for scope '{scope}' that doesn't exist on the "
+        f"resource '{api_client_id}'. Contact the app vendor.",
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from central365.sandbox.identity.errors import OAuthError
+from central365.sandbox.identity.errors import OAuthError, scope_not_exposed
 from central365.sandbox.identity.registry import (
     GRAPH_RESOURCE,
     OIDC_SCOPES,
@@ -115,12 +115,7 @@ def _permission(config: IdentityConfig, app: RegisteredApp, scope: str) -> tuple
         return audience, DEFAULT_SCOPE
     exposed = api.exposed_scope(name)
     if exposed is None:
-        raise OAuthError(
-            "invalid_client",
-            650053,
-            f"The application '{app.display_name}' asked for scope '{name}' that doesn't exist "
-            f"on the resource '{api.client_id}'. Contact the app vendor.",
-        )
+        raise scope_not_exposed(app.display_name, name, api.client_id)
     granted = (config.api_scope(entry) for entry in app.delegated)
     if not any(
         g is not None and g[0].client_id == api.client_id and g[1] == exposed for g in granted
