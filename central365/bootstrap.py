@@ -85,15 +85,26 @@ def graph_auth(settings: Settings, on_device_code: Callable[[str], None]) -> htt
     )
 
 
+def mailbox_identity(settings: Settings, auth: httpx.Auth) -> str:
+    """The mailbox as people name it: the configured one, or for `me` with device sign-in the
+    signed-in person's username (so a folder's run lock is the same as on the homepage)."""
+    if settings.mailbox == "me" and isinstance(auth, DeviceCodeAuth):
+        return auth.account_username() or settings.mailbox
+    return settings.mailbox
+
+
 @contextmanager
 def open_mailbox(
-    settings: Settings, on_device_code: Callable[[str], None] = print
+    settings: Settings,
+    on_device_code: Callable[[str], None] = print,
+    auth: httpx.Auth | None = None,
 ) -> Iterator[Mailbox]:
+    """The configured mailbox over Graph; `auth` reuses a sign-in the caller already made."""
     verify: bool | str = str(settings.ca_bundle) if settings.ca_bundle else True
     with connect(
         settings.graph_url,
         settings.mailbox,
-        graph_auth(settings, on_device_code),
+        auth or graph_auth(settings, on_device_code),
         timeout=settings.timeout,
         verify=verify,
     ) as mailbox:
@@ -109,9 +120,11 @@ def central_source(settings: Settings) -> ContactSource:
 
 @contextmanager
 def open_service(
-    settings: Settings, on_device_code: Callable[[str], None] = print
+    settings: Settings,
+    on_device_code: Callable[[str], None] = print,
+    auth: httpx.Auth | None = None,
 ) -> Iterator[SyncService]:
     """A SyncService over the configured Central source and Office 365 folder."""
     source = central_source(settings)
-    with open_mailbox(settings, on_device_code) as mailbox:
+    with open_mailbox(settings, on_device_code, auth) as mailbox:
         yield SyncService(source, mailbox, settings.folder, run_deadline=settings.run_deadline)

@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from central365.bootstrap import open_mailbox, open_service
+from central365.bootstrap import graph_auth, mailbox_identity, open_mailbox, open_service
 from central365.config import Settings, load_settings
 from central365.errors import Central365Error, ConfigError
 from central365.execute import Selection, select
@@ -193,10 +193,11 @@ def sync(
             raise Central365Error(
                 "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
             )
+        auth = graph_auth(settings, ctx.err.print)
         with (
-            open_service(settings, on_device_code=ctx.err.print) as service,
+            open_service(settings, on_device_code=ctx.err.print, auth=auth) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext() if dry_run else _folder_lease(settings),
+            nullcontext() if dry_run else _folder_lease(settings, mailbox_identity(settings, auth)),
         ):
             planned = None if yes and not dry_run else service.plan()
             if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
@@ -212,7 +213,7 @@ def sync(
 
 
 @contextmanager
-def _folder_lease(settings: Settings) -> Iterator[None]:
+def _folder_lease(settings: Settings, mailbox: str) -> Iterator[None]:
     """Hold the folder's lease in the application database while this command writes.
 
     The homepage's runs take the same lease, so a second `sync` — here, on another machine
@@ -240,7 +241,7 @@ def _folder_lease(settings: Settings) -> Iterator[None]:
     try:
         with folder_lease(
             LeaseRepository(database),
-            run_lock_key(settings.mailbox, settings.folder),
+            run_lock_key(mailbox, settings.folder),
             holder,
             folder_name=settings.folder,
         ):

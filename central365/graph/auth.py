@@ -341,6 +341,18 @@ class DeviceCodeAuth(_MsalAuth):
         """Get a token now (silently or by device code), e.g. before a long sync starts."""
         self.token()
 
+    def account_username(self) -> str | None:
+        """The signed-in person's username (UPN), signing in first if needed.
+
+        What Graph's `me` stands for, in the words the homepage uses for the same mailbox: the
+        run lock of a folder of `me` is then the lock of that person's mailbox in both.
+        """
+        self.sign_in()
+        assert self._app is not None
+        accounts = self._app.get_accounts(username=self._username)
+        name = accounts[0].get("username") if accounts else None
+        return str(name) if name else None
+
     def _acquire(self, force_refresh: bool) -> Mapping[str, Any]:
         if self._app is None:
             self._cache = msal.SerializableTokenCache()
