@@ -25,8 +25,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The coverage floor is today's level (93 % of central365's lines, measured in process): a
+# change that leaves new code untested fails here.
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report= --cov-fail-under=92
 
 bench: install
 	$(BIN)/python bench/push_new_contacts.py
