@@ -66,9 +66,12 @@ class DemoStack:
         self.database = data_dir / "central.db"
         write_sqlite(self.database, rows)
         for stale in (
-            "sandbox-state.json",
+            "sandbox-state.json",  # what older versions named the sandbox's state
             "sandbox-state.json-wal",
             "sandbox-state.json-shm",
+            "sandbox-state.db",
+            "sandbox-state.db-wal",
+            "sandbox-state.db-shm",
             "central365.db",
             "central365.db-wal",
             "central365.db-shm",
@@ -78,7 +81,7 @@ class DemoStack:
             store,
             host=options.host,
             port=options.sandbox_port,
-            state_path=data_dir / "sandbox-state.json",
+            state_path=data_dir / "sandbox-state.db",  # SQLite (docs/sandbox.md)
             tls=True,
             tls_dir=data_dir / "tls",
         )
@@ -175,12 +178,15 @@ def run_demo(console: Console, options: DemoOptions) -> None:
         console.print(
             f"\n[bold]central365 demo[/bold]\n\n"
             f"  Homepage:  {stack.homepage_url}\n"
-            f"  Sign in as [bold]{DEMO_USER}[/bold] ({DEMO_MAILBOX}) on the sandbox's sign-in page.\n"
+            f"  Sign in as [bold]{DEMO_USER}[/bold] ({DEMO_MAILBOX}, an administrator) on the "
+            "sandbox's sign-in page;\n"
+            "  Staff User (no role) and Read Only (no Contacts.ReadWrite) show who may do what.\n"
             f"  The Graph sandbox (Office 365 stand-in) runs at {stack.sandbox.url}.\n\n"
             "The command line works against the same sandbox, from another terminal:\n"
             f"  .venv/bin/central365 --config {config} plan\n"
             f"  .venv/bin/central365 --config {config} sync --state update --yes\n",
             highlight=False,
+            soft_wrap=True,
         )
         if not options.wait:
             return
