@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from central365.errors import ConfigError
 from central365.ports import DEFAULT_RUN_DEADLINE
@@ -35,6 +33,10 @@ def normal_host(host: str) -> str:
 
 def database_host(url: str) -> str | None:
     """The host of a database URL, as `normal_host` (None when it has none or is unreadable)."""
+    # SQLAlchemy loads only here: every command reads the settings, few name a database.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         host = make_url(url).host
     except (ArgumentError, ValueError):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from central365 import cli
+from central365.cli.app import Context, fail
 from central365.errors import SourceError
 from central365.sources.redact import MASK, mask_secrets
 
@@ -99,12 +99,12 @@ def test_examples(text: str, expected: str) -> None:
 
 def test_the_cli_prints_errors_with_their_passwords_masked() -> None:
     err = StringIO()
-    ctx = cli.Context(False, None, Console(file=StringIO()), Console(file=err, width=400))
+    ctx = Context(False, None, Console(file=StringIO()), Console(file=err, width=400))
     url = "postgresql+psycopg://central:hunter2@db.example/crm?sslpassword=Key-Pass-9"
     error = SourceError(f"Cannot read {url}", problems=[f"driver said: password=hunter2 for {url}"])
 
     with pytest.raises(typer.Exit):
-        cli._fail(ctx, error)
+        fail(ctx, error)
 
     printed = err.getvalue()
     assert "hunter2" not in printed and "Key-Pass-9" not in printed

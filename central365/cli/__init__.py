@@ -1,0 +1,18 @@
+"""The `central365` command line: plan, sync, folders, serve, sandbox, demo.
+
+`app` frames every command (global options, the one error translator); the commands live in
+`plan_commands` (plan, sync, folders) and `server_commands` (sandbox, serve, demo), which
+register themselves on it when imported here.
+"""
+
+from __future__ import annotations
+
+from central365.cli import plan_commands, server_commands
+from central365.cli.app import app
+
+__all__ = ["app", "main", "plan_commands", "server_commands"]
+
+
+def main() -> None:
+    """Entry point of the `central365` script."""
+    app(prog_name="central365")

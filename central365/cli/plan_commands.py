@@ -1,0 +1,281 @@
+"""`plan`, `sync` and `folders`: what a sync would do, doing it, and the mailbox's folders."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from central365.bootstrap import graph_auth, mailbox_identity, open_mailbox, open_service
+from central365.cli.app import (
+    EXIT_FAILED_RECORDS,
+    EXIT_OK,
+    Context,
+    app,
+    engine_logs,
+    errors_handled,
+    print_json,
+)
+from central365.config import Settings
+from central365.errors import Central365Error, ConfigError
+from central365.execute import Selection, select
+from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
+from central365.serialize import sync_json, write_plan_json
+from central365.service import PlanReport, SyncOutcome, SyncService
+
+#: Records a dry run's table shows; `--json` lists them all.
+DRY_RUN_ROWS = 200
+#: Off a terminal, a wait this long (seconds) is said on stderr rather than passed in silence.
+LONG_WAIT_S = 5.0
+
+
+StateOption = Annotated[
+    list[State] | None,
+    typer.Option("--state", help="Only records in this state (repeatable).", case_sensitive=False),
+]
+
+
+@app.command()
+def plan(
+    typer_ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    states: StateOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Rows shown of each state in the table.")
+    ] = DEFAULT_LIMIT,
+) -> None:
+    """Show what a sync would do: new, requires update, no updates, non-actionable."""
+    ctx: Context = typer_ctx.obj
+    engine_logs(ctx)
+    with errors_handled(ctx):
+        settings = ctx.settings()
+        with open_service(settings, on_device_code=ctx.err.print) as service:
+            report = service.plan()
+        chosen = frozenset(states) if states else None
+        if as_json:
+            items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
+            write_plan_json(sys.stdout, report, items)
+        else:
+            print_plan(ctx.out, report, chosen, limit)
+
+
+@app.command()
+def sync(
+    typer_ctx: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every new record and every record that needs an update.")
+    ] = False,
+    states: StateOption = None,
+    keys: Annotated[
+        list[str] | None, typer.Option("--key", help="A Central id to synchronise (repeatable).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Create and update the selected records in the Office 365 folder."""
+    ctx: Context = typer_ctx.obj
+    engine_logs(ctx)
+    with errors_handled(ctx):
+        selection = _selection(everything, states, keys)
+        settings = ctx.settings()
+        if not (yes or dry_run) and not sys.stdin.isatty():
+            raise Central365Error(
+                "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
+            )
+        auth = graph_auth(settings, ctx.err.print)
+        with (
+            open_service(settings, on_device_code=ctx.err.print, auth=auth) as service,
+            # Taken before the plan that is shown and acted on: no other run writes in between.
+            nullcontext() if dry_run else _folder_lease(settings, mailbox_identity(settings, auth)),
+        ):
+            planned = None if yes and not dry_run else service.plan()
+            if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
+                raise typer.Exit(EXIT_OK)
+            outcome = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+        report, problems = outcome.report, outcome.planned.plan.problems
+        if as_json:
+            print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
+        else:
+            print_sync(ctx.out, report, problems, unwritten=outcome.unwritten)
+        if report.failed or problems or outcome.unwritten:
+            raise typer.Exit(EXIT_FAILED_RECORDS)
+
+
+@contextmanager
+def _folder_lease(settings: Settings, mailbox: str) -> Iterator[None]:
+    """Hold the folder's lease in the application database while this command writes.
+
+    The homepage's runs take the same lease, so a second `sync` — here, on another machine
+    sharing a PostgreSQL application database, or from the homepage — is refused instead of
+    creating every new contact a second time.  (The application database's modules load only
+    here: `plan` and `folders` never pay for Alembic's import.)
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from central365.appdb import migrate, open_database, run_lock_key
+    from central365.appdb.leases import LeaseRepository, folder_lease
+
+    url = settings.app_database_url
+    try:
+        migrate(url)
+        database = open_database(url)
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        raise ConfigError(
+            f"The application database {_safe_url(url)} cannot be used ({type(exc).__name__}); "
+            "central365 keeps its run lock there: check CENTRAL365_DATABASE_URL."
+        ) from None
+    holder = (
+        f"central365 sync by {getpass.getuser()} on {socket.gethostname()} (process {os.getpid()})"
+    )
+    try:
+        with folder_lease(
+            LeaseRepository(database),
+            run_lock_key(mailbox, settings.folder),
+            holder,
+            folder_name=settings.folder,
+        ):
+            yield
+    except SQLAlchemyError as exc:
+        raise ConfigError(
+            f"The application database {database.url} stopped answering "
+            f"({type(exc).__name__}): check CENTRAL365_DATABASE_URL."
+        ) from None
+    finally:
+        database.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:
+    chosen = frozenset(states or ())
+    if chosen - ACTIONABLE_STATES:
+        raise Central365Error("Only the states new and update can be synchronised.")
+    selection = Selection(everything=everything, states=chosen, keys=frozenset(keys or ()))
+    if selection.empty:
+        raise Central365Error("Say what to synchronise: --all, --state new|update, or --key ID.")
+    return selection
+
+
+def _confirmed(
+    ctx: Context, planned: PlanReport, selection: Selection, dry_run: bool, as_json: bool
+) -> bool:
+    """Show what will be written; with --dry-run stop there, else ask."""
+    writes, _ = select(planned.plan, selection)
+    chosen = {w.key for w in writes}
+    items = [i for i in planned.plan.items if i.key in chosen]
+    if dry_run:
+        if as_json:
+            write_plan_json(sys.stdout, planned, items, {"dry_run": True})
+        else:
+            if items:
+                ctx.out.print(plan_table(items[:DRY_RUN_ROWS]))
+            if len(items) > DRY_RUN_ROWS:
+                ctx.out.print(
+                    f"… and {len(items) - DRY_RUN_ROWS:,} more: --json lists every one.",
+                    style="dim",
+                )
+            ctx.out.print(summary_line(planned))
+            ctx.out.print(f"Dry run: {len(writes)} records would be written; nothing was changed.")
+        return False
+    if not writes:
+        ctx.out.print("Nothing to synchronise: the selection has no new records or updates.")
+        return True
+    new = sum(1 for i in items if i.state is State.NEW)
+    where = f"folder “{planned.folder.name}” of {planned.mailbox}"
+    return typer.confirm(
+        f"Create {new} and update {len(writes) - new} contacts in {where}?", default=False
+    )
+
+
+def _run_sync(
+    ctx: Context,
+    service: SyncService,
+    selection: Selection,
+    planned: PlanReport | None,
+    show_progress: bool,
+) -> SyncOutcome:
+    on_terminal = show_progress and ctx.err.is_terminal
+    progress = Progress(
+        TextColumn("Synchronising"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[waiting]}", style="yellow"),
+        console=ctx.err,
+        disable=not on_terminal,
+        transient=False,
+    )
+    task = progress.add_task("sync", total=None, failed=0, waiting="")
+    failed = 0
+
+    def on_plan(report: PlanReport, writes: int) -> None:
+        progress.update(task, total=writes)
+
+    def on_result(result: WriteResult) -> None:
+        nonlocal failed
+        if result.outcome is Outcome.FAILED:
+            failed += 1
+        if result.outcome is not Outcome.SKIPPED:
+            progress.update(task, advance=1, failed=failed, waiting="")
+
+    def on_wait(reason: str, seconds: float) -> None:
+        """Never silence: the bar says why it stands still; off a terminal, a line for long waits."""
+        words = f"Office 365 asked central365 to wait {seconds:,.0f} s ({reason})"
+        if on_terminal:
+            progress.update(task, waiting=words)
+        elif seconds >= LONG_WAIT_S:
+            ctx.err.print(f"{words}.", markup=False, highlight=False, soft_wrap=True)
+
+    with progress:
+        outcome = service.sync(
+            selection, on_result=on_result, on_plan=on_plan, planned=planned, on_wait=on_wait
+        )
+    if outcome.folder_created:
+        ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")
+    return outcome
+
+
+@app.command()
+def folders(
+    typer_ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the folders as JSON.")] = False,
+) -> None:
+    """List the contacts folders of the mailbox."""
+    ctx: Context = typer_ctx.obj
+    engine_logs(ctx)
+    with errors_handled(ctx):
+        settings = ctx.settings(require_central=False)
+        with open_mailbox(settings, on_device_code=ctx.err.print) as mailbox:
+            found = mailbox.folders()
+        if as_json:
+            print_json(
+                ctx,
+                [
+                    {"id": f.id, "name": f.display_name, "parent_id": f.parent_folder_id}
+                    for f in found
+                ],
+            )
+            return
+        for info in found:
+            mark = " (configured)" if info.display_name == settings.folder else ""
+            ctx.out.print(f"{info.display_name}{mark}  [dim]{info.id}[/dim]", highlight=False)
+        if not found:
+            ctx.out.print("The mailbox has no contacts folders besides the default one.")
