@@ -10,6 +10,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -77,6 +78,25 @@ def identity(sandbox: SandboxServer) -> MsalIdentity:
     )
 
 
+def homepage_settings(sandbox: SandboxServer, tmp_path: Path, **extra: Any) -> Settings:
+    """The homepage's start-up settings against this sandbox, over a small Central CSV."""
+    central = tmp_path / "central.csv"
+    write_csv(central, RECORDS)
+    return Settings(
+        central=f"csv:{central}",
+        folder=FOLDER,
+        tenant_id=DEFAULT_TENANT_ID,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
+        authority_host=sandbox.root_url,
+        graph_url=sandbox.url,
+        ca_bundle=sandbox.ca_path,
+        data_dir=tmp_path / "data",
+        public_url=PUBLIC_URL,
+        **extra,
+    )
+
+
 def test_msal_identity_signs_in_refreshes_and_gets_app_tokens(sandbox: SandboxServer) -> None:
     client = identity(sandbox)
     start = client.begin_sign_in(f"{PUBLIC_URL}/auth/callback")
@@ -97,20 +117,7 @@ def test_msal_identity_signs_in_refreshes_and_gets_app_tokens(sandbox: SandboxSe
 def test_the_homepage_signs_in_through_msal_and_plans_with_the_delegated_token(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    central = tmp_path / "central.csv"
-    write_csv(central, RECORDS)
-    settings = Settings(
-        central=f"csv:{central}",
-        folder=FOLDER,
-        tenant_id=DEFAULT_TENANT_ID,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
-        authority_host=sandbox.root_url,
-        graph_url=sandbox.url,
-        ca_bundle=sandbox.ca_path,
-        data_dir=tmp_path / "data",
-        public_url=PUBLIC_URL,
-    )
+    settings = homepage_settings(sandbox, tmp_path)
     for web in serve(create_app(settings)):
         sign_in(web, sandbox, "Demo User")
         page = web.soup("/")
@@ -160,20 +167,7 @@ def sign_in(web: Web, sandbox: SandboxServer, who: str) -> None:
 def test_read_only_sees_the_synchronise_button_disabled_with_the_reason(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    central = tmp_path / "central.csv"
-    write_csv(central, RECORDS)
-    settings = Settings(
-        central=f"csv:{central}",
-        folder=FOLDER,
-        tenant_id=DEFAULT_TENANT_ID,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
-        authority_host=sandbox.root_url,
-        graph_url=sandbox.url,
-        ca_bundle=sandbox.ca_path,
-        data_dir=tmp_path / "data",
-        public_url=PUBLIC_URL,
-    )
+    settings = homepage_settings(sandbox, tmp_path)
     for web in serve(create_app(settings)):
         sign_in(web, sandbox, "Read Only")
         page = web.soup("/?state=new")
