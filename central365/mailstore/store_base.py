@@ -7,24 +7,27 @@ state and hooks they use, so each half type-checks on its own.
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 
 from central365.mailstore.pending import PendingWrites
 from central365.mailstore.records import Mailbox
 
 
-class StoreBase:
+class StoreBase(ABC):
+    """Abstract: `SandboxStore` provides the hooks; the mixed-in halves only call them."""
+
     _lock: threading.RLock
     pending: PendingWrites
     revision: int
 
+    @abstractmethod
     def _mailbox(self, mailbox: str) -> Mailbox:
         """The mailbox named `mailbox`, or a raised 404 `ErrorInvalidUser`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _touch(self, box: Mailbox) -> None:
         """Note a change to the mailbox's own fields."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _now(self) -> str:
         """The current time as Graph writes it."""
-        raise NotImplementedError
