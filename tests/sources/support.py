@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -98,3 +101,30 @@ def reachable(urls: Sequence[str]) -> tuple[str, Engine]:
             continue
         return url, engine
     pytest.fail("database server unreachable (db tests must not skip): " + "; ".join(failures))
+
+
+@contextmanager
+def hangup_server(host: str) -> Iterator[int]:
+    """A port on `host` that accepts connections and hangs up at once (not a database)."""
+    server = socket.socket()
+    server.bind((host, 0))
+    server.listen()
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve_forever() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()

@@ -8,7 +8,6 @@ failure to connect, so an answer never tells whether a port is open.
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from central365.sources import ColumnMapping, CsvSource, SqlSource, write_csv
 from central365.sources.sql_source import UNREACHABLE
 from central365.sources.survey import MAX_BAD_LINES, survey
 
-from .support import Database, sample_row
+from .support import Database, hangup_server, sample_row
 
 MARKER = "Do-Not-Show-7f3a"  # a value that must never reach a survey
 
@@ -132,28 +131,8 @@ def _closed_port() -> int:
 @pytest.fixture
 def open_port() -> Iterator[int]:
     """A port that accepts connections and hangs up at once (not a database)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                continue
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
+    with hangup_server("127.0.0.1") as port:
+        yield port
 
 
 @pytest.mark.e2e

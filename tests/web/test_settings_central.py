@@ -8,9 +8,7 @@ page's password masks stand for the stored password and are never stored.
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from central365.sources import mask_secrets, write_csv
+from tests.sources.support import hangup_server
 from tests.web.conftest import RECORDS, Web, World, serve
 from tests.web.test_settings import form_of, post, with_sources
 
@@ -165,33 +164,6 @@ def test_database_urls_may_name_allowed_hosts_only(signed_in: Web) -> None:
         assert response.status_code == 400, url
         assert "host" in field_error(response) or "parameter" in field_error(response), url
     assert signed_in.runtime.load_app_settings().central_url == allowed
-
-
-@contextmanager
-def hangup_server(host: str) -> Iterator[int]:
-    """A port on `host` that accepts connections and hangs up at once (not a database)."""
-    server = socket.socket()
-    server.bind((host, 0))
-    server.listen()
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve_forever() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                continue
-            connection.close()
-
-    thread = threading.Thread(target=serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        server.close()
 
 
 def closed_port(host: str) -> int:
