@@ -135,6 +135,7 @@ def print_sync(
     problems: Sequence[RowProblem] = (),
     *,
     unwritten: int = 0,
+    stop_reason: str = "",
 ) -> None:
     failures = [r for r in report.results if r.outcome is Outcome.FAILED]
     if failures:
@@ -146,9 +147,7 @@ def print_sync(
         console.print(table)
     print_problems(console, problems)
     if unwritten:
-        why = next(
-            (r.error for r in report.results if r.outcome is Outcome.SKIPPED and r.error), ""
-        )
+        why = stop_reason
         console.print(
             Text(
                 f"The run stopped before {unwritten:,} record"

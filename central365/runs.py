@@ -38,7 +38,7 @@ from central365.appdb import (
 from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.errors import Central365Error
 from central365.execute import Selection, select
-from central365.model import Outcome, WriteResult
+from central365.model import WriteResult
 from central365.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
@@ -365,10 +365,7 @@ class RunManager:
         )
         if not outcome.unwritten:
             return None
-        why = next(
-            (r.error for r in outcome.report.results if r.outcome is Outcome.SKIPPED and r.error),
-            "",
-        )
+        why = outcome.stop_reason
         return (
             f"The run stopped before {outcome.unwritten:,} of its records were written"
             + (f": {why.rstrip('.')}." if why else ".")

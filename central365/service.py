@@ -55,6 +55,8 @@ class SyncOutcome:
     #: Writes that ended `skipped` because the run stopped (deadline, breaker, a wait longer
     #: than the time left): the sync did not finish, and should exit 1.
     unwritten: int = 0
+    #: Why it stopped (the first such write's reason); "" when it did not.
+    stop_reason: str = ""
 
 
 class SyncService:
@@ -156,8 +158,9 @@ class SyncService:
         _limit(folder, limits, limited)
         report = execute(planned.plan, selection, folder, on_result)
         keys = {w.key for w in writes}
-        unwritten = sum(1 for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED)
-        return SyncOutcome(planned, report, folder_created, unwritten)
+        stopped = [r for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED]
+        reason = next((r.error for r in stopped if r.error), "")
+        return SyncOutcome(planned, report, folder_created, len(stopped), reason)
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()

@@ -105,7 +105,13 @@ def sync(
         if as_json:
             print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
         else:
-            print_sync(ctx.out, report, problems, unwritten=outcome.unwritten)
+            print_sync(
+                ctx.out,
+                report,
+                problems,
+                unwritten=outcome.unwritten,
+                stop_reason=outcome.stop_reason,
+            )
         if report.failed or problems or outcome.unwritten:
             raise typer.Exit(EXIT_FAILED_RECORDS)
 

@@ -88,7 +88,7 @@ def test_a_sync_that_stopped_early_says_so_and_why() -> None:
         )
     )
     console = Console(file=io.StringIO(), width=200, color_system=None)
-    print_sync(console, report, unwritten=2)
+    print_sync(console, report, unwritten=2, stop_reason="the run's deadline (60 s) passed")
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert (
         "The run stopped before 2 records were written: the run's deadline (60 s) passed." in text
