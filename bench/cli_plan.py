@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from central365.model import CANONICAL_COLUMNS
+from central365.core.model import CANONICAL_COLUMNS
 from central365.sandbox.server import SandboxServer
 from central365.sources.csv_source import write_csv
 

@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 import httpx
 from bs4 import BeautifulSoup, Tag
 
-from central365.demo import DemoOptions, DemoStack
+from central365.demo.run import DemoOptions, DemoStack
 
 
 def sign_in(client: httpx.Client, homepage: str) -> str:

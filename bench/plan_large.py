@@ -27,14 +27,14 @@ import httpx
 
 from central365.bootstrap import open_service
 from central365.config import AuthMode, Settings
-from central365.demo_data import write_sqlite
+from central365.core.mapping import create_body, desired_contact, folder_contact_from_graph
+from central365.core.model import CentralContact, State
+from central365.core.plan import build_plan
+from central365.core.validate import clear_email_cache
+from central365.demo.data import write_sqlite
 from central365.mailstore.store import seed_folder
-from central365.mapping import create_body, desired_contact, folder_contact_from_graph
-from central365.model import CentralContact, State
-from central365.plan import build_plan
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.server import SandboxServer
-from central365.validate import clear_email_cache
 
 MAILBOX = "bench@contoso.test"
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from central365.demo_data import build_demo_data
+from central365.core.mapping import create_body, desired_contact
+from central365.core.model import CentralContact, ContactWrite, Outcome, WriteKind
+from central365.demo.data import build_demo_data
 from central365.graph import StaticTokenAuth, connect
-from central365.mapping import create_body, desired_contact
-from central365.model import CentralContact, ContactWrite, Outcome, WriteKind
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.server import SandboxServer
 

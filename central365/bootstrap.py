@@ -12,7 +12,9 @@ from contextlib import contextmanager
 import httpx
 
 from central365.config import AuthMode, Settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
+from central365.core.ports import ContactSource, Mailbox
+from central365.engine.service import SyncService
 from central365.graph import (
     ClientCredentialsAuth,
     DeviceCodeAuth,
@@ -22,8 +24,6 @@ from central365.graph import (
     pfx_credential,
 )
 from central365.graph.auth import ClientCredential, certificate_thumbprint, trusting_session
-from central365.ports import ContactSource, Mailbox
-from central365.service import SyncService
 from central365.sources import open_source
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from central365.errors import ConfigError
-from central365.ports import DEFAULT_RUN_DEADLINE
+from central365.core.errors import ConfigError
+from central365.core.ports import DEFAULT_RUN_DEADLINE
 
 ENV_PREFIX = "CENTRAL365_"
 DEFAULT_CONFIG_FILE = Path("central365.toml")

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from central365.errors import GraphError, SourceError
-from central365.folder_choice import only_folder
-from central365.graph.errors import error_from_response
-from central365.mailstore.problem import GraphProblem
-from central365.mailstore.store import SandboxStore
-from central365.mapping import folder_contact_from_graph
-from central365.model import (
+from central365.core.errors import GraphError, SourceError
+from central365.core.folder_choice import only_folder
+from central365.core.mapping import folder_contact_from_graph
+from central365.core.model import (
     CentralContact,
     ContactWrite,
     FolderContact,
@@ -30,7 +27,10 @@ from central365.model import (
     WriteKind,
     WriteResult,
 )
-from central365.ports import ResultCallback
+from central365.core.ports import ResultCallback
+from central365.graph.errors import error_from_response
+from central365.mailstore.problem import GraphProblem
+from central365.mailstore.store import SandboxStore
 
 
 def _folder_info(data: Mapping[str, str]) -> FolderInfo:

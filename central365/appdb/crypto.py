@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from central365.config import Settings, env_name
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 from central365.private_files import private_folder
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import RunLeaseRow
 from central365.appdb.run_repository import RunInProgress
@@ -63,7 +63,7 @@ def folder_busy(
 class LeaseRepository:
     """Take, renew and release folder leases."""
 
-    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, clock: Now = utc_now) -> None:
         self._db = database
         self._clock = clock
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from central365.model import Outcome
+from central365.core.model import Outcome
 
 
 class AuthChoice(StrEnum):

@@ -11,7 +11,7 @@ records.
 
 from __future__ import annotations
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.crypto import SecretBox
 from central365.appdb.database import Database
 from central365.appdb.run_repository import RunRepository
@@ -23,7 +23,7 @@ from central365.appdb.user_repository import UserRepository
 class Repositories:
     """Every repository over one database and secret box (what the app factory builds)."""
 
-    def __init__(self, database: Database, box: SecretBox, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, clock: Now = utc_now) -> None:
         self.settings = SettingsRepository(database, box, clock)
         self.users = UserRepository(database, box, clock)
         self.sessions = SessionRepository(database, box, clock)

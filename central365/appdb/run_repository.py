@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import CursorResult, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import (
     RunOutcomeRow,
@@ -20,8 +20,8 @@ from central365.appdb.records import (
     RunRecord,
     RunStatus,
 )
-from central365.errors import Central365Error
-from central365.model import Outcome
+from central365.core.errors import Central365Error
+from central365.core.model import Outcome
 
 INTERRUPTED_MESSAGE = (
     "central365 stopped while this run was going; records without an outcome here may or may "
@@ -122,7 +122,7 @@ def _into(query: SelectT, mailboxes: Collection[str] | None) -> SelectT:
 class RunRepository:
     """Synchronisation runs, their counters and every record's outcome."""
 
-    def __init__(self, database: Database, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, clock: Now = utc_now) -> None:
         self._db = database
         self._clock = clock
 

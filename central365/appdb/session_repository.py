@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.crypto import SecretBox
 from central365.appdb.database import Database
 from central365.appdb.models import (
     WebSessionRow,
 )
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 
 def _session_key(session_id: str) -> str:
@@ -28,7 +28,7 @@ def _session_key(session_id: str) -> str:
 class SessionRepository:
     """Server-side web sessions: the cookie holds a random id, the data is sealed here."""
 
-    def __init__(self, database: Database, box: SecretBox, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, clock: Now = utc_now) -> None:
         self._db = database
         self._box = box
         self._clock = clock

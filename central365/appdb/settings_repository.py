@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.crypto import SecretBox
 from central365.appdb.database import Database
 from central365.appdb.models import (
@@ -24,7 +24,7 @@ from central365.appdb.records import (
     AppSettings,
     AuthChoice,
 )
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _SETTINGS_ROW_ID = 1
 class SettingsRepository:
     """The single `app_settings` row: what a person set on the Settings page."""
 
-    def __init__(self, database: Database, box: SecretBox, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, clock: Now = utc_now) -> None:
         self._db = database
         self._box = box
         self._clock = clock

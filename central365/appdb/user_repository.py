@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from central365.appdb.clock import Clock, utc_now
+from central365.appdb.clock import Now, utc_now
 from central365.appdb.crypto import SecretBox
 from central365.appdb.database import Database
 from central365.appdb.models import (
@@ -17,7 +17,7 @@ from central365.appdb.models import (
 from central365.appdb.records import (
     User,
 )
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _user(row: UserRow) -> User:
 class UserRepository:
     """People who signed in, and each one's msal token cache (sealed at rest)."""
 
-    def __init__(self, database: Database, box: SecretBox, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, box: SecretBox, clock: Now = utc_now) -> None:
         self._db = database
         self._box = box
         self._clock = clock

@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from central365.config import Settings, load_settings
-from central365.errors import Central365Error
+from central365.core.errors import Central365Error
 from central365.sources.redact import mask_secrets
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_ERROR = 0, 1, 2

@@ -23,13 +23,13 @@ from central365.cli.app import (
     errors_handled,
     print_json,
 )
+from central365.cli.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
 from central365.config import Settings
-from central365.errors import Central365Error, ConfigError
-from central365.execute import Selection, select
-from central365.model import ACTIONABLE_STATES, Outcome, State, WriteResult
-from central365.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
-from central365.serialize import sync_json, write_plan_json
-from central365.service import PlanReport, SyncOutcome, SyncService
+from central365.core.errors import Central365Error, ConfigError
+from central365.core.execute import Selection, select
+from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.engine.serialize import sync_json, write_plan_json
+from central365.engine.service import PlanReport, SyncOutcome, SyncService
 
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from central365.cli.app import Context, app, errors_handled
-from central365.errors import Central365Error
+from central365.core.errors import Central365Error
 
 
 @app.command()
@@ -158,7 +158,7 @@ def demo(
     """Build a demo Central, start the sandbox seeded against it, and serve the homepage."""
     ctx: Context = typer_ctx.obj
     with errors_handled(ctx):
-        from central365.demo import DemoOptions, run_demo
+        from central365.demo.run import DemoOptions, run_demo
 
         options = DemoOptions(
             data_dir=data_dir, port=port, sandbox_port=sandbox_port, size=size, wait=wait

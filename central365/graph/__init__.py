@@ -1,6 +1,6 @@
 """Microsoft Graph adapter: the `Mailbox` and `ContactsFolder` ports over Graph v1.0.
 
-Layers, lowest first: `errors` (statuses/OData codes → `central365.errors`, `classify`),
+Layers, lowest first: `errors` (statuses/OData codes → `central365.core.errors`, `classify`),
 `throttle` (Retry-After, backoff, the shared fence, the run's deadline), `batch` (pure `$batch`
 payloads), `decide` (pure: what each answer means for each write) and `breaker` (pure: the
 circuit breaker and the batch shape), `client` (typed calls on an injected `httpx.Client`),

@@ -31,7 +31,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from central365.errors import AuthFailed
+from central365.core.errors import AuthFailed
 from central365.graph.errors import is_token_rejected, token_error
 from central365.private_files import private_folder
 

@@ -28,7 +28,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from central365.errors import GraphError
+from central365.core.errors import GraphError
+from central365.core.ports import RunLimits, WaitCallback
 from central365.graph.batch import IMMUTABLE_ID_PREFER, MAILBOX_CONCURRENCY
 from central365.graph.decide import Action, Decision, Member, Timing, decide
 from central365.graph.errors import (
@@ -50,7 +51,6 @@ from central365.graph.throttle import (
     default_jitter,
     parse_retry_after,
 )
-from central365.ports import RunLimits, WaitCallback
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from central365.errors import GraphError, OutcomeUnknown
+from central365.core.errors import GraphError, OutcomeUnknown
 from central365.graph.errors import Answer, Verdict, gave_up
 from central365.graph.throttle import RetryPolicy, parse_retry_after
 

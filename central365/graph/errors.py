@@ -1,4 +1,4 @@
-"""Microsoft Graph answers → the `central365.errors` tree: the only module that knows statuses.
+"""Microsoft Graph answers → the `central365.core.errors` tree: the only module that knows statuses.
 
 This module owns every HTTP status number and OData error code central365 cares about, and turns
 them into `GraphError` subclasses whose message is one sentence a person can act on.  Callers
@@ -26,7 +26,14 @@ from typing import Any
 
 import httpx
 
-from central365.errors import AuthFailed, Conflict, GraphError, NotFound, OutcomeUnknown, Throttled
+from central365.core.errors import (
+    AuthFailed,
+    Conflict,
+    GraphError,
+    NotFound,
+    OutcomeUnknown,
+    Throttled,
+)
 
 #: Codes that mean "too busy, nothing was done, try later", whatever the status (reference §4.3):
 #: `ErrorTooManyObjectsOpened` comes as a 500/503 or as an inner batch result without Retry-After,

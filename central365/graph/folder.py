@@ -24,6 +24,9 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import quote
 
+from central365.core.mapping import GRAPH_SELECT, folder_contact_from_graph
+from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
+from central365.core.ports import ResultCallback, RunLimits
 from central365.graph.batch import (
     MAILBOX_CONCURRENCY,
     MAX_BATCH_REQUESTS,
@@ -46,9 +49,6 @@ from central365.graph.decide import (
 )
 from central365.graph.errors import Answer, DeadlineReached, Verdict, classify
 from central365.graph.rounds import LOST, Guard, Heard, Round, Run, Task
-from central365.mapping import GRAPH_SELECT, folder_contact_from_graph
-from central365.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
-from central365.ports import ResultCallback, RunLimits
 
 logger = logging.getLogger(__name__)
 

@@ -22,16 +22,16 @@ from typing import Any
 
 import httpx
 
-from central365.errors import Conflict, GraphError
-from central365.folder_choice import only_folder
+from central365.core.errors import Conflict, GraphError
+from central365.core.folder_choice import only_folder
+from central365.core.model import FolderInfo
+from central365.core.ports import RunLimits
 from central365.graph.batch import BatchStrategy
 from central365.graph.client import GraphClient, odata_string
 from central365.graph.decide import Action, Member, decide
 from central365.graph.errors import Answer, Verdict
 from central365.graph.folder import GraphFolder, graph_id
 from central365.graph.throttle import Clock, RetryPolicy
-from central365.model import FolderInfo
-from central365.ports import RunLimits
 
 #: Graph v1.0 in the global cloud (national clouds and the sandbox pass their own).
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"

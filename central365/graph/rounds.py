@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from central365.errors import GraphError, OutcomeUnknown
+from central365.core.errors import GraphError, OutcomeUnknown
+from central365.core.model import ContactWrite, Outcome, WriteKind, WriteResult
+from central365.core.ports import ResultCallback
 from central365.graph.batch import BatchStrategy
 from central365.graph.breaker import (
     MAYBE_CREATED,
@@ -27,8 +29,6 @@ from central365.graph.breaker import (
 from central365.graph.client import GraphClient
 from central365.graph.decide import Action, Decision, Member, wait_reason
 from central365.graph.errors import DARK_VERDICTS, Answer, Verdict, deadline_reason, gave_up
-from central365.model import ContactWrite, Outcome, WriteKind, WriteResult
-from central365.ports import ResultCallback
 
 #: A member missing from a batch answer: it may or may not have run.
 LOST = Answer(

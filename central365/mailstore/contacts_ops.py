@@ -16,7 +16,7 @@ from typing import Any
 from central365.mailstore import ids, schema
 from central365.mailstore.folder_ops import FolderOps, malformed_id
 from central365.mailstore.problem import not_found
-from central365.mailstore.records import Contact, Mailbox, Tombstone, render
+from central365.mailstore.records import Contact, MailboxState, Tombstone, graph_json
 
 #: Properties Exchange builds a generated displayName from (reference §1.1).
 NAME_PARTS = frozenset({"givenName", "middleName", "surname", "title", "generation"})
@@ -37,7 +37,7 @@ class ContactOps(FolderOps):
         with self._lock:
             box = self._mailbox(mailbox)
             folder = self._folder(box, folder_id or box.default_folder_id)
-            return [render(c) for c in box.contacts.values() if c.folder_id == folder.id]
+            return [graph_json(c) for c in box.contacts.values() if c.folder_id == folder.id]
 
     def find_contact_ids(
         self,
@@ -74,7 +74,7 @@ class ContactOps(FolderOps):
     ) -> dict[str, Any]:
         with self._lock:
             contact = self._contact(self._mailbox(mailbox), contact_id, folder_id)
-            return render(contact, immutable=immutable)
+            return graph_json(contact, immutable=immutable)
 
     def create_contact(
         self, mailbox: str, folder_id: str | None, body: Any, *, immutable: bool = False
@@ -111,7 +111,7 @@ class ContactOps(FolderOps):
             box.contacts[contact_id] = contact
             box.immutable[contact.immutable_id] = contact_id
             self._contact_changed(box, contact)
-            return render(contact, immutable=immutable)
+            return graph_json(contact, immutable=immutable)
 
     def update_contact(
         self,
@@ -153,7 +153,7 @@ class ContactOps(FolderOps):
             contact.change_key = ids.change_key(contact.id, contact.version)
             contact.modified = self._now()
             self._contact_changed(box, contact)
-            return render(contact, immutable=immutable)
+            return graph_json(contact, immutable=immutable)
 
     def delete_contact(self, mailbox: str, contact_id: str, folder_id: str | None = None) -> None:
         with self._lock:
@@ -179,7 +179,7 @@ class ContactOps(FolderOps):
             contact = self._contact(box, contact_id, None)
             target = self._folder(box, folder_id)
             if target.id == contact.folder_id:
-                return render(contact)
+                return graph_json(contact)
             del box.contacts[contact.id]
             self.pending.row("contacts", box.key, contact.id, None)
             box.seq += 1
@@ -197,7 +197,7 @@ class ContactOps(FolderOps):
             box.contacts[contact.id] = contact
             box.immutable[contact.immutable_id] = contact.id
             self._contact_changed(box, contact)
-            return render(contact)
+            return graph_json(contact)
 
     def translate_ids(self, mailbox: str, input_ids: list[str], to_immutable: bool) -> list[str]:
         """The other form of each id (regular <-> immutable); unknown ids map to ""."""
@@ -220,11 +220,11 @@ class ContactOps(FolderOps):
             copied: dict[str, Any] = json.loads(json.dumps(contact.relationships))
             return copied
 
-    def _contact_changed(self, box: Mailbox, contact: Contact) -> None:
+    def _contact_changed(self, box: MailboxState, contact: Contact) -> None:
         self.pending.row("contacts", box.key, contact.id, contact)
         self._touch(box)
 
-    def _contact(self, box: Mailbox, contact_id: str, folder_id: str | None) -> Contact:
+    def _contact(self, box: MailboxState, contact_id: str, folder_id: str | None) -> Contact:
         """Find a contact by regular or immutable id; with `folder_id`, only inside that folder.
 
         The flat `{u}/contacts/{id}` path (folder_id None) reaches any contact of the mailbox,
@@ -267,7 +267,9 @@ class ContactOps(FolderOps):
             box = self._mailbox(mailbox)
             folder = self._folder(box, folder_id)
             found = [
-                Change(c.seq, c.immutable_id if immutable else c.id, render(c, immutable=immutable))
+                Change(
+                    c.seq, c.immutable_id if immutable else c.id, graph_json(c, immutable=immutable)
+                )
                 for c in box.contacts.values()
                 if c.folder_id == folder.id and after < c.seq <= upto
             ]

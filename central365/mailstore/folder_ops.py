@@ -11,7 +11,7 @@ from typing import Any
 
 from central365.mailstore import ids
 from central365.mailstore.problem import GraphProblem, not_found
-from central365.mailstore.records import Folder, FolderTombstone, Mailbox, Tombstone
+from central365.mailstore.records import Folder, FolderTombstone, MailboxState, Tombstone
 from central365.mailstore.store_base import StoreBase
 
 
@@ -135,13 +135,13 @@ class FolderOps(StoreBase):
                 ]
             return sorted(found, key=lambda change: change[0])
 
-    def _folder_changed(self, box: Mailbox, folder: Folder) -> None:
+    def _folder_changed(self, box: MailboxState, folder: Folder) -> None:
         box.seq += 1
         box.folder_seqs[folder.id] = box.seq
         self.pending.row("folders", box.key, folder.id, folder)
         self._touch(box)
 
-    def _folder(self, box: Mailbox, folder_id: str) -> Folder:
+    def _folder(self, box: MailboxState, folder_id: str) -> Folder:
         folder = box.folders.get(folder_id)
         if folder is None:
             if ids.looks_malformed(folder_id):
@@ -155,7 +155,9 @@ def _check_name(display_name: str) -> None:
         raise GraphProblem(400, "ErrorInvalidArgument", "The folder name cannot be empty.")
 
 
-def _check_unique(box: Mailbox, parent_id: str, display_name: str, self_id: str | None) -> None:
+def _check_unique(
+    box: MailboxState, parent_id: str, display_name: str, self_id: str | None
+) -> None:
     clash = any(
         f.parent_folder_id == parent_id
         and f.id != self_id

@@ -14,7 +14,7 @@ from central365.mailstore.records import (
     Contact,
     Folder,
     FolderTombstone,
-    Mailbox,
+    MailboxState,
     Tombstone,
     as_json,
 )
@@ -30,7 +30,7 @@ class PendingWrites:
     """Changed mailbox headers and rows; a row of None is a deletion."""
 
     wiped: bool = False
-    _boxes: dict[str, Mailbox] = field(default_factory=dict)
+    _boxes: dict[str, MailboxState] = field(default_factory=dict)
     _rows: dict[tuple[str, str, str], Record | None] = field(default_factory=dict)
     #: Filled by `freeze`: (mailbox key, header JSON) and (table, mailbox key, row id, JSON).
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -42,13 +42,13 @@ class PendingWrites:
         self._boxes.clear()
         self._rows.clear()
 
-    def mailbox(self, box: Mailbox) -> None:
+    def mailbox(self, box: MailboxState) -> None:
         self._boxes[box.key] = box
 
     def row(self, table: str, mailbox_key: str, row_id: str, record: Record | None) -> None:
         self._rows[(table, mailbox_key, row_id)] = record
 
-    def whole_mailbox(self, box: Mailbox) -> None:
+    def whole_mailbox(self, box: MailboxState) -> None:
         self.mailbox(box)
         for folder in box.folders.values():
             self.row("folders", box.key, folder.id, folder)

@@ -67,7 +67,7 @@ class FolderTombstone:
 
 
 @dataclass
-class Mailbox:
+class MailboxState:
     """One user's mailbox.  `name` is the UPN, `user_id` the user's object id (a GUID)."""
 
     name: str
@@ -110,7 +110,7 @@ def as_json(record: Folder | Contact | Tombstone | FolderTombstone) -> str:
     return json.dumps(vars(record), separators=(",", ":"))
 
 
-def render(contact: Contact, *, immutable: bool = False) -> dict[str, Any]:
+def graph_json(contact: Contact, *, immutable: bool = False) -> dict[str, Any]:
     """The full v1.0 body of a contact, in the order of the `contact-get.md` example.
 
     `immutable` renders the immutable id in `id` (the answer to `Prefer: IdType="ImmutableId"`).

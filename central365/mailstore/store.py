@@ -31,7 +31,7 @@ from central365.mailstore import ids
 from central365.mailstore.contacts_ops import Change, ContactOps
 from central365.mailstore.pending import PendingWrites
 from central365.mailstore.problem import GraphProblem
-from central365.mailstore.records import Folder, Mailbox
+from central365.mailstore.records import Folder, MailboxState
 
 DEFAULT_MAILBOX = "demo@contoso.test"
 DEFAULT_FOLDER_NAME = "Contacts"
@@ -75,7 +75,7 @@ class SandboxStore(ContactOps):
         self.default_mailbox = default_mailbox
         self._clock = clock
         self._lock = threading.RLock()
-        self._mailboxes: dict[str, Mailbox] = {}
+        self._mailboxes: dict[str, MailboxState] = {}
         self._declared: dict[str, str] = {}
         self._directory: Directory | None = None
         self.pending = PendingWrites()
@@ -102,7 +102,7 @@ class SandboxStore(ContactOps):
             for box in self._mailboxes.values():
                 self._adopt_directory_id(box)
 
-    def _adopt_directory_id(self, box: Mailbox) -> None:
+    def _adopt_directory_id(self, box: MailboxState) -> None:
         found = self._directory(box.name) if self._directory is not None else None
         if found is not None and found[1] and box.user_id != found[1]:
             box.user_id = found[1]
@@ -148,7 +148,7 @@ class SandboxStore(ContactOps):
             names = {box.key: box.name for box in self._mailboxes.values()}
             return list({**self._declared, **names}.values())
 
-    def _mailbox(self, mailbox: str) -> Mailbox:
+    def _mailbox(self, mailbox: str) -> MailboxState:
         key = self.mailbox_key(mailbox)
         found = self._mailboxes.get(key)
         if found is not None:
@@ -165,11 +165,11 @@ class SandboxStore(ContactOps):
             return known
         return self._materialize(upn, user_id)
 
-    def _materialize(self, upn: str, user_id: str) -> Mailbox:
+    def _materialize(self, upn: str, user_id: str) -> MailboxState:
         key = upn.casefold()
         root_id = ids.regular_id(key, "root", 0)
         default_id = ids.regular_id(key, "folder", 0)
-        box = Mailbox(
+        box = MailboxState(
             name=upn,
             root_id=root_id,
             default_folder_id=default_id,
@@ -182,7 +182,7 @@ class SandboxStore(ContactOps):
         self.pending.row("folders", key, default_id, box.folders[default_id])
         return box
 
-    def _touch(self, box: Mailbox) -> None:
+    def _touch(self, box: MailboxState) -> None:
         """Note a change to the mailbox's own fields (sequence numbers, counters)."""
         self.revision += 1
         self.pending.mailbox(box)
@@ -220,7 +220,7 @@ class SandboxStore(ContactOps):
             full.freeze()
             return full
 
-    def restore(self, mailboxes: Iterable[Mailbox]) -> None:
+    def restore(self, mailboxes: Iterable[MailboxState]) -> None:
         """Replace the state with mailboxes read from a state file (nothing is pending after)."""
         with self._lock:
             self._mailboxes = {}

@@ -10,7 +10,7 @@ import threading
 from abc import ABC, abstractmethod
 
 from central365.mailstore.pending import PendingWrites
-from central365.mailstore.records import Mailbox
+from central365.mailstore.records import MailboxState
 
 
 class StoreBase(ABC):
@@ -21,11 +21,11 @@ class StoreBase(ABC):
     revision: int
 
     @abstractmethod
-    def _mailbox(self, mailbox: str) -> Mailbox:
+    def _mailbox(self, mailbox: str) -> MailboxState:
         """The mailbox named `mailbox`, or a raised 404 `ErrorInvalidUser`."""
 
     @abstractmethod
-    def _touch(self, box: Mailbox) -> None:
+    def _touch(self, box: MailboxState) -> None:
         """Note a change to the mailbox's own fields."""
 
     @abstractmethod

@@ -25,7 +25,7 @@ from central365.mailstore.records import (
     Contact,
     Folder,
     FolderTombstone,
-    Mailbox,
+    MailboxState,
     Tombstone,
 )
 from central365.mailstore.store import SandboxStore
@@ -152,12 +152,12 @@ class StateFile:
             self._conn.close()
 
 
-def _read_sqlite(path: Path) -> list[Mailbox]:
+def _read_sqlite(path: Path) -> list[MailboxState]:
     conn = sqlite3.connect(path)
     try:
-        boxes: dict[str, Mailbox] = {}
+        boxes: dict[str, MailboxState] = {}
         for key, body in conn.execute("SELECT mailbox, body FROM mailboxes ORDER BY rowid"):
-            boxes[key] = Mailbox(**json.loads(body))
+            boxes[key] = MailboxState(**json.loads(body))
         for table in TABLES:
             query = f"SELECT mailbox, body FROM {table} ORDER BY rowid"
             for key, body in conn.execute(query):
@@ -169,7 +169,7 @@ def _read_sqlite(path: Path) -> list[Mailbox]:
     return [_indexed(box) for box in boxes.values()]
 
 
-def _add_record(box: Mailbox, table: str, raw: dict[str, Any]) -> None:
+def _add_record(box: MailboxState, table: str, raw: dict[str, Any]) -> None:
     if table == "folders":
         folder = Folder(**raw)
         box.folders[folder.id] = folder
@@ -182,7 +182,7 @@ def _add_record(box: Mailbox, table: str, raw: dict[str, Any]) -> None:
         box.folder_tombstones.append(FolderTombstone(**raw))
 
 
-def _read_json(path: Path) -> list[Mailbox]:
+def _read_json(path: Path) -> list[MailboxState]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
@@ -195,8 +195,8 @@ def _read_json(path: Path) -> list[Mailbox]:
     return [_json_mailbox(raw) for raw in data["mailboxes"]]
 
 
-def _json_mailbox(raw: Mapping[str, Any]) -> Mailbox:
-    box = Mailbox(
+def _json_mailbox(raw: Mapping[str, Any]) -> MailboxState:
+    box = MailboxState(
         name=raw["name"],
         root_id=raw["root_id"],
         default_folder_id=raw["default_folder_id"],
@@ -209,7 +209,7 @@ def _json_mailbox(raw: Mapping[str, Any]) -> Mailbox:
     return _indexed(box)
 
 
-def _indexed(box: Mailbox) -> Mailbox:
+def _indexed(box: MailboxState) -> MailboxState:
     box.folder_tombstones.sort(key=lambda t: t.seq)
     box.tombstones.sort(key=lambda t: t.seq)
     box.immutable = {c.immutable_id: c.id for c in box.contacts.values() if c.immutable_id}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from central365.errors import ConfigError
-from central365.ports import ContactSource
+from central365.core.errors import ConfigError
+from central365.core.ports import ContactSource
 from central365.sources.column_mapping import ColumnMapping, ColumnMatch, ColumnReport, load_mapping
 from central365.sources.csv_source import CsvSource, contact_row, write_csv
 from central365.sources.redact import mask_secrets

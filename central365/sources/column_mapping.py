@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from central365.errors import ConfigError
-from central365.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from central365.core.errors import ConfigError
+from central365.core.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 
 def _fold(name: str) -> str:

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from central365.errors import SourceError
-from central365.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.errors import SourceError
+from central365.core.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
 
 _DELIMITERS = ",;\t"

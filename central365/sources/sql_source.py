@@ -44,8 +44,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
 
-from central365.errors import SourceError
-from central365.model import CentralContact, RowProblem
+from central365.core.errors import SourceError
+from central365.core.model import CentralContact, RowProblem
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
 from central365.sources.redact import mask_secrets
 

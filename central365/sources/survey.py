@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from central365.errors import Central365Error
-from central365.model import CentralContact, RowProblem
+from central365.core.errors import Central365Error
+from central365.core.model import CentralContact, RowProblem
 from central365.sources.column_mapping import ColumnReport
 
 #: Bad lines a survey names one by one; beyond that it only counts them.

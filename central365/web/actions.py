@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from central365.appdb import AppSettings, AuthChoice, RunRecord
-from central365.execute import Selection
-from central365.model import ACTIONABLE_STATES, State
-from central365.runs import RunRequest
-from central365.service import PlanReport
+from central365.core.execute import Selection
+from central365.core.model import ACTIONABLE_STATES, State
+from central365.engine.runs import RunRequest
+from central365.engine.service import PlanReport
 from central365.web.deps import Caller
 from central365.web.errors import Forbidden, InvalidInput
 from central365.web.plans import CachedPlan, plan_key

@@ -6,7 +6,7 @@ app's API (`central365.web.bearer`: a person's token with the `Runs.ReadWrite` s
 application's with the `Central365.Sync` or `Central365.Admin` app role).  The same rules as on
 the pages decide what the caller may see and do (`central365.web.roles`); a refusal is a 403
 with `{"error": …, "role_needed": …}`.
-The shapes reuse `central365.serialize` (the CLI's `--json`), so scripts see one vocabulary.
+The shapes reuse `central365.engine.serialize` (the CLI's `--json`), so scripts see one vocabulary.
 The schema is served at `/api/openapi.json`.
 """
 
@@ -19,8 +19,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from central365.appdb import OutcomeRecord, RunRecord
-from central365.model import State
-from central365.serialize import item_json, plan_envelope
+from central365.core.model import State
+from central365.engine.serialize import item_json, plan_envelope
 from central365.web.actions import plan_context, selection_of, start_run
 from central365.web.deps import CallerAccess, Csrf, Offset, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from central365.appdb import AppSettings, SettingsRepository
 from central365.config import Settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 from central365.graph.auth import (
     ClientCredential,
     certificate_credential,

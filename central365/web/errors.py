@@ -1,6 +1,6 @@
 """Errors that only the web app raises: sign-in needed, refused, CSRF, page not found, bad input.
 
-They join the `central365.errors` tree so the app's one exception handler
+They join the `central365.core.errors` tree so the app's one exception handler
 (`central365.web.failures`) can turn any of them into a page or a JSON answer by path.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from central365.errors import Central365Error
+from central365.core.errors import Central365Error
 
 
 class SignInRequired(Central365Error):

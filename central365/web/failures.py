@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from central365.appdb import RunInProgress
-from central365.errors import (
+from central365.core.errors import (
     AuthFailed,
     Central365Error,
     ConfigError,
@@ -40,7 +40,7 @@ from central365.web.errors import (
     PageNotFound,
     SignInRequired,
 )
-from central365.web.pages import render
+from central365.web.pages import render_page
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ async def _respond(
     user_name, csrf_token, is_admin = await run_in_threadpool(_signed_in_person, request)
     message, problems = _for_this_person(message, problems, exc, is_admin)
     settings_help = isinstance(exc, ConfigError | SourceError | AuthFailed)
-    return render(
+    return render_page(
         request,
         "error.html",
         {

@@ -23,9 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from central365.graph.batch import MAILBOX_CONCURRENCY, MAX_BATCH_REQUESTS
-from central365.graph.throttle import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_AFTER
-from central365.mapping import (
+from central365.core.mapping import (
     FIELD_LABELS,
     MAX_BUSINESS_PHONES,
     MAX_EMAIL_ADDRESSES,
@@ -33,7 +31,7 @@ from central365.mapping import (
     desired_contact,
     postal_address,
 )
-from central365.model import (
+from central365.core.model import (
     CANONICAL_COLUMNS,
     REASON_TEXT,
     REQUIRED_COLUMNS,
@@ -41,8 +39,10 @@ from central365.model import (
     CentralContact,
     Reason,
 )
-from central365.normalize import IGNORED_GRAPH_PROPERTIES, email_key
-from central365.validate import DECEASED_MARKER, is_active, is_valid_email
+from central365.core.normalize import IGNORED_GRAPH_PROPERTIES, email_key
+from central365.core.validate import DECEASED_MARKER, is_active, is_valid_email
+from central365.graph.batch import MAILBOX_CONCURRENCY, MAX_BATCH_REQUESTS
+from central365.graph.throttle import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_RETRY_AFTER
 from central365.web.identity import OIDC_SCOPES
 from central365.web.scopes import APPLICATION_NEEDS, DELEGATED_NEEDS, NOT_NEEDED
 

@@ -28,7 +28,7 @@ import jwt
 import msal
 
 from central365.config import AUTHORITY_HOST
-from central365.errors import AuthFailed
+from central365.core.errors import AuthFailed
 from central365.graph.auth import (
     APP_SCOPES,
     ClientCredential,

@@ -3,7 +3,7 @@
 Autoescape is on for every template, so any value from Central or Office 365 — a contact named
 `<script>…` — is shown as text.  The shared context gives each page the signed-in person,
 whether they are an admin (the navigation shows Settings only to them), the CSRF token for its
-forms, and the words for states and reasons (`central365.render`, `central365.model.REASON_TEXT`),
+forms, and the words for states and reasons (`central365.core.model.STATE_LABELS` and `REASON_TEXT`),
 so the pages and the command line say the same things.
 """
 
@@ -19,9 +19,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from central365.mapping import field_label
-from central365.model import REASON_TEXT, State
-from central365.render import STATE_LABELS
+from central365.core.mapping import field_label
+from central365.core.model import REASON_TEXT, STATE_LABELS, State
 from central365.web.guide import field_anchor, reason_anchor
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -75,7 +74,7 @@ def build_templates() -> Jinja2Templates:
     return Jinja2Templates(env=environment)
 
 
-def render(
+def render_page(
     request: Request,
     template: str,
     context: Mapping[str, Any],

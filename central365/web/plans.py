@@ -18,8 +18,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from central365.model import PlanItem, State
-from central365.service import PlanReport
+from central365.core.model import PlanItem, State
+from central365.engine.service import PlanReport
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500

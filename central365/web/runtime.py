@@ -34,9 +34,9 @@ from central365.appdb import (
 )
 from central365.appdb.leases import LeaseRepository
 from central365.config import AuthMode, Settings
-from central365.errors import Central365Error, ConfigError
-from central365.runs import RunManager
-from central365.service import SyncService
+from central365.core.errors import Central365Error, ConfigError
+from central365.engine.runs import RunManager
+from central365.engine.service import SyncService
 from central365.sources import load_mapping
 from central365.web.bearer import BearerVerifier
 from central365.web.clients import Clients

@@ -21,8 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from central365.appdb import AppSettings, AuthChoice
-from central365.errors import ConfigError
-from central365.model import CANONICAL_COLUMNS
+from central365.core.errors import ConfigError
+from central365.core.model import CANONICAL_COLUMNS
 from central365.sources.redact import MASK, mask_secrets
 from central365.web.clients import pem_credential
 

@@ -22,12 +22,12 @@ import httpx
 
 from central365.appdb import AppSettings, AuthChoice, User, UserRepository, run_lock_key
 from central365.config import Settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
+from central365.core.model import FolderInfo
+from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
+from central365.engine.service import SyncService
 from central365.graph import connect
 from central365.graph.auth import TokenProviderAuth
-from central365.model import FolderInfo
-from central365.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
-from central365.service import SyncService
 from central365.sources import ColumnMapping, open_source
 from central365.web.clients import Clients
 from central365.web.errors import SignInRequired

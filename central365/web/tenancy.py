@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from central365.config import Settings, env_name
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 #: Authority segments that let more than one organisation sign in.
 MULTI_TENANT = frozenset({"common", "organizations", "consumers"})

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from central365.appdb import AppSettings, Repositories, SecretBox, migrate, open_database
 from central365.config import Settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 
 def test_seal_and_open_round_trip(box: SecretBox) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from central365.appdb import Database, migrate, open_database
 from central365.appdb.crypto import load_or_create_key_file
-from central365.demo import DemoOptions, DemoStack
+from central365.demo.run import DemoOptions, DemoStack
 from central365.graph.auth import DeviceCodeAuth
 from central365.private_files import private_folder, write_private_text
 from tests.graph.test_auth import FakePublicApp

@@ -16,7 +16,7 @@ from central365.appdb import (
     RunStatus,
     run_lock_key,
 )
-from central365.model import Outcome
+from central365.core.model import Outcome
 
 from .conftest import FakeClock
 

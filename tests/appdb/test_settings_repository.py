@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from central365.appdb import AppSettings, AuthChoice, Database, SecretBox, SettingsRepository
 from central365.appdb.models import AppSettingsRow
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 from .conftest import FakeClock
 

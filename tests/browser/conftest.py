@@ -22,8 +22,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from central365.demo import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER, DemoOptions, DemoStack
-from central365.demo_data import DemoData, build_demo_data
+from central365.demo.data import DemoData, build_demo_data
+from central365.demo.run import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER, DemoOptions, DemoStack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -10,8 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from central365.demo import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER
-from central365.demo_data import DemoData
+from central365.demo.data import DemoData
+from central365.demo.run import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER
 from tests.browser.conftest import (
     TABS,
     Demo,

@@ -13,8 +13,8 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import Page, expect
 
-from central365.demo import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER
-from central365.demo_data import OTHER_FOLDER, DemoData, build_demo_data
+from central365.demo.data import OTHER_FOLDER, DemoData, build_demo_data
+from central365.demo.run import DEMO_FOLDER, DEMO_MAILBOX, DEMO_USER
 from tests.browser.conftest import (
     Demo,
     expected_counts,

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from central365.demo import DEMO_FOLDER, DEMO_MAILBOX
+from central365.demo.run import DEMO_FOLDER, DEMO_MAILBOX
 from tests.browser.conftest import (
     Demo,
     expected_counts_in_an_empty_folder,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from central365.core.model import CANONICAL_COLUMNS
 from central365.mailstore.store import seed_folder
-from central365.model import CANONICAL_COLUMNS
 from central365.sources.csv_source import write_csv
 
 from .conftest import FOLDER, MAILBOX

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from central365.model import CANONICAL_COLUMNS
+from central365.core.model import CANONICAL_COLUMNS
 from central365.sources.csv_source import write_csv
 
 pytestmark = pytest.mark.e2e

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from central365.appdb import migrate, open_database, run_lock_key
 from central365.appdb.leases import LeaseRepository
 from central365.appdb.models import RunLeaseRow
-from central365.model import CANONICAL_COLUMNS
+from central365.core.model import CANONICAL_COLUMNS
 from central365.sources.csv_source import write_csv
 
 from .conftest import FOLDER, MAILBOX, Cli

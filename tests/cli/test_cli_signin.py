@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from central365.model import CANONICAL_COLUMNS
+from central365.core.model import CANONICAL_COLUMNS
 from central365.sandbox.server import SandboxServer
 from central365.sources.csv_source import write_csv
 

@@ -13,16 +13,23 @@ from typing import Any
 
 import pytest
 
-from central365.errors import Conflict, GraphError, SourceError
-from central365.execute import Selection
+from central365.core.errors import Conflict, GraphError, SourceError
+from central365.core.execute import Selection
+from central365.core.model import (
+    CentralContact,
+    ContactWrite,
+    Outcome,
+    State,
+    WriteKind,
+    WriteResult,
+)
+from central365.core.ports import Mailbox
+from central365.engine.service import SyncService
 from central365.graph import StaticTokenAuth, connect
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.memory import InMemoryMailbox, InMemorySource
-from central365.model import CentralContact, ContactWrite, Outcome, State, WriteKind, WriteResult
-from central365.ports import Mailbox
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.transport import InProcessTransport
-from central365.service import SyncService
 
 MAILBOX = "contract@contoso.test"
 

@@ -13,16 +13,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from central365.errors import Conflict
-from central365.execute import Selection
+from central365.core.errors import Conflict
+from central365.core.execute import Selection
+from central365.core.model import CentralContact, ContactWrite, Outcome, State, WriteKind
+from central365.engine.service import SyncService
 from central365.graph import BatchStrategy, GraphFolder, GraphMailbox, RetryPolicy, StaticTokenAuth
 from central365.graph.client import GraphClient
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.memory import InMemorySource
-from central365.model import CentralContact, ContactWrite, Outcome, State, WriteKind
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.faults import FaultConfig, FaultInjector, FaultKind, FaultRule, FaultScope
-from central365.service import SyncService
 from tests.graph.asgi_sync import SyncASGITransport
 from tests.graph.conftest import FakeClock
 

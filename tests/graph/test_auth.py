@@ -11,7 +11,7 @@ import httpx
 import msal
 import pytest
 
-from central365.errors import AuthFailed
+from central365.core.errors import AuthFailed
 from central365.graph.auth import (
     APP_SCOPES,
     ClientCredentialsAuth,

@@ -6,12 +6,12 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from central365.errors import AuthFailed, GraphError, NotFound, OutcomeUnknown, Throttled
+from central365.core.errors import AuthFailed, GraphError, NotFound, OutcomeUnknown, Throttled
+from central365.core.ports import RunLimits
 from central365.graph.batch import IMMUTABLE_ID_PREFER
 from central365.graph.client import build_query, loggable_url, odata_string, user_path
 from central365.graph.errors import DeadlineReached
 from central365.graph.throttle import RetryPolicy
-from central365.ports import RunLimits
 from tests.graph.conftest import ClientFactory, FakeClock
 from tests.graph.fakegraph import BASE, CONTACTS, FakeGraph, Handler, odata_error
 

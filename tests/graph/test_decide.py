@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from central365.errors import AuthFailed, GraphError, OutcomeUnknown, Throttled
+from central365.core.errors import AuthFailed, GraphError, OutcomeUnknown, Throttled
 from central365.graph.decide import (
     Action,
     Decision,

@@ -3,7 +3,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from central365.errors import AuthFailed, Conflict, GraphError, NotFound, OutcomeUnknown, Throttled
+from central365.core.errors import (
+    AuthFailed,
+    Conflict,
+    GraphError,
+    NotFound,
+    OutcomeUnknown,
+    Throttled,
+)
 from central365.graph.errors import (
     Verdict,
     error_from_response,

@@ -6,11 +6,11 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from central365.core.mapping import GRAPH_SELECT
+from central365.core.model import ContactWrite, FolderInfo, Outcome, WriteKind, WriteResult
 from central365.graph.batch import IMMUTABLE_ID_PREFER, BatchStrategy
 from central365.graph.folder import GraphFolder
 from central365.graph.throttle import RetryPolicy
-from central365.mapping import GRAPH_SELECT
-from central365.model import ContactWrite, FolderInfo, Outcome, WriteKind, WriteResult
 from tests.graph.conftest import ClientFactory, FakeClock
 from tests.graph.fakegraph import CONTACTS, FOLDER, FakeGraph, odata_error
 

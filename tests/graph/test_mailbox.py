@@ -8,11 +8,11 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from central365.errors import Conflict, GraphError, Throttled
+from central365.core.errors import Conflict, GraphError, Throttled
+from central365.core.model import FolderInfo
 from central365.graph import GraphFolder, GraphMailbox, StaticTokenAuth, connect
 from central365.graph.batch import IMMUTABLE_ID_PREFER, BatchStrategy
 from central365.graph.throttle import RetryPolicy
-from central365.model import FolderInfo
 from tests.graph.conftest import ClientFactory
 from tests.graph.fakegraph import BASE
 

@@ -10,14 +10,14 @@ from collections import Counter
 import httpx
 import pytest
 
+from central365.core.model import Outcome, WriteResult
+from central365.core.ports import RunLimits
 from central365.graph.auth import StaticTokenAuth
 from central365.graph.batch import MAILBOX_CONCURRENCY, BatchStrategy
 from central365.graph.breaker import BreakerPolicy
 from central365.graph.client import GraphClient
 from central365.graph.folder import GraphFolder
 from central365.graph.throttle import RetryPolicy
-from central365.model import Outcome, WriteResult
-from central365.ports import RunLimits
 from tests.graph.conftest import ClientFactory, FakeClock
 from tests.graph.fakegraph import BASE, FakeGraph, odata_error
 from tests.graph.test_folder import INFO, create, run, update

@@ -13,10 +13,16 @@ from pathlib import Path
 import pytest
 
 from central365.appdb import Database, RunRepository, migrate, open_database
+from central365.core.model import (
+    CentralContact,
+    ContactWrite,
+    FolderContact,
+    FolderInfo,
+    WriteResult,
+)
+from central365.core.ports import ResultCallback
 from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryFolder, InMemoryMailbox
-from central365.model import CentralContact, ContactWrite, FolderContact, FolderInfo, WriteResult
-from central365.ports import ResultCallback
 
 MAILBOX = "ops@contoso.test"
 FOLDER = "Central Contacts"

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from central365.appdb import RunRepository, RunStatus
-from central365.execute import Selection
+from central365.core.execute import Selection
+from central365.engine.runs import RunManager, RunRequest
+from central365.engine.service import SyncService
 from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryMailbox, InMemorySource
-from central365.runs import RunManager, RunRequest
-from central365.service import SyncService
 
 from .conftest import FOLDER, MAILBOX, person
 

@@ -13,13 +13,19 @@ import pytest
 
 from central365.appdb import Database, RunRecord, RunRepository, RunStatus
 from central365.appdb.leases import LeaseRepository
-from central365.execute import Selection
+from central365.core.execute import Selection
+from central365.core.model import FolderContact, FolderInfo, Outcome, State, WriteResult
+from central365.core.ports import ContactSource, Mailbox, RunLimits
+from central365.engine.runs import (
+    INTERNAL_ERROR,
+    SHUTDOWN_MESSAGE,
+    RunInProgress,
+    RunManager,
+    RunRequest,
+)
+from central365.engine.service import SyncService
 from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryMailbox, InMemorySource
-from central365.model import FolderContact, FolderInfo, Outcome, State, WriteResult
-from central365.ports import ContactSource, Mailbox, RunLimits
-from central365.runs import INTERNAL_ERROR, SHUTDOWN_MESSAGE, RunInProgress, RunManager, RunRequest
-from central365.service import SyncService
 
 from .conftest import FOLDER, MAILBOX, Gate, ScriptedMailbox, person
 
@@ -240,7 +246,7 @@ def test_an_internal_error_fails_the_run_and_logs_the_traceback(
         raise KeyError("unexpected")
         yield  # pragma: no cover
 
-    with caplog.at_level(logging.ERROR, logger="central365.runs"):
+    with caplog.at_level(logging.ERROR, logger="central365.engine.runs"):
         started = manager.start(request(broken, Selection(everything=True)))
         record = ended(manager, runs, started.id)
     assert (record.status, record.error) == (RunStatus.FAILED, INTERNAL_ERROR)
@@ -270,7 +276,7 @@ def test_on_finished_is_called_once_and_its_errors_are_only_logged(
 
     manager = RunManager(runs, explode)
     open_service = opener(InMemorySource(PEOPLE), InMemoryMailbox(store, MAILBOX))
-    with caplog.at_level(logging.ERROR, logger="central365.runs"):
+    with caplog.at_level(logging.ERROR, logger="central365.engine.runs"):
         started = manager.start(request(open_service, Selection(everything=True)))
         assert manager.wait(started.id, 10)
     manager.shutdown(1)
@@ -312,7 +318,7 @@ def test_shutdown_during_the_end_of_run_handler_keeps_the_run_finished(
     open_service = opener(InMemorySource(PEOPLE), InMemoryMailbox(store, MAILBOX))
     started = manager.start(request(open_service, Selection(everything=True)))
     assert entered.wait(5)
-    with caplog.at_level(logging.INFO, logger="central365.runs"):
+    with caplog.at_level(logging.INFO, logger="central365.engine.runs"):
         manager.shutdown(0.1)
     record = runs.get(started.id)
     assert record is not None and record.status is RunStatus.FINISHED

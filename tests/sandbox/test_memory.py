@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from central365.errors import Conflict, SourceError
-from central365.mailstore.store import SandboxStore, seed_folder
-from central365.memory import InMemoryFolder, InMemoryMailbox, InMemorySource
-from central365.model import (
+from central365.core.errors import Conflict, SourceError
+from central365.core.model import (
     CentralContact,
     ContactWrite,
     FolderInfo,
@@ -16,6 +14,8 @@ from central365.model import (
     WriteKind,
     WriteResult,
 )
+from central365.mailstore.store import SandboxStore, seed_folder
+from central365.memory import InMemoryFolder, InMemoryMailbox, InMemorySource
 from tests.sandbox.conftest import MAILBOX, UNKNOWN_ID, contact_body
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from central365.model import CANONICAL_COLUMNS
+from central365.core.model import CANONICAL_COLUMNS
 
 PG_URLS = (
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",

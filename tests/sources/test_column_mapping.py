@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 from central365.sources import ColumnMapping, load_mapping
 
 

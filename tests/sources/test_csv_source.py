@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from central365.errors import SourceError
-from central365.model import CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.errors import SourceError
+from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources import CsvSource, load_mapping, write_csv
 from central365.sources.column_mapping import ColumnMapping
 

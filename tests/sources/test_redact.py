@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from central365.cli.app import Context, fail
-from central365.errors import SourceError
+from central365.core.errors import SourceError
 from central365.sources.redact import MASK, mask_secrets
 
 SCHEMES = st.sampled_from(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, event, make_url, text
 
-from central365.errors import SourceError
-from central365.model import CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.errors import SourceError
+from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources import SqlSource, load_mapping
 from central365.sources.column_mapping import ColumnMapping
 from central365.sources.sql_source import _as_text, _TrueFalseValue

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from central365.errors import SourceError
+from central365.core.errors import SourceError
 from central365.sources import ColumnMapping, CsvSource, SqlSource, write_csv
 from central365.sources.sql_source import UNREACHABLE
 from central365.sources.survey import MAX_BAD_LINES, survey

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from central365.config import AuthMode, load_settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 
 
 def test_defaults_and_environment() -> None:

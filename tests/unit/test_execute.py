@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from central365.execute import Selection, select
-from central365.mapping import folder_contact_from_graph
-from central365.model import CentralContact, Outcome, Plan, State, WriteKind
-from central365.plan import build_plan
+from central365.core.execute import Selection, select
+from central365.core.mapping import folder_contact_from_graph
+from central365.core.model import CentralContact, Outcome, Plan, State, WriteKind
+from central365.core.plan import build_plan
 
 
 def plan_of_each_state() -> Plan:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from central365.mapping import create_body, desired_contact, folder_contact_from_graph
-from central365.model import CentralAddress, CentralContact, EmailAddress, PostalAddress
+from central365.core.mapping import create_body, desired_contact, folder_contact_from_graph
+from central365.core.model import CentralAddress, CentralContact, EmailAddress, PostalAddress
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data"
 

@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from central365.execute import SyncReport
-from central365.model import CentralContact, Outcome, RowProblem, WriteResult
-from central365.plan import build_plan
-from central365.render import print_plan, print_sync
-from central365.serialize import plan_json, sync_json, write_plan_json
-from central365.service import FolderRef, PlanReport
+from central365.cli.render import print_plan, print_sync
+from central365.core.execute import SyncReport
+from central365.core.model import CentralContact, Outcome, RowProblem, WriteResult
+from central365.core.plan import build_plan
+from central365.engine.serialize import plan_json, sync_json, write_plan_json
+from central365.engine.service import FolderRef, PlanReport
 
 
 def report(records: list[CentralContact | RowProblem]) -> PlanReport:

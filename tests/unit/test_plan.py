@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from central365.mapping import folder_contact_from_graph
-from central365.model import (
+from central365.core.mapping import folder_contact_from_graph
+from central365.core.model import (
     CentralAddress,
     CentralContact,
     FieldChange,
@@ -20,7 +20,7 @@ from central365.model import (
     RowProblem,
     State,
 )
-from central365.plan import build_plan
+from central365.core.plan import build_plan
 
 
 def person(key: str, email: str, **fields: Any) -> CentralContact:

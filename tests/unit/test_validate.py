@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from central365.model import CentralContact, Reason
-from central365.validate import is_active, is_valid_email, record_reasons
+from central365.core.model import CentralContact, Reason
+from central365.core.validate import is_active, is_valid_email, record_reasons
 
 
 def record(**fields: str) -> CentralContact:

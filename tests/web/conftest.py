@@ -25,10 +25,10 @@ from starlette.applications import Starlette
 
 from central365.appdb import SecretBox
 from central365.config import Settings
-from central365.errors import AuthFailed
+from central365.core.errors import AuthFailed
+from central365.core.mapping import create_body, desired_contact
+from central365.core.model import CentralContact
 from central365.mailstore.store import SandboxStore, seed_folder
-from central365.mapping import create_body, desired_contact
-from central365.model import CentralContact
 from central365.sandbox.app import create_sandbox_app
 from central365.sandbox.transport import InProcessTransport
 from central365.sources import write_csv

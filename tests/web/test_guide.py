@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
-from central365.mapping import FIELD_LABELS
-from central365.model import REASON_TEXT, Reason
+from central365.core.mapping import FIELD_LABELS
+from central365.core.model import REASON_TEXT, Reason
 from central365.web.guide import (
     REASON_HELP,
     build_guide,

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from central365.cli import app as cli_app
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 from central365.web import create_app
 from central365.web.failures import SOURCE_UNREADABLE
 from central365.web.sessions import COOKIE_NAME

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from central365.model import Plan, PlanItem, Reason, State
-from central365.service import FolderRef, PlanReport
+from central365.core.model import Plan, PlanItem, Reason, State
+from central365.engine.service import FolderRef, PlanReport
 from tests.web.conftest import FOLDER, MAILBOX, Web
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from central365.appdb import AuthChoice
 from central365.config import Settings, load_settings
-from central365.errors import ConfigError
+from central365.core.errors import ConfigError
 from central365.web.roles import (
     Person,
     Role,

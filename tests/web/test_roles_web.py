@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from central365.appdb import AuthChoice, RunStatus, run_lock_key
-from central365.model import Plan
+from central365.core.model import Plan
+from central365.engine.service import FolderRef, PlanReport
 from central365.sandbox.faults import FaultRule
-from central365.service import FolderRef, PlanReport
 from central365.web.plans import plan_key
 from tests.web.conftest import (
     FOLDER,

@@ -17,10 +17,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from central365.errors import AuthFailed
+from central365.core.errors import AuthFailed
 from central365.web.deps import Csrf, RuntimeDep, signed_in
 from central365.web.errors import Forbidden, SignInRequired
-from central365.web.pages import render
+from central365.web.pages import render_page
 from central365.web.runtime import Runtime
 from central365.web.sessions import LIFETIME, SIGN_IN_LIFETIME, WebSession
 
@@ -117,7 +117,7 @@ def logout_page(request: Request, runtime: RuntimeDep) -> Response:
         caller = signed_in(request, runtime)
     except SignInRequired:
         return RedirectResponse("/auth/signed-out", status_code=303)
-    return render(
+    return render_page(
         request,
         "signed_out.html",
         {"confirm": True},
@@ -137,4 +137,4 @@ def logout(caller: Csrf, runtime: RuntimeDep) -> Response:
 
 @router.get("/auth/signed-out")
 def signed_out(request: Request) -> Response:
-    return render(request, "signed_out.html", {"confirm": False})
+    return render_page(request, "signed_out.html", {"confirm": False})

@@ -11,14 +11,14 @@ from starlette.responses import Response
 
 from central365.web.deps import SignedIn
 from central365.web.guide import build_guide
-from central365.web.pages import render
+from central365.web.pages import render_page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/guide")
 def guide_page(request: Request, caller: SignedIn) -> Response:
-    return render(
+    return render_page(
         request,
         "guide.html",
         {"guide": build_guide()},

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from central365.web.deps import CallerAccess, PageNumber, RunId, RuntimeDep, SignedIn
-from central365.web.pages import render
+from central365.web.pages import render_page
 from central365.web.roles import denied_advice
 from central365.web.views.runs import visible_run
 
@@ -37,7 +37,7 @@ def history(
     runs = runtime.runs.recent(
         limit=RUNS_PER_PAGE, offset=(page - 1) * RUNS_PER_PAGE, mailboxes=mailboxes
     )
-    return render(
+    return render_page(
         request,
         "history.html",
         {
@@ -69,7 +69,7 @@ def history_run(
         limit=OUTCOMES_PER_PAGE + 1,  # one more tells whether there is a next page
         offset=(page - 1) * OUTCOMES_PER_PAGE,
     )
-    return render(
+    return render_page(
         request,
         "history_run.html",
         {

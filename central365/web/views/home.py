@@ -16,10 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from central365.model import ACTIONABLE_STATES, State
+from central365.core.model import ACTIONABLE_STATES, State
 from central365.web.actions import plan_context
 from central365.web.deps import CallerAccess, Csrf, PageNumber, RuntimeDep, SignedIn
-from central365.web.pages import render
+from central365.web.pages import render_page
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +52,7 @@ def homepage(
     nothing_selected: bool = False,
 ) -> Response:
     if access.acts_on is None:
-        return render(
+        return render_page(
             request,
             "home.html",
             {"refusal": access.refusal},
@@ -62,7 +62,7 @@ def homepage(
     context = plan_context(runtime, caller)
     chosen = parse_state(state)
     shown = page_of(context.cached, chosen, q, page, per_page)
-    return render(
+    return render_page(
         request,
         "home.html",
         {

@@ -19,7 +19,7 @@ from central365.appdb import RunRecord, RunStatus
 from central365.web.actions import selection_of, start_run
 from central365.web.deps import CallerAccess, Csrf, RunId, RuntimeDep, SignedIn
 from central365.web.errors import Forbidden, PageNotFound
-from central365.web.pages import render
+from central365.web.pages import render_page
 from central365.web.roles import Access, Role, denied_advice
 from central365.web.runtime import Runtime
 from central365.web.views.home import parse_state
@@ -66,7 +66,7 @@ def run_page(
 ) -> Response:
     run = visible_run(runtime, access, run_id)
     failures = runtime.runs.outcomes(run_id, only_failed=True, limit=FAILURES_SHOWN)
-    return render(
+    return render_page(
         request,
         "run.html",
         {

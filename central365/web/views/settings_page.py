@@ -26,12 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from central365.appdb import AppSettings, User
-from central365.errors import Central365Error, ConfigError
-from central365.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from central365.core.errors import Central365Error, ConfigError
+from central365.core.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from central365.sources import ColumnMapping, CsvSource, SqlSource, mask_secrets, open_source
 from central365.sources.survey import SourceSurvey, survey
 from central365.web.deps import Admin, AdminCsrf, Caller, RuntimeDep
-from central365.web.pages import render
+from central365.web.pages import render_page
 from central365.web.runtime import Runtime
 from central365.web.scopes import NOT_NEEDED, scopes_panel
 from central365.web.settings_form import (
@@ -173,7 +173,7 @@ def _page(
         "saved": request.query_params.get("saved") == "1",
         "consented": request.query_params.get("consented") == "1",
     }
-    return render(
+    return render_page(
         request,
         "settings.html",
         context,

@@ -24,14 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from central365.model import (
+from central365.core.model import (
     CentralAddress,
     CentralContact,
     EmailAddress,
     FolderContact,
     PostalAddress,
 )
-from central365.normalize import display_name, email_key, join_street, text
+from central365.core.normalize import display_name, email_key, join_street, text
 
 #: Graph allows at most this many entries (reference §1.2: more is a 400, not a truncation).
 MAX_EMAIL_ADDRESSES = 3

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert
 
-from central365.mapping import create_body, desired_contact
-from central365.model import CANONICAL_COLUMNS, CentralContact
+from central365.core.mapping import create_body, desired_contact
+from central365.core.model import CANONICAL_COLUMNS, CentralContact
 
 FIRST = [
     "Ann",

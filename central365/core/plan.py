@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from central365.mapping import (
+from central365.core.mapping import (
     ADDRESS_FIELDS,
     ADDRESS_PROPERTIES,
     DesiredContact,
@@ -34,7 +34,7 @@ from central365.mapping import (
     email_list,
     phone_list,
 )
-from central365.model import (
+from central365.core.model import (
     CentralContact,
     FieldChange,
     FolderContact,
@@ -45,8 +45,8 @@ from central365.model import (
     RowProblem,
     State,
 )
-from central365.normalize import email_key, text
-from central365.validate import is_active, record_reasons
+from central365.core.normalize import email_key, text
+from central365.core.validate import is_active, record_reasons
 
 
 def build_plan(

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from central365.execute import Selection, SyncReport, execute, select
-from central365.model import FolderContact, FolderInfo, Outcome, Plan
-from central365.plan import build_plan
-from central365.ports import (
+from central365.core.execute import Selection, SyncReport, execute, select
+from central365.core.model import FolderContact, FolderInfo, Outcome, Plan
+from central365.core.plan import build_plan
+from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
     ContactSource,
     Mailbox,

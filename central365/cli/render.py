@@ -8,17 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from central365.execute import SyncReport
-from central365.mapping import field_label
-from central365.model import REASON_TEXT, Outcome, PlanItem, RowProblem, State
-from central365.service import PlanReport
+from central365.core.execute import SyncReport
+from central365.core.mapping import field_label
+from central365.core.model import REASON_TEXT, STATE_LABELS, Outcome, PlanItem, RowProblem, State
+from central365.engine.service import PlanReport
 
-STATE_LABELS = {
-    State.NEW: "New to Office 365",
-    State.UPDATE: "Requires update",
-    State.UNCHANGED: "No updates",
-    State.NON_ACTIONABLE: "Non-actionable",
-}
 SUMMARY_WORDS = {
     State.NEW: "new to Office 365",
     State.UPDATE: "requiring an update",

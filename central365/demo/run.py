@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from central365.config import AuthMode, Settings
-from central365.demo_data import OTHER_FOLDER, build_demo_data, write_sqlite
+from central365.demo.data import OTHER_FOLDER, build_demo_data, write_sqlite
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.private_files import private_folder, write_private_text
 from central365.sandbox.identity.registry import DEFAULT_TENANT_ID

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from central365.model import (
+from central365.core.model import (
     CentralContact,
     ContactWrite,
     FolderContact,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from central365.errors import Conflict
-from central365.model import FolderInfo
+from central365.core.errors import Conflict
+from central365.core.model import FolderInfo
 
 
 def only_folder(display_name: str, matches: Sequence[FolderInfo]) -> FolderInfo | None:

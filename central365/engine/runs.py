@@ -36,10 +36,10 @@ from central365.appdb import (
     RunStatus,
 )
 from central365.appdb.leases import KeptLease, LeaseRepository
-from central365.errors import Central365Error
-from central365.execute import Selection, select
-from central365.model import WriteResult
-from central365.service import PlanReport, SyncService
+from central365.core.errors import Central365Error
+from central365.core.execute import Selection, select
+from central365.core.model import WriteResult
+from central365.engine.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 from email_validator.syntax import validate_email_local_part
 
-from central365.model import CentralContact, Reason
-from central365.normalize import text
+from central365.core.model import CentralContact, Reason
+from central365.core.normalize import text
 
 DECEASED_MARKER = "deceased"
 

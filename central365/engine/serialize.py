@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from central365.execute import SyncReport
-from central365.model import Outcome, PlanItem, RowProblem, State
-from central365.service import PlanReport
+from central365.core.execute import SyncReport
+from central365.core.model import Outcome, PlanItem, RowProblem, State
+from central365.engine.service import PlanReport
 
 
 def item_json(item: PlanItem) -> dict[str, Any]:

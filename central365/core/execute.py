@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from central365.model import (
+from central365.core.model import (
     ACTIONABLE_STATES,
     REASON_TEXT,
     ContactWrite,
@@ -21,7 +21,7 @@ from central365.model import (
     WriteKind,
     WriteResult,
 )
-from central365.ports import ContactsFolder, ResultCallback
+from central365.core.ports import ContactsFolder, ResultCallback
 
 
 @dataclass(frozen=True, slots=True)

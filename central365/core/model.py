@@ -191,6 +191,14 @@ class Reason(StrEnum):
 
 
 #: The same reasons in words, for tables and pages.
+STATE_LABELS: Mapping[State, str] = {
+    State.NEW: "New to Office 365",
+    State.UPDATE: "Requires update",
+    State.UNCHANGED: "No updates",
+    State.NON_ACTIONABLE: "Non-actionable",
+}
+"""What every front end calls each state (the homepage's tabs, the terminal's table)."""
+
 REASON_TEXT: Mapping[Reason, str] = {
     Reason.MISSING_ID: "the Central id is missing",
     Reason.DECEASED: "marked as deceased in the first or last name",

@@ -1,0 +1,1 @@
+"""`central365 demo`: the sandbox, demo Central data and the homepage, in one command."""
