@@ -127,4 +127,10 @@ def open_service(
     """A SyncService over the configured Central source and Office 365 folder."""
     source = central_source(settings)
     with open_mailbox(settings, on_device_code, auth) as mailbox:
-        yield SyncService(source, mailbox, settings.folder, run_deadline=settings.run_deadline)
+        yield SyncService(
+            source,
+            mailbox,
+            settings.folder,
+            run_deadline=settings.run_deadline,
+            guard_thresholds=settings.guard_thresholds,
+        )

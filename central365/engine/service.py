@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from central365.core.errors import MassChangeRefused
 from central365.core.execute import Selection, SyncReport, execute, select
 from central365.core.guards import GuardThresholds, check_guards
-from central365.core.model import FolderContact, FolderInfo, Outcome, Plan
+from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
 from central365.core.plan import build_plan
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
@@ -206,14 +206,18 @@ class SyncService:
         reason = next((r.error for r in stopped if r.error), "")
         return SyncOutcome(planned, report, folder_created, len(stopped), reason)
 
-    def refuse_mass_change(self, planned: PlanReport, keys: Collection[str]) -> None:
-        """Raise `MassChangeRefused` when writing `keys` of the plan trips a guard."""
-        tripped = check_guards(
+    def guards_for(self, planned: PlanReport, keys: Collection[str]) -> tuple[Guard, ...]:
+        """The guards that writing the records `keys` of the plan would trip."""
+        return check_guards(
             planned.plan,
             self.guard_thresholds,
             previous_source_size=planned.previous_source_size,
             selected=keys,
         )
+
+    def refuse_mass_change(self, planned: PlanReport, keys: Collection[str]) -> None:
+        """Raise `MassChangeRefused` when writing `keys` of the plan trips a guard."""
+        tripped = self.guards_for(planned, keys)
         if tripped:
             raise MassChangeRefused(tripped)
 

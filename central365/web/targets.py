@@ -186,7 +186,11 @@ class Connector:
         source = central_source(app)
         with self.mailbox(user, app) as mailbox:
             yield SyncService(
-                source, mailbox, app.folder_name, run_deadline=self._settings.run_deadline
+                source,
+                mailbox,
+                app.folder_name,
+                run_deadline=self._settings.run_deadline,
+                guard_thresholds=self._settings.guard_thresholds,
             )
 
     def service_factory(
