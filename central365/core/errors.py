@@ -55,12 +55,13 @@ class SourceError(Central365Error):
 class MassChangeRefused(Central365Error):
     """A sync would trip a guard against mass changes (`core.guards`) and was not allowed to.
 
-    Nothing was written.  `guards` are the tripped ones; the message names them all in one line.
+    Nothing was written.  `guards` are the tripped ones; the message names them all in one line,
+    then `advice`: how the front end that raised it lets a person allow the change.
     """
 
-    def __init__(self, guards: Iterable[Guard]) -> None:
+    def __init__(self, guards: Iterable[Guard], advice: str = "") -> None:
         self.guards: tuple[Guard, ...] = tuple(guards)
-        said = " ".join(guard.message for guard in self.guards)
+        said = " ".join([guard.message for guard in self.guards] + ([advice] if advice else []))
         super().__init__(f"Refusing to synchronise a mass change. {said}")
 
 
