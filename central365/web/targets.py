@@ -23,6 +23,7 @@ import httpx
 from central365.appdb import AppSettings, AuthChoice, User, UserRepository, run_lock_key
 from central365.config import Settings
 from central365.core.errors import ConfigError
+from central365.core.guards import GuardThresholds
 from central365.core.model import FolderInfo
 from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
 from central365.engine.service import SyncService
@@ -61,6 +62,11 @@ def target_of(app: AppSettings, user: User) -> Target:
     # Delegated: always the person's own mailbox, whatever mailbox is stored (that one is for
     # app-only mode): a person's token never writes into someone else's mailbox from here.
     return Target("me", user.username or user.name, app.folder_name)
+
+
+def guard_thresholds(app: AppSettings, settings: Settings) -> GuardThresholds:
+    """The thresholds in force: the Settings page's when it set them, else the start-up ones."""
+    return app.guard_thresholds or settings.guard_thresholds
 
 
 def central_source(app: AppSettings) -> ContactSource:
@@ -190,7 +196,7 @@ class Connector:
                 mailbox,
                 app.folder_name,
                 run_deadline=self._settings.run_deadline,
-                guard_thresholds=self._settings.guard_thresholds,
+                guard_thresholds=guard_thresholds(app, self._settings),
             )
 
     def service_factory(

@@ -117,3 +117,33 @@ def test_missing_columns_are_said_and_never_clear(signed_in: Web, world: World) 
     assert "Central has no column mobile" in " ".join(note.get_text().split())
     assert page.select_one('[data-count="update"]').get_text() == "0"  # Bob's mobile is kept
     assert signed_in.client.get("/api/plan").json()["missing_columns"] == ["mobile"]
+
+
+def test_thresholds_set_on_the_settings_page_trip_the_guard(signed_in: Web, world: World) -> None:
+    from tests.web.test_settings import form_of, post
+
+    shown = form_of(signed_in)
+    assert (shown["guard_clear_percent"], shown["guard_update_percent"]) == ("10", "50")
+    assert (shown["guard_shrink_percent"], shown["guard_min_contacts"]) == ("50", "10")
+    assert signed_in.soup("/?state=update").select_one("[data-guards]") is None
+
+    bad = post(signed_in, guard_update_percent="150", guard_min_contacts="0")
+    assert bad.status_code == 400
+    page = BeautifulSoup(bad.text, "html.parser")
+    assert "percentage from 0 to 100" in page.select_one("#guard_update_percent-error").get_text()
+    assert "whole number" in page.select_one("#guard_min_contacts-error").get_text()
+    assert page.select_one("#guard_update_percent")["value"] == "150"  # shown as typed
+    assert signed_in.runtime.load_app_settings().guard_thresholds is None
+
+    saved = post(signed_in, guard_update_percent="20", guard_min_contacts="1")
+    assert saved.status_code == 303, saved.text
+    stored = signed_in.runtime.load_app_settings().guard_thresholds
+    assert stored is not None and (stored.update_percent, stored.min_contacts) == (20, 1)
+    assert stored.clear_percent == 10  # the others kept
+    assert form_of(signed_in)["guard_update_percent"] == "20"
+    page = signed_in.soup("/?state=update")
+    assert page.select_one("[data-guards] [data-guard]")["data-guard"] == "mass_update"
+
+    # Back to the start-up values: nothing of its own is stored.
+    post(signed_in, guard_update_percent="50", guard_min_contacts="")
+    assert signed_in.runtime.load_app_settings().guard_thresholds is None
