@@ -48,7 +48,7 @@ class GuardThresholds:
 
 def check_guards(
     plan: Plan,
-    thresholds: GuardThresholds = GuardThresholds(),
+    thresholds: GuardThresholds | None = None,
     *,
     previous_source_size: int | None = None,
     selected: Collection[str] | None = None,
@@ -57,7 +57,9 @@ def check_guards(
 
     `previous_source_size` is the active Central's size at the last run (None: not known, the
     check is skipped); `selected` the keys a sync would write (None: every actionable record).
+    `thresholds` None means the defaults.
     """
+    thresholds = thresholds or GuardThresholds()
     writing = [
         item
         for item in plan.items

@@ -81,14 +81,14 @@ class SyncService:
         folder_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         run_deadline: float = DEFAULT_RUN_DEADLINE,
-        guard_thresholds: GuardThresholds = GuardThresholds(),
+        guard_thresholds: GuardThresholds | None = None,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
         self.folder_name = folder_name
         self._clock = clock
         self.run_deadline = run_deadline
-        self.guard_thresholds = guard_thresholds
+        self.guard_thresholds = guard_thresholds or GuardThresholds()
 
     def plan(self, previous_source_size: int | None = None) -> PlanReport:
         """Read Central and the folder, plan, and check the guards against mass changes.

@@ -147,3 +147,12 @@ def test_thresholds_set_on_the_settings_page_trip_the_guard(signed_in: Web, worl
     # Back to the start-up values: nothing of its own is stored.
     post(signed_in, guard_update_percent="50", guard_min_contacts="")
     assert signed_in.runtime.load_app_settings().guard_thresholds is None
+
+
+def test_the_guide_explains_missing_columns_and_each_guard(signed_in: Web) -> None:
+    section = signed_in.soup("/guide").select_one("section#guards")
+    codes = [li["data-guard-code"] for li in section.select("[data-guard-code]")]
+    assert codes == ["mass_clear", "mass_update", "source_shrunk"]
+    words = " ".join(section.get_text().split())
+    assert "more than 10 % of the contacts" in words and "fewer than 10 contacts" in words
+    assert "neither compared nor cleared" in words
