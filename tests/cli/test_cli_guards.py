@@ -83,6 +83,9 @@ def test_a_mass_clear_is_refused_unless_allowed(cli: Any, tmp_path: Path) -> Non
     assert [g["code"] for g in plan["guards"]] == ["mass_clear", "mass_update"]
     clear = plan["guards"][0]["message"]
     assert "Mobile on 12 (100 %)" in clear and "Telephone on 12" in clear
+    table = " ".join(cli.run("plan").stdout.split())
+    assert "Mass change (mass_clear): The run would clear Mobile on 12" in table
+    assert "refused unless --allow-mass-change is given" in table
 
     dry = cli.json("sync", "--all", "--dry-run")
     assert dry["dry_run"] is True and [g["code"] for g in dry["guards"]] == [

@@ -156,3 +156,15 @@ def test_the_guide_explains_missing_columns_and_each_guard(signed_in: Web) -> No
     words = " ".join(section.get_text().split())
     assert "more than 10 % of the contacts" in words and "fewer than 10 contacts" in words
     assert "neither compared nor cleared" in words
+
+
+def test_no_allow_box_when_the_token_may_not_write_anyway(strict: Web, world: World) -> None:
+    from tests.web.conftest import READ_ONLY_GRANT
+
+    world.identity.granted = READ_ONLY_GRANT
+    signed_in_as(strict, "alice")
+    page = strict.soup("/?state=update")
+    assert page.select_one("[data-guards]") is not None
+    assert page.select_one("[data-sync-refusal]") is not None
+    assert page.select_one("#allow-mass-change") is None
+    assert page.select_one("[data-allow-elsewhere]") is None
