@@ -21,7 +21,7 @@ from central365.web.errors import Forbidden, InvalidInput
 from central365.web.plans import CachedPlan, plan_key
 from central365.web.roles import Access, Role, access_for, write_refusal
 from central365.web.runtime import Runtime
-from central365.web.targets import Target, target_of
+from central365.wiring.settings import Target, target_of
 
 MAX_KEYS = 100_000
 

@@ -33,7 +33,7 @@ from central365.appdb import (
     open_database,
 )
 from central365.appdb.leases import LeaseRepository
-from central365.config import AuthMode, Settings
+from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
 from central365.engine.runs import RunManager
 from central365.engine.service import SyncService
@@ -45,6 +45,7 @@ from central365.web.plans import PlanCache
 from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
 from central365.web.tenancy import Tenancy, tenancy_of
+from central365.wiring.connection import SignInMode
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Injected:
 def seed_settings(settings: Settings) -> AppSettings:
     """The first stored settings, from the start-up ones (environment and central365.toml)."""
     mapping = load_mapping(settings.central_mapping) if settings.central_mapping else None
-    app_only = settings.auth is AuthMode.APP
+    app_only = settings.auth is SignInMode.APP
     return AppSettings(
         folder_name=settings.folder,
         central_url=settings.central or "",

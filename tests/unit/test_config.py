@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from central365.config import AuthMode, load_settings
+from central365.config import load_settings
 from central365.core.errors import ConfigError
+from central365.wiring.connection import SignInMode
 
 
 def test_defaults_and_environment() -> None:
     settings = load_settings({"CENTRAL365_CENTRAL": "csv:/tmp/x.csv", "CENTRAL365_AUTH": "sandbox"})
     assert settings.central == "csv:/tmp/x.csv"
-    assert settings.auth is AuthMode.SANDBOX
+    assert settings.auth is SignInMode.SANDBOX
     assert settings.folder == "Central Contacts"
     assert settings.graph_url == "https://graph.microsoft.com/v1.0"
     assert settings.mailbox == "me"

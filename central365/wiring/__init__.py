@@ -1,0 +1,12 @@
+"""The one composition root: a neutral `Connection` description, and what opens it.
+
+- `connection`: the `Connection` value (Central source, sign-in, mailbox, folder, limits);
+- `settings`: `config.Settings` → `Connection` (command line), stored `AppSettings` + the
+  signed-in person → `Connection` (homepage, and a worker running the homepage's runs);
+- `sign_in`: the credential and the `httpx.Auth` of the command line's sign-in modes;
+- `checks`: the one validation, problems per field, shown by each front in its own words;
+- `open`: `Connection` + `httpx.Auth` → the source, the mailbox, a ready `SyncService`.
+
+Nothing here imports a front end (an import-linter contract keeps it so).  This file imports
+nothing, so `config` can use the `connection` vocabulary without loading Graph or msal.
+"""
