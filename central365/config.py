@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from central365.core.errors import ConfigError
 from central365.core.ports import DEFAULT_RUN_DEADLINE
-from central365.wiring.checks import Draft, FieldProblem, Rule, Setting, problems_of
+from central365.wiring.checks import (
+    MAX_FOLDER_NAME,
+    Draft,
+    FieldProblem,
+    Rule,
+    Setting,
+    problems_of,
+)
 from central365.wiring.connection import AUTHORITY_HOST, GRAPH_URL, SignInMode
 
 ENV_PREFIX = "CENTRAL365_"
@@ -157,38 +164,37 @@ def draft_of(settings: Settings) -> Draft:
     )
 
 
+#: The connection check's problems in the command line's words: the variable to set, and how
+#: (`{name}` is that setting's `CENTRAL365_*` variable, `{mode}` the sign-in mode).
+_CLI_WORDS: dict[tuple[Setting, Rule], str] = {
+    (Setting.TENANT, Rule.MISSING): "{tenant_id} is required for app sign-in.",
+    (Setting.TENANT, Rule.MALFORMED): (
+        "{tenant_id} must be the tenant's own id or domain for app sign-in, not organizations "
+        "or common."
+    ),
+    (Setting.CLIENT_ID, Rule.MISSING): "{client_id} is required for {mode} sign-in.",
+    (Setting.CLIENT_ID, Rule.MALFORMED): "{client_id} is one word, such as a GUID.",
+    (
+        Setting.CREDENTIAL,
+        Rule.MISSING,
+    ): "Set {client_secret} or {client_certificate} for app sign-in.",
+    (Setting.MAILBOX, Rule.MISSING): (
+        "App sign-in has no signed-in user: set {mailbox} to the mailbox's address or id."
+    ),
+    (Setting.MAILBOX, Rule.MALFORMED): (
+        "{mailbox} must be me, the mailbox's address (name@domain) or its object id."
+    ),
+    (Setting.FOLDER, Rule.MISSING): "{folder} is empty: set it to the contacts folder's name.",
+    (Setting.FOLDER, Rule.MALFORMED): (
+        f"{{folder}}: a folder name has at most {MAX_FOLDER_NAME} characters and no / or \\."
+    ),
+}
+
+
 def _cli_words(problem: FieldProblem, mode: SignInMode) -> str:
-    """A connection problem in the command line's words: the variable to set, and how."""
-    match problem.field, problem.rule:
-        case Setting.TENANT, Rule.MISSING:
-            return f"{env_name('tenant_id')} is required for app sign-in."
-        case Setting.TENANT, _:
-            return (
-                f"{env_name('tenant_id')} must be the tenant's own id or domain for app "
-                "sign-in, not organizations or common."
-            )
-        case Setting.CLIENT_ID, Rule.MISSING:
-            return f"{env_name('client_id')} is required for {mode.value} sign-in."
-        case Setting.CLIENT_ID, _:
-            return f"{env_name('client_id')} is one word, such as a GUID."
-        case Setting.CREDENTIAL, _:
-            return (
-                f"Set {env_name('client_secret')} or {env_name('client_certificate')} for app "
-                "sign-in."
-            )
-        case Setting.MAILBOX, Rule.MISSING:
-            return (
-                f"App sign-in has no signed-in user: set {env_name('mailbox')} to the mailbox's "
-                "address or id."
-            )
-        case Setting.MAILBOX, _:
-            return (
-                f"{env_name('mailbox')} must be me, the mailbox's address (name@domain) or its "
-                "object id."
-            )
-        case Setting.FOLDER, _:
-            return f"{env_name('folder')}: {problem.message}"
-    raise AssertionError(problem)  # pragma: no cover - every field is matched above
+    """A connection problem in the command line's words."""
+    names = {field: env_name(field) for field in FIELD_NAMES}
+    return _CLI_WORDS[problem.field, problem.rule].format(mode=mode.value, **names)
 
 
 def _file_problems(what: str, path: Path) -> list[str]:

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import httpx
 
@@ -34,7 +33,7 @@ from central365.appdb import (
 )
 from central365.appdb.leases import LeaseRepository
 from central365.config import Settings
-from central365.core.errors import Central365Error, ConfigError
+from central365.core.errors import Central365Error
 from central365.engine.runs import RunManager
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
@@ -46,6 +45,7 @@ from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
 from central365.web.tenancy import Tenancy, tenancy_of
 from central365.wiring.connection import SignInMode
+from central365.wiring.sign_in import is_pfx, read_pem
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +81,9 @@ def seed_settings(settings: Settings) -> AppSettings:
 
 def _certificate_pem(settings: Settings) -> str | None:
     path = settings.client_certificate
-    if path is None or path.suffix.lower() in (".pfx", ".p12"):
+    if path is None or is_pfx(path):
         return None  # a .pfx is used from its file by the CLI; the web app takes PEM only
-    try:
-        return Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The client certificate {path} cannot be read as PEM: {exc}.") from None
+    return read_pem(path)
 
 
 class Runtime:

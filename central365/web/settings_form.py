@@ -222,10 +222,42 @@ def _form_words(problem: FieldProblem) -> str:
     return problem.message
 
 
+def draft_of(form: SettingsForm, stored: AppSettings, mode: AuthChoice) -> Draft:
+    """The form as the one connection check (`central365.wiring.checks`) reads it.
+
+    A credential is kept when one is stored and not removed, or one is typed now.
+    """
+    keeps_secret = (stored.has_client_secret and not form.remove_client_secret) or bool(
+        form.client_secret.strip()
+    )
+    keeps_certificate = (
+        stored.has_client_certificate and not form.remove_client_certificate
+    ) or bool(form.client_certificate)
+    return Draft(
+        mode=SignInMode.APP if mode is AuthChoice.APP_ONLY else None,
+        folder=form.folder_name,
+        tenant=form.tenant_id,
+        client_id=form.client_id,
+        has_credential=keeps_secret or keeps_certificate,
+        mailbox=form.target_mailbox,
+    )
+
+
+def _connection_problems(
+    form: SettingsForm, stored: AppSettings, mode: AuthChoice
+) -> dict[str, str]:
+    """The connection check's problems, each under its form field, in the form's words."""
+    folder_field = "new_folder_name" if form.new_folder else "folder_choice"
+    problems: dict[str, str] = {}
+    for problem in problems_of(draft_of(form, stored, mode)):
+        name = folder_field if problem.field is Setting.FOLDER else _FORM_FIELDS[problem.field]
+        problems[name] = _form_words(problem)
+    return problems
+
+
 def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
     """Every problem of the form, by field name; empty when it can be saved."""
     problems: dict[str, str] = {}
-    folder_field = "new_folder_name" if form.new_folder else "folder_choice"
     central_problem = central_url_problem(form.central_url)
     if central_problem:
         problems["central_url"] = central_problem
@@ -247,23 +279,7 @@ def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
         certificate_problem = _certificate_problem(form.client_certificate)
         if certificate_problem:
             problems["client_certificate"] = certificate_problem
-    keeps_secret = (stored.has_client_secret and not form.remove_client_secret) or bool(
-        form.client_secret.strip()
-    )
-    keeps_certificate = (
-        stored.has_client_certificate and not form.remove_client_certificate
-    ) or bool(form.client_certificate)
-    draft = Draft(
-        mode=SignInMode.APP if mode is AuthChoice.APP_ONLY else None,
-        folder=form.folder_name,
-        tenant=form.tenant_id,
-        client_id=form.client_id,
-        has_credential=keeps_secret or keeps_certificate,
-        mailbox=form.target_mailbox,
-    )
-    for problem in problems_of(draft):
-        name = folder_field if problem.field is Setting.FOLDER else _FORM_FIELDS[problem.field]
-        problems[name] = _form_words(problem)
+    problems.update(_connection_problems(form, stored, mode))
     return problems
 
 

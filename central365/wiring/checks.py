@@ -80,39 +80,63 @@ class Draft:
 
 def problems_of(draft: Draft) -> list[FieldProblem]:
     """Every problem of the draft, in the order a person fixes them; empty when it is usable."""
-    problems: list[FieldProblem] = []
+    checks = (
+        (Setting.TENANT, _tenant_rule),
+        (Setting.CLIENT_ID, _client_id_rule),
+        (Setting.CREDENTIAL, _credential_rule),
+        (Setting.MAILBOX, _mailbox_rule),
+        (Setting.FOLDER, _folder_rule),
+    )
+    return [FieldProblem(setting, rule) for setting, check in checks if (rule := check(draft))]
 
-    def add(field: Setting, rule: Rule) -> None:
-        problems.append(FieldProblem(field, rule))
 
-    app = draft.mode is SignInMode.APP
+def _tenant_rule(draft: Draft) -> Rule | None:
+    """App sign-in asks the tenant's own authority: a multi-tenant word has no app token."""
     tenant = (draft.tenant or "").strip()
-    if app and not tenant:
-        add(Setting.TENANT, Rule.MISSING)
-    elif app and (tenant.casefold() in _TENANT_WORDS or not _TENANT.match(tenant)):
-        add(Setting.TENANT, Rule.MALFORMED)
-    if draft.mode is not SignInMode.SANDBOX:
-        client_id = draft.client_id or ""
-        if not client_id:
-            add(Setting.CLIENT_ID, Rule.MISSING)
-        elif len(client_id) > 128 or any(c.isspace() for c in client_id):
-            add(Setting.CLIENT_ID, Rule.MALFORMED)
-    if (app or draft.mode is None) and not draft.has_credential:
-        add(Setting.CREDENTIAL, Rule.MISSING)
+    if draft.mode is not SignInMode.APP:
+        return None
+    if not tenant:
+        return Rule.MISSING
+    if tenant.casefold() in _TENANT_WORDS or not _TENANT.match(tenant):
+        return Rule.MALFORMED
+    return None
+
+
+def _client_id_rule(draft: Draft) -> Rule | None:
+    """Every sign-in but the sandbox's names the app registration."""
+    if draft.mode is SignInMode.SANDBOX:
+        return None
+    client_id = draft.client_id or ""
+    if not client_id:
+        return Rule.MISSING
+    if len(client_id) > 128 or any(c.isspace() for c in client_id):
+        return Rule.MALFORMED
+    return None
+
+
+def _credential_rule(draft: Draft) -> Rule | None:
+    """A confidential client (app sign-in, the homepage) proves itself; device sign-in cannot."""
+    confidential = draft.mode in (SignInMode.APP, None)
+    return Rule.MISSING if confidential and not draft.has_credential else None
+
+
+def _mailbox_rule(draft: Draft) -> Rule | None:
+    """App sign-in has no `me`; any named mailbox is an address or an object id."""
     mailbox = (draft.mailbox or "").strip()
-    if app and mailbox.casefold() in ("", ME):
-        add(Setting.MAILBOX, Rule.MISSING)
-    elif (
-        mailbox
-        and mailbox.casefold() != ME
-        and not (_MAILBOX.match(mailbox) or _GUID.match(mailbox))
-    ):
-        add(Setting.MAILBOX, Rule.MALFORMED)
+    if mailbox.casefold() in ("", ME):
+        return Rule.MISSING if draft.mode is SignInMode.APP else None
+    if _MAILBOX.match(mailbox) or _GUID.match(mailbox):
+        return None
+    return Rule.MALFORMED
+
+
+def _folder_rule(draft: Draft) -> Rule | None:
+    """Graph refuses an empty or overlong display name; a slash would read as a path."""
     if not draft.folder:
-        add(Setting.FOLDER, Rule.MISSING)
-    elif len(draft.folder) > MAX_FOLDER_NAME or "/" in draft.folder or "\\" in draft.folder:
-        add(Setting.FOLDER, Rule.MALFORMED)
-    return problems
+        return Rule.MISSING
+    if len(draft.folder) > MAX_FOLDER_NAME or "/" in draft.folder or "\\" in draft.folder:
+        return Rule.MALFORMED
+    return None
 
 
 _MESSAGES: dict[tuple[Setting, Rule], str] = {

@@ -51,14 +51,24 @@ def msal_credential(credential: Credential) -> ClientCredential:
     raise ConfigError("Give a client secret or a certificate: sign-in needs one.")
 
 
-def _file_credential(path: Path, credential: Credential) -> ClientCredential:
-    """A .pfx/.p12 goes to msal by path; a PEM file must hold the key and the certificate."""
-    if path.suffix.lower() in (".pfx", ".p12"):
-        return pfx_credential(path, credential.password)
+def is_pfx(path: Path) -> bool:
+    """A PKCS#12 file, which msal reads itself (the homepage stores PEM only)."""
+    return path.suffix.lower() in (".pfx", ".p12")
+
+
+def read_pem(path: Path) -> str:
+    """The PEM text of a certificate file; `ConfigError` naming the file when it cannot be read."""
     try:
-        pem = path.read_text(encoding="ascii")
+        return path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"The client certificate {path} cannot be read as PEM: {exc}.") from None
+
+
+def _file_credential(path: Path, credential: Credential) -> ClientCredential:
+    """A .pfx/.p12 goes to msal by path; a PEM file must hold the key and the certificate."""
+    if is_pfx(path):
+        return pfx_credential(path, credential.password)
+    pem = read_pem(path)
     thumbprint = credential.thumbprint
     if not thumbprint:
         try:
