@@ -9,4 +9,11 @@
 
 Nothing here imports a front end (an import-linter contract keeps it so).  This file imports
 nothing, so `config` can use the `connection` vocabulary without loading Graph or msal.
+
+A new setting that changes how a run connects or behaves: a field of `config.Settings` (TOML and
+`CENTRAL365_*` come with it) and, if the homepage edits it, of `appdb.AppSettings` + the form;
+then one field of `Connection` (with its default), filled in `connection_from_settings` and
+`connection_from_app`, and used in `open.open_service`.  A rule both fronts share goes in
+`checks` (a `Setting`, its rule function, its neutral sentence) with a sentence in
+`config._CLI_WORDS` and a field in `web.settings_form._FORM_FIELDS`.
 """
