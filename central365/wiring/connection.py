@@ -62,6 +62,7 @@ class SignIn:
 
     `mode` is None when the caller brings its own token (the homepage's person or app tokens
     come from its identity client): `open_service` is then given that `httpx.Auth`.
+    `ca_bundle` is trusted for the authority and for Graph alike (a local sandbox serves both).
     """
 
     mode: SignInMode | None
@@ -84,7 +85,7 @@ class Central:
     location: str
     table: str = "contacts"
     mapping_file: Path | None = None
-    mapping: Mapping[str, str] | None = None
+    mapping: Mapping[str, str] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.mapping is not None:
