@@ -25,8 +25,7 @@ from typing import Any
 
 import httpx
 
-from central365.bootstrap import open_service
-from central365.config import AuthMode, Settings
+from central365.config import Settings
 from central365.core.mapping import create_body, desired_contact, folder_contact_from_graph
 from central365.core.model import CentralContact, State
 from central365.core.plan import build_plan
@@ -35,6 +34,10 @@ from central365.demo.data import write_sqlite
 from central365.mailstore.store import seed_folder
 from central365.sandbox.faults import FaultConfig
 from central365.sandbox.server import SandboxServer
+from central365.wiring.connection import SignInMode
+from central365.wiring.open import open_service
+from central365.wiring.settings import connection_from_settings
+from central365.wiring.sign_in import sign_in_auth
 
 MAILBOX = "bench@contoso.test"
 
@@ -112,13 +115,15 @@ def main() -> None:
                 graph_url=sandbox.url,
                 mailbox=MAILBOX,
                 folder="Central",
-                auth=AuthMode.SANDBOX,
+                auth=SignInMode.SANDBOX,
             )
             with httpx.Client(base_url=sandbox.admin_url) as admin:
                 admin.post("/stats/reset")
                 before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 started = time.perf_counter()
-                with open_service(settings) as service:
+                connection = connection_from_settings(settings)
+                auth = sign_in_auth(connection.sign_in, print)
+                with open_service(connection, auth) as service:
                     report = service.plan()
                 full_s = time.perf_counter() - started
                 requests = admin.get("/stats").json()["requests"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,18 @@ from central365.core.guards import (
     GuardThresholds,
 )
 from central365.core.ports import DEFAULT_RUN_DEADLINE
+from central365.wiring.checks import (
+    MAX_FOLDER_NAME,
+    Draft,
+    FieldProblem,
+    Rule,
+    Setting,
+    problems_of,
+)
+from central365.wiring.connection import AUTHORITY_HOST, GRAPH_URL, SignInMode
 
 ENV_PREFIX = "CENTRAL365_"
 DEFAULT_CONFIG_FILE = Path("central365.toml")
-GRAPH_URL = "https://graph.microsoft.com/v1.0"
-AUTHORITY_HOST = "https://login.microsoftonline.com"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -51,14 +57,6 @@ def database_host(url: str) -> str | None:
     return normal_host(host) if host else None
 
 
-class AuthMode(StrEnum):
-    """How central365 gets its Graph token."""
-
-    APP = "app"  # client credentials (secret or certificate), /users/{mailbox}
-    DEVICE = "device"  # delegated device-code sign-in with a persisted token cache
-    SANDBOX = "sandbox"  # a fixed bearer token for the local sandbox
-
-
 def default_token_cache() -> Path:
     return Path.home() / ".cache" / "central365" / "token-cache.json"
 
@@ -74,7 +72,7 @@ class Settings(BaseModel):
     graph_url: str = GRAPH_URL
     mailbox: str = Field(default="me", min_length=1)
     folder: str = Field(default="Central Contacts", min_length=1)
-    auth: AuthMode = AuthMode.DEVICE
+    auth: SignInMode = SignInMode.DEVICE
     tenant_id: str | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
@@ -164,23 +162,7 @@ def env_name(field: str) -> str:
 
 
 def _problems_of_auth(settings: Settings) -> list[str]:
-    problems = []
-    if settings.auth is AuthMode.APP:
-        if not settings.tenant_id:
-            problems.append(f"{env_name('tenant_id')} is required for app sign-in.")
-        if not settings.client_id:
-            problems.append(f"{env_name('client_id')} is required for app sign-in.")
-        if not (settings.client_secret or settings.client_certificate):
-            problems.append(
-                f"Set {env_name('client_secret')} or {env_name('client_certificate')} for app sign-in."
-            )
-        if settings.mailbox == "me":
-            problems.append(
-                f"App sign-in has no signed-in user: set {env_name('mailbox')} to the mailbox's "
-                "address or id."
-            )
-    elif settings.auth is AuthMode.DEVICE and not settings.client_id:
-        problems.append(f"{env_name('client_id')} is required for device sign-in.")
+    problems = [_cli_words(p, settings.auth) for p in problems_of(draft_of(settings))]
     if settings.client_certificate:
         problems += _file_problems("The client certificate", settings.client_certificate)
     if settings.central_mapping:
@@ -190,6 +172,51 @@ def _problems_of_auth(settings: Settings) -> list[str]:
     if not settings.graph_url.startswith(("https://", "http://")):
         problems.append(f"{env_name('graph_url')} must be an http(s) URL.")
     return problems
+
+
+def draft_of(settings: Settings) -> Draft:
+    """The settings as the one connection check (`central365.wiring.checks`) reads them."""
+    return Draft(
+        mode=settings.auth,
+        folder=settings.folder,
+        tenant=settings.tenant_id,
+        client_id=settings.client_id,
+        has_credential=bool(settings.client_secret or settings.client_certificate),
+        mailbox=settings.mailbox,
+    )
+
+
+#: The connection check's problems in the command line's words: the variable to set, and how
+#: (`{name}` is that setting's `CENTRAL365_*` variable, `{mode}` the sign-in mode).
+_CLI_WORDS: dict[tuple[Setting, Rule], str] = {
+    (Setting.TENANT, Rule.MISSING): "{tenant_id} is required for app sign-in.",
+    (Setting.TENANT, Rule.MALFORMED): (
+        "{tenant_id} must be the tenant's own id or domain for app sign-in, not organizations "
+        "or common."
+    ),
+    (Setting.CLIENT_ID, Rule.MISSING): "{client_id} is required for {mode} sign-in.",
+    (Setting.CLIENT_ID, Rule.MALFORMED): "{client_id} is one word, such as a GUID.",
+    (
+        Setting.CREDENTIAL,
+        Rule.MISSING,
+    ): "Set {client_secret} or {client_certificate} for app sign-in.",
+    (Setting.MAILBOX, Rule.MISSING): (
+        "App sign-in has no signed-in user: set {mailbox} to the mailbox's address or id."
+    ),
+    (Setting.MAILBOX, Rule.MALFORMED): (
+        "{mailbox} must be me, the mailbox's address (name@domain) or its object id."
+    ),
+    (Setting.FOLDER, Rule.MISSING): "{folder} is empty: set it to the contacts folder's name.",
+    (Setting.FOLDER, Rule.MALFORMED): (
+        f"{{folder}}: a folder name has at most {MAX_FOLDER_NAME} characters and no / or \\."
+    ),
+}
+
+
+def _cli_words(problem: FieldProblem, mode: SignInMode) -> str:
+    """A connection problem in the command line's words."""
+    names = {field: env_name(field) for field in FIELD_NAMES}
+    return _CLI_WORDS[problem.field, problem.rule].format(mode=mode.value, **names)
 
 
 def _file_problems(what: str, path: Path) -> list[str]:

@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from central365.bootstrap import graph_auth, mailbox_identity, open_mailbox, open_service
 from central365.cli.app import (
     EXIT_FAILED_RECORDS,
     EXIT_OK,
@@ -37,6 +36,9 @@ from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.engine.serialize import sync_json, write_plan_json
 from central365.engine.service import PlanReport, SyncOutcome, SyncService
+from central365.wiring.open import mailbox_identity, open_mailbox, open_service
+from central365.wiring.settings import connection_from_settings
+from central365.wiring.sign_in import sign_in_auth
 
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200
@@ -63,8 +65,9 @@ def plan(
     ctx: Context = typer_ctx.obj
     engine_logs(ctx)
     with errors_handled(ctx):
-        settings = ctx.settings()
-        with open_service(settings, on_device_code=ctx.err.print) as service:
+        connection = connection_from_settings(ctx.settings())
+        auth = sign_in_auth(connection.sign_in, ctx.err.print)
+        with open_service(connection, auth) as service:
             report = service.plan()
         chosen = frozenset(states) if states else None
         if as_json:
@@ -109,11 +112,14 @@ def sync(
             raise Central365Error(
                 "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
             )
-        auth = graph_auth(settings, ctx.err.print)
+        connection = connection_from_settings(settings)
+        auth = sign_in_auth(connection.sign_in, ctx.err.print)
         with (
-            open_service(settings, on_device_code=ctx.err.print, auth=auth) as service,
+            open_service(connection, auth) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext() if dry_run else _folder_lease(settings, mailbox_identity(settings, auth)),
+            nullcontext()
+            if dry_run
+            else _folder_lease(settings, mailbox_identity(connection, auth)),
         ):
             planned = None if yes and not dry_run else service.plan()
             try:
@@ -314,7 +320,8 @@ def folders(
     engine_logs(ctx)
     with errors_handled(ctx):
         settings = ctx.settings(require_central=False)
-        with open_mailbox(settings, on_device_code=ctx.err.print) as mailbox:
+        connection = connection_from_settings(settings)
+        with open_mailbox(connection, sign_in_auth(connection.sign_in, ctx.err.print)) as mailbox:
             found = mailbox.folders()
         if as_json:
             print_json(

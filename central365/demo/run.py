@@ -16,13 +16,14 @@ from types import TracebackType
 from pydantic import SecretStr
 from rich.console import Console
 
-from central365.config import AuthMode, Settings
+from central365.config import Settings
 from central365.demo.data import OTHER_FOLDER, build_demo_data, write_sqlite
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.private_files import private_folder, write_private_text
 from central365.sandbox.identity.registry import DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.serving import BackgroundServer, bind_socket
+from central365.wiring.connection import SignInMode
 
 DEMO_MAILBOX = "demo@contoso.test"
 DEMO_USER = "Demo User"
@@ -113,7 +114,7 @@ class DemoStack:
         self.settings = Settings(
             central=f"sqlite:///{self.database}",
             folder=DEMO_FOLDER,
-            auth=AuthMode.DEVICE,  # the homepage signs people in; their own mailbox is the target
+            auth=SignInMode.DEVICE,  # the homepage signs people in; their own mailbox is the target
             tenant_id=DEFAULT_TENANT_ID,
             client_id=DEMO_CLIENT_ID,
             client_secret=SecretStr(DEMO_CLIENT_SECRET),

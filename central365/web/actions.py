@@ -23,7 +23,7 @@ from central365.web.errors import Forbidden, InvalidInput
 from central365.web.plans import CachedPlan, plan_key
 from central365.web.roles import Access, Role, access_for, write_refusal
 from central365.web.runtime import Runtime
-from central365.web.targets import Target, guard_thresholds, target_of
+from central365.wiring.settings import Target, guard_thresholds_of, target_of
 
 MAX_KEYS = 100_000
 #: How a person allows a mass change on the homepage, and who may.
@@ -146,7 +146,7 @@ def start_run(
         selection = Selection(keys=frozenset(keys))
     tripped = check_guards(
         shown.plan,
-        guard_thresholds(app, runtime.settings),
+        guard_thresholds_of(runtime.settings, app),
         previous_source_size=shown.previous_source_size,
         selected=selection.keys,
     )

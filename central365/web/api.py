@@ -12,11 +12,14 @@ The schema is served at `/api/openapi.json`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+import dataclasses
+from collections.abc import Mapping
+from enum import Enum
+from types import MappingProxyType
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from central365.appdb import OutcomeRecord, RunRecord
 from central365.core.model import State
@@ -76,73 +79,57 @@ class RunStarted(BaseModel):
     url: str
 
 
-class OutcomeOut(BaseModel):
-    key: str
-    name: str
-    email: str
-    outcome: str
-    office365_id: str | None
-    error: str | None
+def _fields_of(record: type, renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A record dataclass's fields as pydantic field definitions: each required, enums as text.
+
+    The API's shapes follow the records they show, so a field added to `RunRecord` or
+    `OutcomeRecord` is in the API (and its schema) without being declared twice.
+    """
+    hints = get_type_hints(record)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(record):
+        kind = hints[field.name]
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            kind = str
+        fields[(renamed or {}).get(field.name, field.name)] = (kind, ...)
+    return fields
 
 
-class RunOut(BaseModel):
-    id: int
-    status: str
-    started_by: str
-    mailbox: str
-    folder: str
-    selected: int
-    total: int
-    done: int
-    created: int
-    updated: int
-    failed: int
-    skipped: int
-    started_at: datetime
-    finished_at: datetime | None
-    duration_s: float | None
-    error: str | None
-    #: Why the run is waiting on Office 365 now, and until when (null while it is not).
-    waiting: str | None
-    waiting_until: datetime | None
-    failures: list[OutcomeOut]
-    outcomes: list[OutcomeOut]
+def _values_of(record: Any, renamed: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A record's values under the API's names, enums as their text."""
+    return {
+        (renamed or {}).get(field.name, field.name): (
+            value.value if isinstance(value := getattr(record, field.name), Enum) else value
+        )
+        for field in dataclasses.fields(record)
+    }
 
 
-def outcome_out(outcome: OutcomeRecord) -> OutcomeOut:
-    return OutcomeOut(
-        key=outcome.key,
-        name=outcome.name,
-        email=outcome.email,
-        outcome=outcome.outcome.value,
-        office365_id=outcome.office365_id,
-        error=outcome.error,
-    )
+#: The API says `folder` where the record says `folder_name`.
+_RUN_NAMES = MappingProxyType({"folder_name": "folder"})
+
+OutcomeOut = create_model("OutcomeOut", **_fields_of(OutcomeRecord))
+RunOut = create_model(
+    "RunOut",
+    **_fields_of(RunRecord, _RUN_NAMES),
+    done=(int, ...),
+    duration_s=(float | None, ...),
+    failures=(list[OutcomeOut], ...),  # type: ignore[valid-type]
+    outcomes=(list[OutcomeOut], ...),  # type: ignore[valid-type]
+)
 
 
-def run_out(run: RunRecord, failures: list[OutcomeRecord], outcomes: list[OutcomeRecord]) -> RunOut:
-    return RunOut(
-        id=run.id,
-        status=run.status.value,
-        started_by=run.started_by,
-        mailbox=run.mailbox,
-        folder=run.folder_name,
-        selected=run.selected,
-        total=run.total,
+def run_out(
+    run: RunRecord, failures: list[OutcomeRecord], outcomes: list[OutcomeRecord]
+) -> BaseModel:
+    shown: BaseModel = RunOut(
+        **_values_of(run, _RUN_NAMES),
         done=run.done,
-        created=run.created,
-        updated=run.updated,
-        failed=run.failed,
-        skipped=run.skipped,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
         duration_s=run.duration.total_seconds() if run.duration is not None else None,
-        error=run.error,
-        waiting=run.waiting,
-        waiting_until=run.waiting_until,
-        failures=[outcome_out(o) for o in failures],
-        outcomes=[outcome_out(o) for o in outcomes],
+        failures=[OutcomeOut(**_values_of(o)) for o in failures],
+        outcomes=[OutcomeOut(**_values_of(o)) for o in outcomes],
     )
+    return shown
 
 
 @router.get("/plan", responses=_errors(*_ALWAYS, 409, 502))
@@ -195,14 +182,14 @@ def post_run(body: StartRun, caller: Csrf, runtime: RuntimeDep) -> RunStarted:
     return RunStarted(id=run.id, url=f"/runs/{run.id}")
 
 
-@router.get("/runs/{run_id}", responses=_errors(*_ALWAYS, 404))
+@router.get("/runs/{run_id}", response_model=RunOut, responses=_errors(*_ALWAYS, 404))
 def get_run(
     run_id: RunId,
     access: CallerAccess,
     runtime: RuntimeDep,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = 100,
-) -> RunOut:
+) -> BaseModel:
     """Progress and counters, the failures (first 500), and a page of every outcome."""
     run = visible_run(runtime, access, run_id)
     failures = runtime.runs.outcomes(run_id, only_failed=True, limit=500)

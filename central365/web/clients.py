@@ -15,14 +15,11 @@ from urllib.parse import urlsplit
 from central365.appdb import AppSettings, SettingsRepository
 from central365.config import Settings
 from central365.core.errors import ConfigError
-from central365.graph.auth import (
-    ClientCredential,
-    certificate_credential,
-    certificate_thumbprint,
-)
 from central365.web.bearer import AuthorityMetadata, BearerVerifier, verifier_for
 from central365.web.errors import SignInRequired
 from central365.web.identity import IdentityClient, MsalIdentity
+from central365.wiring.connection import Credential
+from central365.wiring.sign_in import msal_credential
 
 NOT_SET_UP = (
     "Sign-in with Microsoft is not set up: the Microsoft 365 connection needs the application "
@@ -35,18 +32,6 @@ def tenant_of(app: AppSettings) -> str:
     """The tenant segment of the authority (`Runtime.load_app_settings` fills in the start-up
     one; `organizations` only for an allow-list of several tenants)."""
     return app.tenant_id or "organizations"
-
-
-def pem_credential(pem: str) -> ClientCredential:
-    """msal's certificate credential from a PEM holding the private key and the certificate."""
-    try:
-        thumbprint = certificate_thumbprint(pem)
-    except ValueError:
-        raise ConfigError(
-            "The stored client certificate holds no PEM certificate: paste the private key "
-            "and the certificate together on the Settings page."
-        ) from None
-    return certificate_credential(pem, thumbprint)
 
 
 class Clients:
@@ -89,18 +74,15 @@ class Clients:
         key = (self._tenant, client_id, app.updated_at)
 
         def build() -> IdentityClient:
-            secret = self._repository.client_secret()
-            pem = self._repository.client_certificate_pem()
-            credential: ClientCredential
-            if pem:
-                credential = pem_credential(pem)
-            elif secret:
-                credential = secret
-            else:
+            credential = Credential(
+                secret=self._repository.client_secret(),
+                certificate_pem=self._repository.client_certificate_pem(),
+            )
+            if credential.is_empty:
                 raise ConfigError(NOT_SET_UP)
             return MsalIdentity(
                 client_id=client_id,
-                client_credential=credential,
+                client_credential=msal_credential(credential),
                 tenant=self._tenant,
                 authority_host=self._settings.authority_host,
                 ca_bundle=self._settings.ca_bundle,

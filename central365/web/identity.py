@@ -27,7 +27,6 @@ from typing import Any, Protocol
 import jwt
 import msal
 
-from central365.config import AUTHORITY_HOST
 from central365.core.errors import AuthFailed
 from central365.graph.auth import (
     APP_SCOPES,
@@ -36,6 +35,7 @@ from central365.graph.auth import (
     trusting_session,
 )
 from central365.web.errors import SignInRequired
+from central365.wiring.connection import AUTHORITY_HOST
 
 #: What the sync needs from a signed-in person; msal adds openid, profile and offline_access.
 DELEGATED_SCOPES: tuple[str, ...] = ("Contacts.ReadWrite", "User.Read")

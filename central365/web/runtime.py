@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import httpx
 
@@ -33,8 +32,8 @@ from central365.appdb import (
     open_database,
 )
 from central365.appdb.leases import LeaseRepository
-from central365.config import AuthMode, Settings
-from central365.core.errors import Central365Error, ConfigError
+from central365.config import Settings
+from central365.core.errors import Central365Error
 from central365.engine.runs import RunManager
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
@@ -45,6 +44,8 @@ from central365.web.plans import PlanCache
 from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
 from central365.web.tenancy import Tenancy, tenancy_of
+from central365.wiring.connection import SignInMode
+from central365.wiring.sign_in import is_pfx, read_pem
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Injected:
 def seed_settings(settings: Settings) -> AppSettings:
     """The first stored settings, from the start-up ones (environment and central365.toml)."""
     mapping = load_mapping(settings.central_mapping) if settings.central_mapping else None
-    app_only = settings.auth is AuthMode.APP
+    app_only = settings.auth is SignInMode.APP
     return AppSettings(
         folder_name=settings.folder,
         central_url=settings.central or "",
@@ -80,12 +81,9 @@ def seed_settings(settings: Settings) -> AppSettings:
 
 def _certificate_pem(settings: Settings) -> str | None:
     path = settings.client_certificate
-    if path is None or path.suffix.lower() in (".pfx", ".p12"):
+    if path is None or is_pfx(path):
         return None  # a .pfx is used from its file by the CLI; the web app takes PEM only
-    try:
-        return Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The client certificate {path} cannot be read as PEM: {exc}.") from None
+    return read_pem(path)
 
 
 class Runtime:

@@ -2,7 +2,9 @@
 
 `read_form` turns the posted values into a `SettingsForm`; `validate` checks every field and
 returns all problems at once, keyed by field name, so the page can show each message next to
-its field.  Secrets are write-only: an empty secret or certificate field keeps the stored one,
+its field.  The sign-in, mailbox and folder rules are the command line's too
+(`central365.wiring.checks`); this module adds the form's own (the Central URL, the table, the
+column mapping, a pasted certificate) and says each problem in the form's words.  Secrets are write-only: an empty secret or certificate field keeps the stored one,
 the "remove" boxes delete it, and neither value is ever put back into a page.  The Central URL
 is shown with its passwords masked (`mask_secrets`); a mask that comes back stands for the
 stored password as long as the URL still names the same user on the same host
@@ -24,15 +26,11 @@ from central365.appdb import AppSettings, AuthChoice
 from central365.core.errors import ConfigError
 from central365.core.model import CANONICAL_COLUMNS
 from central365.sources.redact import MASK, mask_secrets
-from central365.web.clients import pem_credential
+from central365.wiring.checks import Draft, FieldProblem, Rule, Setting, problems_of
+from central365.wiring.connection import Credential, SignInMode
+from central365.wiring.sign_in import msal_credential
 
 NEW_FOLDER = "__new__"
-MAX_NAME = 255
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-#: A tenant id, a verified domain, or a name the authority accepts (a test tenant).
-_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$")
-_MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TENANT_WORDS = frozenset({"organizations", "common"})
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,7 @@ def read_form(form: Mapping[str, str]) -> SettingsForm:
 def _certificate_problem(pem: str) -> str | None:
     try:
         load_pem_private_key(pem.encode("ascii"), password=None)
-        pem_credential(pem)
+        msal_credential(Credential(certificate_pem=pem))
     except ConfigError:
         return "Paste the certificate too: the PEM must hold the private key and the certificate."
     except (ValueError, TypeError, UnicodeEncodeError):
@@ -200,14 +198,66 @@ def _certificate_problem(pem: str) -> str | None:
     return None
 
 
+#: The form's field for each connection setting the one check speaks of (the folder's field
+#: depends on whether a new folder is named).
+_FORM_FIELDS = {
+    Setting.TENANT: "auth_mode",  # the tenant is the start-up setting: the mode is what to change
+    Setting.CLIENT_ID: "client_id",
+    Setting.CREDENTIAL: "client_secret",
+    Setting.MAILBOX: "target_mailbox",
+}
+
+
+def _form_words(problem: FieldProblem) -> str:
+    """A connection problem as the sentence shown beside its field."""
+    if problem.field is Setting.TENANT:
+        return (
+            "App-only access needs the tenant's id, which the server's operator sets at "
+            "start-up: choose delegated access until it is set."
+        )
+    if problem.field is Setting.FOLDER and problem.rule is Rule.MISSING:
+        return "Choose a contacts folder, or give the name of a new one."
+    if problem.field is Setting.MAILBOX and problem.rule is Rule.MISSING:
+        return "App-only access writes into a named mailbox: give its address."
+    return problem.message
+
+
+def draft_of(form: SettingsForm, stored: AppSettings, mode: AuthChoice) -> Draft:
+    """The form as the one connection check (`central365.wiring.checks`) reads it.
+
+    A credential is kept when one is stored and not removed, or one is typed now.
+    """
+    keeps_secret = (stored.has_client_secret and not form.remove_client_secret) or bool(
+        form.client_secret.strip()
+    )
+    keeps_certificate = (
+        stored.has_client_certificate and not form.remove_client_certificate
+    ) or bool(form.client_certificate)
+    return Draft(
+        mode=SignInMode.APP if mode is AuthChoice.APP_ONLY else None,
+        folder=form.folder_name,
+        tenant=form.tenant_id,
+        client_id=form.client_id,
+        has_credential=keeps_secret or keeps_certificate,
+        mailbox=form.target_mailbox,
+    )
+
+
+def _connection_problems(
+    form: SettingsForm, stored: AppSettings, mode: AuthChoice
+) -> dict[str, str]:
+    """The connection check's problems, each under its form field, in the form's words."""
+    folder_field = "new_folder_name" if form.new_folder else "folder_choice"
+    problems: dict[str, str] = {}
+    for problem in problems_of(draft_of(form, stored, mode)):
+        name = folder_field if problem.field is Setting.FOLDER else _FORM_FIELDS[problem.field]
+        problems[name] = _form_words(problem)
+    return problems
+
+
 def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
     """Every problem of the form, by field name; empty when it can be saved."""
     problems: dict[str, str] = {}
-    folder_field = "new_folder_name" if form.new_folder else "folder_choice"
-    if not form.folder_name:
-        problems[folder_field] = "Choose a contacts folder, or give the name of a new one."
-    elif len(form.folder_name) > MAX_NAME or "/" in form.folder_name or "\\" in form.folder_name:
-        problems[folder_field] = f"A folder name has at most {MAX_NAME} characters and no / or \\."
     central_problem = central_url_problem(form.central_url)
     if central_problem:
         problems["central_url"] = central_problem
@@ -225,38 +275,11 @@ def validate(form: SettingsForm, stored: AppSettings) -> dict[str, str]:
     except ValueError:
         problems["auth_mode"] = "Choose delegated or app-only access."
         mode = AuthChoice.DELEGATED
-    tenant = form.tenant_id
-    if mode is AuthChoice.APP_ONLY and (
-        not tenant or tenant in _TENANT_WORDS or not _TENANT.match(tenant)
-    ):
-        problems["auth_mode"] = (
-            "App-only access needs the tenant's id, which the server's operator sets at "
-            "start-up: choose delegated access until it is set."
-        )
-    if not form.client_id:
-        problems["client_id"] = "Give the application (client) id of the app registration."
-    elif len(form.client_id) > 128 or any(c.isspace() for c in form.client_id):
-        problems["client_id"] = "The client id is one word, such as a GUID."
     if form.client_certificate:
         certificate_problem = _certificate_problem(form.client_certificate)
         if certificate_problem:
             problems["client_certificate"] = certificate_problem
-    keeps_secret = (stored.has_client_secret and not form.remove_client_secret) or bool(
-        form.client_secret.strip()
-    )
-    keeps_certificate = (
-        stored.has_client_certificate and not form.remove_client_certificate
-    ) or bool(form.client_certificate)
-    if not (keeps_secret or keeps_certificate):
-        problems["client_secret"] = "Give a client secret or a certificate: sign-in needs one."
-    if mode is AuthChoice.APP_ONLY and not form.target_mailbox:
-        problems["target_mailbox"] = (
-            "App-only access writes into a named mailbox: give its address."
-        )
-    elif form.target_mailbox and not (
-        _MAILBOX.match(form.target_mailbox) or _GUID.match(form.target_mailbox)
-    ):
-        problems["target_mailbox"] = "Give the mailbox's address (name@domain) or its object id."
+    problems.update(_connection_problems(form, stored, mode))
     return problems
 
 

@@ -1,11 +1,11 @@
-"""From the stored settings and the signed-in person to a `SyncService`: source, mailbox, folder.
+"""The homepage's connections: the stored settings and the signed-in person's tokens.
 
-A *target* is one folder of one mailbox: in delegated mode the signed-in person's own mailbox
-(Graph's `/me`, with their token — never another, whatever is stored), in app-only mode the
-configured shared or service mailbox (`/users/{mailbox}`, with the app's token).  Whether the
-person may act on it at all is `central365.web.roles`' question, asked by `actions`.  Its `key` (mailbox identity + folder name,
-case-folded) names the cached plan and is the run lock, so two people planning the same shared
-folder share one plan and can never run into it at once.
+Which folder of which mailbox a person plans (`Target`, `target_of`) and how stored settings
+become a `Connection` are `central365.wiring.settings`' (a worker needs them too); what is the
+homepage's own is here: the person's or the app's token from the identity client, and the
+check of the stored Central source against the server's `SourcePolicy` at every use.
+Whether the person may act on the target at all is `central365.web.roles`' question, asked by
+`actions`.
 
 Must not: keep a token anywhere but in msal's cache, which goes back to `UserRepository`
 (encrypted) as soon as msal changed it.
@@ -15,113 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from types import MappingProxyType
 
 import httpx
 
-from central365.appdb import AppSettings, AuthChoice, User, UserRepository, run_lock_key
+from central365.appdb import AppSettings, AuthChoice, User, UserRepository
 from central365.config import Settings
 from central365.core.errors import ConfigError
-from central365.core.guards import GuardThresholds
-from central365.core.model import FolderInfo
-from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
+from central365.core.ports import Mailbox
 from central365.engine.service import SyncService
-from central365.graph import connect
 from central365.graph.auth import TokenProviderAuth
-from central365.sources import ColumnMapping, open_source
 from central365.web.clients import Clients
 from central365.web.errors import SignInRequired
 from central365.web.identity import AccessToken
 from central365.web.source_policy import Refused, SourcePolicy
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One contacts folder of one mailbox."""
-
-    graph_mailbox: str  # what Graph's path wants: "me", or the mailbox's UPN or id
-    label: str  # what people see and History records: the mailbox's address
-    folder_name: str
-
-    @property
-    def key(self) -> str:
-        """The plan cache key and the run lock (appdb's `run_lock_key`)."""
-        return run_lock_key(self.label, self.folder_name)
-
-
-def target_of(app: AppSettings, user: User) -> Target:
-    """The folder the homepage plans for this person under these settings."""
-    if app.auth_mode is AuthChoice.APP_ONLY:
-        if not app.target_mailbox:
-            raise ConfigError(
-                "App-only mode needs a target mailbox: set it on the Settings page "
-                "(the shared or service mailbox's address)."
-            )
-        return Target(app.target_mailbox, app.target_mailbox, app.folder_name)
-    # Delegated: always the person's own mailbox, whatever mailbox is stored (that one is for
-    # app-only mode): a person's token never writes into someone else's mailbox from here.
-    return Target("me", user.username or user.name, app.folder_name)
-
-
-def guard_thresholds(app: AppSettings, settings: Settings) -> GuardThresholds:
-    """The thresholds in force: the Settings page's when it set them, else the start-up ones."""
-    return app.guard_thresholds or settings.guard_thresholds
-
-
-def central_source(app: AppSettings) -> ContactSource:
-    mapping = ColumnMapping(renames=MappingProxyType(dict(app.column_mapping)))
-    return open_source(app.central_url, table=app.central_table or "contacts", mapping=mapping)
-
-
-class BorrowedTransport(httpx.BaseTransport):
-    """An injected transport each mailbox's client may use but never closes.
-
-    `httpx.Client.close()` closes its transport; the app opens one client per plan or run, while
-    the transport it was given (the in-process sandbox) belongs to the caller and lives on.
-    """
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        """Left to the owner of the wrapped transport."""
-
-
-class LabelledMailbox:
-    """A mailbox that calls itself by its address rather than Graph's `me`.
-
-    Plans and History then say whose mailbox was written (`alice@contoso.com`), which `me`
-    does not once several people use the homepage.
-    """
-
-    def __init__(self, inner: Mailbox, label: str) -> None:
-        self._inner = inner
-        self._label = label
-
-    @property
-    def name(self) -> str:
-        return self._label
-
-    def folders(self) -> list[FolderInfo]:
-        return self._inner.folders()
-
-    def find_folder(self, display_name: str) -> FolderInfo | None:
-        return self._inner.find_folder(display_name)
-
-    def create_folder(self, display_name: str) -> FolderInfo:
-        return self._inner.create_folder(display_name)
-
-    def folder(self, info: FolderInfo) -> ContactsFolder:
-        return self._inner.folder(info)
-
-    def limit_run(self, limits: RunLimits | None) -> None:
-        """Pass a run's deadline and wait notices on (`ports.RunLimited`), e.g. to folder creation."""
-        if isinstance(self._inner, RunLimited):
-            self._inner.limit_run(limits)
+from central365.wiring.open import open_mailbox, open_service
+from central365.wiring.settings import connection_from_app, target_of
 
 
 class Connector:
@@ -144,7 +52,7 @@ class Connector:
         self._settings = settings
         self._clients = clients
         self._users = users
-        self._transport = BorrowedTransport(graph_transport) if graph_transport else None
+        self._transport = graph_transport
 
     def token(self, user: User, app: AppSettings, *, force_refresh: bool = False) -> AccessToken:
         """A Graph token: the app's in app-only mode, else the person's (cache saved back)."""
@@ -167,17 +75,9 @@ class Connector:
 
     @contextmanager
     def mailbox(self, user: User, app: AppSettings) -> Iterator[Mailbox]:
-        target = target_of(app, user)
-        verify: bool | str = str(self._settings.ca_bundle) if self._settings.ca_bundle else True
-        with connect(
-            self._settings.graph_url,
-            target.graph_mailbox,
-            self._auth(user, app),
-            timeout=self._settings.timeout,
-            verify=verify,
-            transport=self._transport,
-        ) as mailbox:
-            yield LabelledMailbox(mailbox, target.label)
+        connection = connection_from_app(self._settings, app, target_of(app, user))
+        with open_mailbox(connection, self._auth(user, app), transport=self._transport) as box:
+            yield box
 
     @contextmanager
     def service(self, user: User, app: AppSettings) -> Iterator[SyncService]:
@@ -189,15 +89,9 @@ class Connector:
                 f"The Central source in Settings cannot be used: {verdict.problem} "
                 "An administrator can choose another on the Settings page."
             )
-        source = central_source(app)
-        with self.mailbox(user, app) as mailbox:
-            yield SyncService(
-                source,
-                mailbox,
-                app.folder_name,
-                run_deadline=self._settings.run_deadline,
-                guard_thresholds=guard_thresholds(app, self._settings),
-            )
+        connection = connection_from_app(self._settings, app, target_of(app, user))
+        with open_service(connection, self._auth(user, app), transport=self._transport) as service:
+            yield service
 
     def service_factory(
         self, user: User, app: AppSettings

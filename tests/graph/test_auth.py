@@ -240,8 +240,10 @@ def test_device_flow_that_cannot_start_is_auth_failed(tmp_path: Path) -> None:
 
 def test_me_is_named_by_the_signed_in_account_for_the_run_lock(tmp_path: Path) -> None:
     """`sync` with device sign-in locks the same mailbox folder the homepage locks for them."""
-    from central365.bootstrap import mailbox_identity
-    from central365.config import AuthMode, Settings
+    from central365.config import Settings
+    from central365.wiring.connection import SignInMode
+    from central365.wiring.open import mailbox_identity
+    from central365.wiring.settings import connection_from_settings
 
     shown: list[str] = []
     auth = DeviceCodeAuth(
@@ -251,7 +253,7 @@ def test_me_is_named_by_the_signed_in_account_for_the_run_lock(tmp_path: Path) -
         show=shown.append,
         app_factory=lambda cache: FakePublicApp(cache, cached_account=True),
     )
-    device = Settings(auth=AuthMode.DEVICE, client_id="cid", mailbox="me")
-    assert mailbox_identity(device, auth) == "u@contoso.com"
-    named = Settings(auth=AuthMode.DEVICE, client_id="cid", mailbox="shared@contoso.com")
-    assert mailbox_identity(named, auth) == "shared@contoso.com"
+    device = Settings(auth=SignInMode.DEVICE, client_id="cid", mailbox="me")
+    assert mailbox_identity(connection_from_settings(device), auth) == "u@contoso.com"
+    named = Settings(auth=SignInMode.DEVICE, client_id="cid", mailbox="shared@contoso.com")
+    assert mailbox_identity(connection_from_settings(named), auth) == "shared@contoso.com"

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from central365.config import AuthMode, load_settings
+from central365.config import load_settings
 from central365.core.errors import ConfigError
+from central365.wiring.connection import SignInMode
 
 
 def test_defaults_and_environment() -> None:
     settings = load_settings({"CENTRAL365_CENTRAL": "csv:/tmp/x.csv", "CENTRAL365_AUTH": "sandbox"})
     assert settings.central == "csv:/tmp/x.csv"
-    assert settings.auth is AuthMode.SANDBOX
+    assert settings.auth is SignInMode.SANDBOX
     assert settings.folder == "Central Contacts"
     assert settings.graph_url == "https://graph.microsoft.com/v1.0"
     assert settings.mailbox == "me"
@@ -51,6 +52,29 @@ def test_app_sign_in_needs_its_credentials_and_a_mailbox() -> None:
     assert any("CENTRAL365_CLIENT_ID" in p for p in problems)
     assert any("CENTRAL365_CLIENT_SECRET" in p for p in problems)
     assert any("CENTRAL365_MAILBOX" in p for p in problems)
+
+
+def test_the_settings_page_rules_hold_on_the_command_line_too() -> None:
+    """One connection check: a folder path, a mailbox that is no address, a multi-tenant word."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {
+                "CENTRAL365_CENTRAL": "csv:x",
+                "CENTRAL365_AUTH": "app",
+                "CENTRAL365_TENANT_ID": "organizations",
+                "CENTRAL365_CLIENT_ID": "two words",
+                "CENTRAL365_CLIENT_SECRET": "s",
+                "CENTRAL365_MAILBOX": "shared",
+                "CENTRAL365_FOLDER": "Clients/2024",
+            }
+        )
+    assert caught.value.problems == (
+        "CENTRAL365_TENANT_ID must be the tenant's own id or domain for app sign-in, not "
+        "organizations or common.",
+        "CENTRAL365_CLIENT_ID is one word, such as a GUID.",
+        "CENTRAL365_MAILBOX must be me, the mailbox's address (name@domain) or its object id.",
+        "CENTRAL365_FOLDER: a folder name has at most 255 characters and no / or \\.",
+    )
 
 
 def test_broken_toml_is_a_clear_problem(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def big_report(size: int) -> PlanReport:
 def put_plan(web: Web, report: PlanReport) -> None:
     """Put Alice's plan in the cache under the key her visits use (per person, delegated)."""
     from central365.web.plans import plan_key
-    from central365.web.targets import target_of
+    from central365.wiring.settings import target_of
 
     runtime = web.runtime
     user = runtime.users.upsert("oid-alice", "tenant-1", "Alice Admin", MAILBOX)

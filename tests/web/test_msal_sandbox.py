@@ -19,7 +19,7 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import SecretStr
 
-from central365.config import AuthMode, Settings
+from central365.config import Settings
 from central365.graph.auth import msal_app_options, trusting_session
 from central365.mailstore.store import seed_folder
 from central365.sandbox.identity import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
@@ -27,6 +27,7 @@ from central365.sandbox.server import SandboxServer
 from central365.sources import write_csv
 from central365.web import create_app
 from central365.web.identity import MsalIdentity
+from central365.wiring.connection import SignInMode
 from tests.web.conftest import FOLDER, RECORDS, Web, folder_contacts, serve
 
 pytestmark = pytest.mark.e2e
@@ -187,7 +188,7 @@ def test_a_script_calls_the_api_with_client_credentials_as_the_readme_shows(
     settings = Settings(
         central=f"csv:{central}",
         folder=FOLDER,
-        auth=AuthMode.APP,
+        auth=SignInMode.APP,
         mailbox=DEMO,
         tenant_id=DEFAULT_TENANT_ID,
         client_id=DEFAULT_CLIENT_ID,

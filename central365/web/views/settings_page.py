@@ -53,7 +53,6 @@ from central365.web.settings_form import (
     with_stored_central,
 )
 from central365.web.source_policy import Allowed, SourcePolicy
-from central365.web.targets import guard_thresholds
 from central365.web.uploads import (
     FILE_FIELD,
     UploadFolder,
@@ -61,6 +60,7 @@ from central365.web.uploads import (
     receive_upload,
     text_problem,
 )
+from central365.wiring.settings import guard_thresholds_of
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def _page(
         ),
         "not_needed": NOT_NEEDED,
         "guard_fields": GUARD_FIELDS,
-        "guards": guards or shown_values(guard_thresholds(app, runtime.settings)),
+        "guards": guards or shown_values(guard_thresholds_of(runtime.settings, app)),
         "saved": request.query_params.get("saved") == "1",
         "consented": request.query_params.get("consented") == "1",
     }

@@ -1,0 +1,145 @@
+"""Open a `Connection`: the Central source, the Graph mailbox, the `SyncService`.
+
+The only module that knows which concrete classes stand behind the ports.  Every front end
+(command line, homepage, later a worker) opens what it runs through here, with the
+`httpx.Auth` it chose (`sign_in_auth` for the command line's own sign-in modes), and closes it
+by leaving the `with` block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import MappingProxyType
+
+import httpx
+
+from central365.core.errors import ConfigError
+from central365.core.model import FolderInfo
+from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
+from central365.engine.service import SyncService
+from central365.graph import DeviceCodeAuth, connect
+from central365.sources import ColumnMapping, open_source
+from central365.wiring.connection import Central, Connection
+
+
+def open_central(central: Central) -> ContactSource:
+    """The Central source described (nothing is read until the service plans)."""
+    mapping = (
+        ColumnMapping(renames=MappingProxyType(dict(central.mapping)))
+        if central.mapping is not None
+        else None
+    )
+    return open_source(
+        central.location, table=central.table, mapping_path=central.mapping_file, mapping=mapping
+    )
+
+
+class BorrowedTransport(httpx.BaseTransport):
+    """An injected transport each mailbox's client may use but never closes.
+
+    `httpx.Client.close()` closes its transport; a front end opens one client per plan or run,
+    while the transport it was given (the in-process sandbox) belongs to the caller and lives on.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Left to the owner of the wrapped transport."""
+
+
+class LabelledMailbox:
+    """A mailbox that calls itself by its address rather than Graph's `me`.
+
+    Plans and History then say whose mailbox was written (`alice@contoso.com`), which `me`
+    does not once several people use the homepage.
+    """
+
+    def __init__(self, inner: Mailbox, label: str) -> None:
+        self._inner = inner
+        self._label = label
+
+    @property
+    def name(self) -> str:
+        return self._label
+
+    def folders(self) -> list[FolderInfo]:
+        return self._inner.folders()
+
+    def find_folder(self, display_name: str) -> FolderInfo | None:
+        return self._inner.find_folder(display_name)
+
+    def create_folder(self, display_name: str) -> FolderInfo:
+        return self._inner.create_folder(display_name)
+
+    def folder(self, info: FolderInfo) -> ContactsFolder:
+        return self._inner.folder(info)
+
+    def limit_run(self, limits: RunLimits | None) -> None:
+        """Pass a run's deadline and wait notices on (`ports.RunLimited`), e.g. to folder creation."""
+        if isinstance(self._inner, RunLimited):
+            self._inner.limit_run(limits)
+
+
+@contextmanager
+def open_mailbox(
+    connection: Connection,
+    auth: httpx.Auth,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Iterator[Mailbox]:
+    """The connection's mailbox over Graph, named by its label when it has one.
+
+    `transport` is borrowed, never closed (tests pass the in-process sandbox).
+    """
+    with connect(
+        connection.graph_url,
+        connection.mailbox,
+        auth,
+        timeout=connection.timeout,
+        verify=connection.verify,
+        transport=BorrowedTransport(transport) if transport is not None else None,
+    ) as mailbox:
+        if connection.label is None:
+            yield mailbox
+        else:
+            yield LabelledMailbox(mailbox, connection.label)
+
+
+@contextmanager
+def open_service(
+    connection: Connection,
+    auth: httpx.Auth,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> Iterator[SyncService]:
+    """A `SyncService` over the connection's Central source and Office 365 folder.
+
+    Raises:
+        ConfigError: the connection names no Central source.
+    """
+    if connection.central is None:
+        raise ConfigError(
+            "No Central source is set: give csv:PATH for a Central export or a database URL."
+        )
+    source = open_central(connection.central)
+    with open_mailbox(connection, auth, transport=transport) as mailbox:
+        yield SyncService(
+            source,
+            mailbox,
+            connection.folder,
+            run_deadline=connection.run_deadline,
+            guard_thresholds=connection.guard_thresholds,
+        )
+
+
+def mailbox_identity(connection: Connection, auth: httpx.Auth) -> str:
+    """The mailbox as people name it: the label, or for `me` with device sign-in the
+    signed-in person's username (so a folder's run lock is the same as on the homepage)."""
+    if connection.label is None and connection.mailbox == "me" and isinstance(auth, DeviceCodeAuth):
+        return auth.account_username() or connection.mailbox
+    return connection.mailbox_label
