@@ -21,6 +21,8 @@ from central365.core.guards import (
     DEFAULT_MIN_CONTACTS,
     DEFAULT_SHRINK_PERCENT,
     DEFAULT_UPDATE_PERCENT,
+    MIN_CONTACTS_RANGE,
+    PERCENT_RANGE,
     GuardThresholds,
 )
 from central365.core.ports import DEFAULT_RUN_DEADLINE
@@ -86,10 +88,18 @@ class Settings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, le=600)
     run_deadline: float = Field(default=DEFAULT_RUN_DEADLINE, gt=0, le=7 * 24 * 3600)
     # Guards against mass changes (`core/guards.py`): a sync that passes one must be allowed.
-    guard_clear_percent: float = Field(default=DEFAULT_CLEAR_PERCENT, ge=0, le=100)
-    guard_update_percent: float = Field(default=DEFAULT_UPDATE_PERCENT, ge=0, le=100)
-    guard_shrink_percent: float = Field(default=DEFAULT_SHRINK_PERCENT, ge=0, le=100)
-    guard_min_contacts: int = Field(default=DEFAULT_MIN_CONTACTS, ge=1)
+    guard_clear_percent: float = Field(
+        default=DEFAULT_CLEAR_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_update_percent: float = Field(
+        default=DEFAULT_UPDATE_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_shrink_percent: float = Field(
+        default=DEFAULT_SHRINK_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_min_contacts: int = Field(
+        default=DEFAULT_MIN_CONTACTS, ge=MIN_CONTACTS_RANGE[0], le=MIN_CONTACTS_RANGE[1]
+    )
     # The web app (`central365 serve`).
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db

@@ -34,6 +34,9 @@ DEFAULT_CLEAR_PERCENT = 10.0
 DEFAULT_UPDATE_PERCENT = 50.0
 DEFAULT_SHRINK_PERCENT = 50.0
 DEFAULT_MIN_CONTACTS = 10
+#: What each threshold may be set to (the command line's settings and the Settings page alike).
+PERCENT_RANGE: tuple[float, float] = (0.0, 100.0)
+MIN_CONTACTS_RANGE: tuple[int, int] = (1, 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)

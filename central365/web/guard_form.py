@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from math import isfinite
 
-from central365.core.guards import GuardThresholds
+from central365.core.guards import MIN_CONTACTS_RANGE, PERCENT_RANGE, GuardThresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,8 @@ class GuardField:
 
     @property
     def bounds(self) -> tuple[float, float]:
-        return (1, 1_000_000) if self.whole else (0, 100)
+        """The same range the command line's settings accept (`core.guards`)."""
+        return MIN_CONTACTS_RANGE if self.whole else PERCENT_RANGE
 
 
 GUARD_FIELDS: tuple[GuardField, ...] = (
@@ -89,7 +90,7 @@ def guard_problems(typed: Mapping[str, str]) -> dict[str, str]:
             low, high = field.bounds
             kind = "a whole number" if field.whole else "a percentage"
             problems[field.name] = (
-                f"Give {kind} from {low:g} to {high:g}, or leave it blank for the start-up value."
+                f"Give {kind} from {low:,.0f} to {high:,.0f}, or leave it blank for the start-up value."
             )
     return problems
 
