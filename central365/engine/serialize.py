@@ -23,6 +23,7 @@ def item_json(item: PlanItem) -> dict[str, Any]:
         "office365_id": item.office365_id,
         "reasons": [r.value for r in item.reasons],
         "changes": [{"field": c.field, "from": c.before, "to": c.after} for c in item.changes],
+        "match": item.match.value if item.match is not None else None,
     }
 
 
