@@ -90,6 +90,7 @@ def _run(row: RunRow) -> RunRecord:
         error=row.error,
         waiting=row.waiting,
         waiting_until=row.waiting_until,
+        active_records=row.active_records,
     )
 
 
@@ -134,14 +135,38 @@ class RunRepository:
         folder_name: str,
         selected: int,
         lock_key: str | None = None,
+        hold_lock: bool = True,
     ) -> RunRecord:
         """Record a new RUNNING run holding the folder's lock.
 
         `lock_key` defaults to `run_lock_key(mailbox, folder_name)`.  Raises `RunInProgress`
         when a RUNNING run (of any process using this database) already holds it.
+        `hold_lock=False` records a run whose writer holds the folder's lease instead (the
+        command line): a killed process then blocks no one once its lease has expired.
         """
         key = lock_key if lock_key is not None else run_lock_key(mailbox, folder_name)
-        row = RunRow(
+        if not hold_lock:
+            return self._insert(self._new_row(started_by, mailbox, folder_name, selected, None))
+        row = self._new_row(started_by, mailbox, folder_name, selected, key)
+        try:
+            with self._db.session(write=True) as s, s.begin():
+                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
+                if holder is not None:
+                    raise RunInProgress(holder.folder_name, holder.id)
+                s.add(row)
+                s.flush()
+                return _run(row)
+        except IntegrityError:  # another process took the lock between our check and insert
+            with self._db.session() as s, s.begin():
+                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
+                if holder is None:
+                    raise
+                raise RunInProgress(holder.folder_name, holder.id) from None
+
+    def _new_row(
+        self, started_by: str, mailbox: str, folder_name: str, selected: int, key: str | None
+    ) -> RunRow:
+        return RunRow(
             started_by=started_by,
             mailbox=mailbox,
             folder_name=folder_name,
@@ -157,20 +182,12 @@ class RunRepository:
             finished_at=None,
             error=None,
         )
-        try:
-            with self._db.session(write=True) as s, s.begin():
-                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
-                if holder is not None:
-                    raise RunInProgress(holder.folder_name, holder.id)
-                s.add(row)
-                s.flush()
-                return _run(row)
-        except IntegrityError:  # another process took the lock between our check and insert
-            with self._db.session() as s, s.begin():
-                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
-                if holder is None:
-                    raise
-                raise RunInProgress(holder.folder_name, holder.id) from None
+
+    def _insert(self, row: RunRow) -> RunRecord:
+        with self._db.session(write=True) as s, s.begin():
+            s.add(row)
+            s.flush()
+            return _run(row)
 
     def running(self, lock_key: str) -> int | None:
         """The id of the RUNNING run holding `lock_key`, if any."""

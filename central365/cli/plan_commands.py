@@ -8,7 +8,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,11 +25,15 @@ from central365.cli.app import (
 )
 from central365.cli.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
 from central365.config import Settings
-from central365.core.errors import Central365Error, ConfigError
+from central365.core.errors import Central365Error
 from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.engine.journaling import JournalRun
 from central365.engine.serialize import sync_json, write_plan_json
 from central365.engine.service import PlanReport, SyncOutcome, SyncService
+
+if TYPE_CHECKING:
+    from central365.appdb import Database
 
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200
@@ -92,18 +96,34 @@ def sync(
                 "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
             )
         auth = graph_auth(settings, ctx.err.print)
+        mailbox = mailbox_identity(settings, auth)
         with (
             open_service(settings, on_device_code=ctx.err.print, auth=auth) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext() if dry_run else _folder_lease(settings, mailbox_identity(settings, auth)),
+            nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as database,
         ):
             planned = None if yes and not dry_run else service.plan()
             if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
                 raise typer.Exit(EXIT_OK)
-            outcome = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+            assert database is not None  # a dry run has ended above
+            from central365.cli.run_record import recorded_run  # loads the app database's modules
+
+            # A run of History, journalled as it writes (the homepage lists it too).
+            with recorded_run(database, mailbox, settings.folder) as run:
+                outcome = _run_sync(
+                    ctx, service, selection, planned, not as_json, journal=run.journal
+                )
+                run.finish(outcome)
+        if outcome.journal_failures:
+            ctx.err.print(
+                f"{outcome.journal_failures:,} writes could not be recorded in the journal (the "
+                "application database failed); their contacts carry their Central ids, so the "
+                "next plan finds them.",
+                markup=False,
+            )
         report, problems = outcome.report, outcome.planned.plan.problems
         if as_json:
-            print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
+            print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten, run_id=run.id))
         else:
             print_sync(
                 ctx.out,
@@ -117,56 +137,32 @@ def sync(
 
 
 @contextmanager
-def _folder_lease(settings: Settings, mailbox: str) -> Iterator[None]:
-    """Hold the folder's lease in the application database while this command writes.
+def _folder_lease(settings: Settings, mailbox: str) -> Iterator[Database]:
+    """Hold the folder's lease in the application database while this command writes; the
+    database is also where the run is recorded and journalled (`cli.run_record`).
 
     The homepage's runs take the same lease, so a second `sync` — here, on another machine
     sharing a PostgreSQL application database, or from the homepage — is refused instead of
     creating every new contact a second time.  (The application database's modules load only
     here: `plan` and `folders` never pay for Alembic's import.)
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from central365.appdb import migrate, open_database, run_lock_key
+    from central365.appdb import run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
+    from central365.cli.run_record import app_database
 
-    url = settings.app_database_url
-    try:
-        migrate(url)
-        database = open_database(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The application database {_safe_url(url)} cannot be used ({type(exc).__name__}); "
-            "central365 keeps its run lock there: check CENTRAL365_DATABASE_URL."
-        ) from None
     holder = (
         f"central365 sync by {getpass.getuser()} on {socket.gethostname()} (process {os.getpid()})"
     )
-    try:
-        with folder_lease(
+    with (
+        app_database(settings, "keeps its run lock and the journal there") as database,
+        folder_lease(
             LeaseRepository(database),
             run_lock_key(mailbox, settings.folder),
             holder,
             folder_name=settings.folder,
-        ):
-            yield
-    except SQLAlchemyError as exc:
-        raise ConfigError(
-            f"The application database {database.url} stopped answering "
-            f"({type(exc).__name__}): check CENTRAL365_DATABASE_URL."
-        ) from None
-    finally:
-        database.dispose()
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(an unreadable URL)"
+        ),
+    ):
+        yield database
 
 
 def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:
@@ -216,6 +212,7 @@ def _run_sync(
     selection: Selection,
     planned: PlanReport | None,
     show_progress: bool,
+    journal: JournalRun | None = None,
 ) -> SyncOutcome:
     on_terminal = show_progress and ctx.err.is_terminal
     progress = Progress(
@@ -252,7 +249,12 @@ def _run_sync(
 
     with progress:
         outcome = service.sync(
-            selection, on_result=on_result, on_plan=on_plan, planned=planned, on_wait=on_wait
+            selection,
+            on_result=on_result,
+            on_plan=on_plan,
+            planned=planned,
+            on_wait=on_wait,
+            journal=journal,
         )
     if outcome.folder_created:
         ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")

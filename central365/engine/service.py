@@ -24,6 +24,7 @@ from central365.core.ports import (
     RunLimits,
     WaitCallback,
 )
+from central365.engine.journaling import Journaling, JournalRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class SyncOutcome:
     unwritten: int = 0
     #: Why it stopped (the first such write's reason); "" when it did not.
     stop_reason: str = ""
+    #: Writes that happened but could not be journalled (their contacts carry their anchors).
+    journal_failures: int = 0
 
 
 class SyncService:
@@ -112,6 +115,7 @@ class SyncService:
         on_plan: Callable[[PlanReport, int], None] | None = None,
         planned: PlanReport | None = None,
         on_wait: WaitCallback | None = None,
+        journal: JournalRun | None = None,
     ) -> SyncOutcome:
         """Plan again, create the folder if writes need it, then write the selected records.
 
@@ -119,12 +123,13 @@ class SyncService:
         `planned` skips the fresh plan when the caller has just made one (and shown it).
         `on_wait(reason, seconds)` is told whenever Office 365 makes the run wait (may be
         called from worker threads).  The run's deadline starts here; records still unwritten
-        when it passes end `skipped` with the reason.
+        when it passes end `skipped` with the reason.  `journal`: each write is recorded there
+        as its answer is read, and the plan's count of active Central records noted.
         """
         limits = RunLimits(self.run_deadline, on_wait)
         limited: list[RunLimited] = []
         try:
-            return self._sync(selection, on_result, on_plan, planned, limits, limited)
+            return self._sync(selection, on_result, on_plan, planned, limits, limited, journal)
         finally:
             for side in limited:  # later calls (a replan) are not bound by this run's deadline
                 side.limit_run(None)
@@ -137,10 +142,15 @@ class SyncService:
         planned: PlanReport | None,
         limits: RunLimits,
         limited: list[RunLimited],
+        journal: JournalRun | None = None,
     ) -> SyncOutcome:
         _limit(self.mailbox, limits, limited)
         if planned is None:
             planned = self.plan()
+        journaling = None
+        if journal is not None:
+            journal.journal.note_plan(journal.run_id, len(planned.plan.items))
+            on_result = journaling = Journaling(journal, planned.plan, on_result)
         writes, skipped = select(planned.plan, selection)
         if on_plan is not None:
             on_plan(planned, len(writes))
@@ -160,7 +170,8 @@ class SyncService:
         keys = {w.key for w in writes}
         stopped = [r for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED]
         reason = next((r.error for r in stopped if r.error), "")
-        return SyncOutcome(planned, report, folder_created, len(stopped), reason)
+        failures = journaling.failures if journaling is not None else 0
+        return SyncOutcome(planned, report, folder_created, len(stopped), reason, failures)
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()

@@ -24,6 +24,7 @@ from central365.appdb import (
     AppSettings,
     AuthChoice,
     Database,
+    JournalRepository,
     Repositories,
     RunRepository,
     SecretBox,
@@ -130,7 +131,10 @@ class Runtime:
                 by="start-up settings",
             )
         self.run_manager = RunManager(
-            self.runs, on_finished=self._run_finished, leases=LeaseRepository(self.database)
+            self.runs,
+            on_finished=self._run_finished,
+            leases=LeaseRepository(self.database),
+            journal=JournalRepository(self.database),
         )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
 
