@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from central365.appdb.clock import Now, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import (
+    RunLeaseRow,
     RunOutcomeRow,
     RunRow,
 )
@@ -303,13 +304,42 @@ class RunRepository:
         with self._db.session() as s, s.begin():
             return [_outcome(row) for row in s.scalars(query)]
 
+    def _leased(self) -> Select[Any]:
+        """The runs named by a folder lease that has not expired: their writer is alive."""
+        return select(RunLeaseRow.run_id).where(
+            RunLeaseRow.run_id.is_not(None), RunLeaseRow.expires_at > self._clock()
+        )
+
+    def mark_abandoned(self) -> int:
+        """End as INTERRUPTED the RUNNING runs recorded without the lock (the command line's)
+        whose lease has lapsed: their process was killed.  Returns how many were marked."""
+        query = update(RunRow).where(
+            RunRow.status == RunStatus.RUNNING.value,
+            RunRow.active_lock.is_(None),
+            RunRow.id.not_in(self._leased()),
+        )
+        with self._db.session(write=True) as s, s.begin():
+            result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
+                query.values(
+                    status=RunStatus.INTERRUPTED.value,
+                    error=INTERRUPTED_MESSAGE,
+                    finished_at=self._clock(),
+                    waiting=None,
+                    waiting_until=None,
+                )
+            )
+            return result.rowcount
+
     def mark_interrupted(self, *, keep: Collection[int] = ()) -> int:
-        """At start-up: end as INTERRUPTED every RUNNING run (but those in `keep`).
+        """At start-up: end as INTERRUPTED every RUNNING run (but those in `keep`, and those a
+        live folder lease names: a command-line sync still writing).
 
         Assumes one application process per database: a run of another live process sharing it
         would be marked too.  Returns how many runs were marked.
         """
-        query = update(RunRow).where(RunRow.status == RunStatus.RUNNING.value)
+        query = update(RunRow).where(
+            RunRow.status == RunStatus.RUNNING.value, RunRow.id.not_in(self._leased())
+        )
         if keep:
             query = query.where(RunRow.id.not_in(list(keep)))
         with self._db.session(write=True) as s, s.begin():

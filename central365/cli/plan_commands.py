@@ -34,6 +34,7 @@ from central365.engine.service import PlanReport, SyncOutcome, SyncService
 
 if TYPE_CHECKING:
     from central365.appdb import Database
+    from central365.appdb.leases import Lease
 
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200
@@ -100,16 +101,16 @@ def sync(
         with (
             open_service(settings, on_device_code=ctx.err.print, auth=auth) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as database,
+            nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as held,
         ):
             planned = None if yes and not dry_run else service.plan()
             if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
                 raise typer.Exit(EXIT_OK)
-            assert database is not None  # a dry run has ended above
+            assert held is not None  # a dry run has ended above
             from central365.cli.run_record import recorded_run  # loads the app database's modules
 
             # A run of History, journalled as it writes (the homepage lists it too).
-            with recorded_run(database, mailbox, settings.folder) as run:
+            with recorded_run(*held, mailbox, settings.folder) as run:
                 outcome = _run_sync(
                     ctx, service, selection, planned, not as_json, journal=run.journal
                 )
@@ -137,7 +138,7 @@ def sync(
 
 
 @contextmanager
-def _folder_lease(settings: Settings, mailbox: str) -> Iterator[Database]:
+def _folder_lease(settings: Settings, mailbox: str) -> Iterator[tuple[Database, Lease]]:
     """Hold the folder's lease in the application database while this command writes; the
     database is also where the run is recorded and journalled (`cli.run_record`).
 
@@ -160,9 +161,9 @@ def _folder_lease(settings: Settings, mailbox: str) -> Iterator[Database]:
             run_lock_key(mailbox, settings.folder),
             holder,
             folder_name=settings.folder,
-        ),
+        ) as kept,
     ):
-        yield database
+        yield database, kept.lease
 
 
 def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:

@@ -26,6 +26,7 @@ from central365.appdb import (
     migrate,
     open_database,
 )
+from central365.appdb.leases import Lease, LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
 from central365.engine.journaling import JournalRun
@@ -122,10 +123,17 @@ class CliRun:
 
 
 @contextmanager
-def recorded_run(database: Database, mailbox: str, folder_name: str) -> Iterator[CliRun]:
+def recorded_run(
+    database: Database, lease: Lease, mailbox: str, folder_name: str
+) -> Iterator[CliRun]:
     """Record a RUNNING run for the block; end it FAILED or INTERRUPTED if the block raises
-    before `CliRun.finish` was called."""
+    before `CliRun.finish` was called.
+
+    `lease` is the folder's lease this command holds: it names the run, so the homepage knows
+    the run's writer is alive; runs of killed commands (lease lapsed) are marked interrupted.
+    """
     runs = RunRepository(database)
+    runs.mark_abandoned()
     record = runs.start(
         started_by=cli_person(),
         mailbox=mailbox,
@@ -133,6 +141,7 @@ def recorded_run(database: Database, mailbox: str, folder_name: str) -> Iterator
         selected=0,
         hold_lock=False,
     )
+    LeaseRepository(database).attach_run(lease, record.id)
     run = CliRun(record.id, JournalRun(JournalRepository(database), record.id), runs)
     try:
         yield run

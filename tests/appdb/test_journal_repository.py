@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from central365.appdb import Database, JournalRepository, RunRepository, RunStatus
+from central365.appdb import Database, JournalRepository, RunRepository, RunStatus, run_lock_key
+from central365.appdb.leases import LeaseRepository
 from central365.core.journal import JournalAction, JournalEntry
 
 from .conftest import FakeClock
@@ -100,3 +101,26 @@ def test_a_run_recorded_without_the_lock_does_not_block_the_folder(database: Dat
     )
     homepage = runs.start(started_by="Ann", mailbox=MAILBOX, folder_name="Central", selected=0)
     assert cli.status is RunStatus.RUNNING and homepage.id != cli.id
+
+
+def test_a_command_line_run_whose_lease_lapsed_is_marked_interrupted_and_a_live_one_kept(
+    database: Database, clock: FakeClock
+) -> None:
+    runs, leases = RunRepository(database, clock), LeaseRepository(database, clock)
+    live = runs.start(
+        started_by="cli", mailbox=MAILBOX, folder_name="A", selected=0, hold_lock=False
+    )
+    leases.attach_run(leases.acquire(run_lock_key(MAILBOX, "A"), "cli"), live.id)
+    killed = runs.start(
+        started_by="cli", mailbox=MAILBOX, folder_name="B", selected=0, hold_lock=False
+    )
+    leases.attach_run(
+        leases.acquire(run_lock_key(MAILBOX, "B"), "cli", ttl=timedelta(seconds=5)), killed.id
+    )
+    clock.advance(timedelta(seconds=30))
+
+    assert runs.mark_abandoned() == 1
+    assert runs.get(killed.id).status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
+    # The homepage's start-up leaves the command line's live run alone too.
+    assert runs.mark_interrupted() == 0
+    assert runs.get(live.id).status is RunStatus.RUNNING  # type: ignore[union-attr]
