@@ -4,12 +4,20 @@ sync, change an email in Central, re-plan (the contact follows its anchor), sync
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from central365.appdb import JournalRepository, open_database
+from central365.appdb import JournalRepository, migrate, open_database
+from central365.appdb.models import RunLeaseRow
 from central365.core.journal import JournalAction
 from central365.core.mapping import ANCHOR_PROPERTY_ID
 from central365.core.model import CANONICAL_COLUMNS
@@ -53,6 +61,16 @@ def anchored(cli: Any) -> dict[str, dict[str, Any]]:
         anchor = next((p["value"] for p in props if p["id"] == ANCHOR_PROPERTY_ID), "")
         found[anchor] = contact
     return found
+
+
+def settle(cli: Any, quiet: float = 1.5) -> None:
+    """Wait until the folder stops changing (requests in flight have all been served)."""
+    count, since = len(cli.folder_contacts()), time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.1)
+        now = len(cli.folder_contacts())
+        if now != count:
+            count, since = now, time.monotonic()
 
 
 def anchors(cli: Any) -> dict[str, str]:
@@ -135,3 +153,81 @@ def test_history_says_so_when_nothing_has_run(make_cli: Any, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "No synchronisation has run yet." in done.stdout
     assert json.loads(cli.run("history", "--json").stdout) == []
+
+
+def test_a_sync_killed_mid_run_leaves_a_journal_that_matches_the_folder(
+    make_cli: Any, tmp_path: Path
+) -> None:
+    people = 200
+    csv = tmp_path / "central.csv"
+    rows = [
+        {
+            "id": str(n),
+            "status": "active",
+            "first_name": f"P{n}",
+            "last_name": "Kill",
+            "email": f"p{n}@example.com",
+        }
+        for n in range(people)
+    ]
+    write_csv(csv, rows, CANONICAL_COLUMNS)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    cli = make_cli(f"csv:{csv}", CENTRAL365_DATABASE_URL=url)
+    with cli.admin() as admin:  # each batch takes a while: the run is killed while writing
+        assert admin.put("/faults", json={"latency_ms": 300}).status_code == 200
+    migrate(url)  # watched from here while the command runs
+    running = subprocess.Popen(
+        [sys.executable, "-m", "central365", "sync", "--all", "--yes", "--json"],
+        env=cli.env,
+        cwd=cli.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    database = open_database(url)
+    try:
+        journal = JournalRepository(database)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(journal.contacts(MAILBOX, FOLDER)) < 20:
+                time.sleep(0.05)
+        finally:
+            if running.poll() is None:
+                os.kill(running.pid, signal.SIGKILL)
+            running.communicate(timeout=30)
+
+        settle(cli)  # batches already sent still land in the sandbox after the client died
+        # Every journalled contact is in the folder as journalled; a contact written but not yet
+        # journalled when the process died carries its anchor all the same.
+        contacts = anchored(cli)
+        entries = journal.contacts(MAILBOX, FOLDER)
+        assert 20 <= len(entries) <= len(contacts) < people
+        assert "" not in contacts
+        for key, entry in entries.items():
+            assert entry.change_key == contacts[key]["changeKey"], key
+
+        with database.session(write=True) as s, s.begin():  # the dead run's lease lapses
+            s.execute(
+                update(RunLeaseRow).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        with cli.admin() as admin:
+            assert admin.put("/faults", json={"latency_ms": 0}).status_code == 200
+        plan = cli.json("plan")
+        assert plan["counts"]["new"] == people - len(contacts)  # the written ones are found
+        assert {i["match"] for i in plan["items"] if i["state"] == "unchanged"} == {"anchor"}
+
+        finished = cli.json("sync", "--all", "--yes")
+        assert finished["created"] == people - len(contacts)
+        after = anchored(cli)
+        assert len(after) == len(cli.folder_contacts()) == people  # no record has two contacts
+        unjournalled = set(contacts) - set(entries)  # written, then killed before journalling
+        entries = journal.contacts(MAILBOX, FOLDER)
+        # The rest is journalled now; those few are found by their anchors and left as they are
+        # (in sync), so the journal holds them from their next write on.
+        assert set(after) - set(entries) == unjournalled
+        assert all(entries[k].change_key == after[k]["changeKey"] for k in entries)
+        statuses = {run["id"]: run["status"] for run in cli.json("history")}
+        assert statuses[finished["run_id"]] == "finished"
+        assert sorted(statuses.values()) == ["finished", "interrupted"]
+    finally:
+        database.dispose()
