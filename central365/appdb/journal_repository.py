@@ -13,12 +13,12 @@ Must not: decide anything about a plan, or hold contact values anywhere but in t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from central365.appdb.clock import Now, utc_now
@@ -107,6 +107,38 @@ class JournalRepository:
             row.change_key = entry.change_key
             row.run_id = run_id
             row.written_at = now
+
+    def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+        if not entries:
+            return 0
+        now = self._clock()
+        with self._db.session(write=True) as s, s.begin():
+            folder_key = self._folder_key(s, run_id)
+            known = set(
+                s.scalars(
+                    select(JournalContactRow.central_key).where(
+                        JournalContactRow.folder_key == folder_key
+                    )
+                )
+            )
+            missing = [e for e in entries if e.key not in known]
+            if missing:
+                s.execute(
+                    insert(JournalContactRow),
+                    [
+                        {
+                            "folder_key": folder_key,
+                            "central_key": e.key,
+                            "office365_id": e.office365_id,
+                            "baseline": _json(e.baseline),
+                            "change_key": e.change_key,
+                            "run_id": None,
+                            "written_at": now,
+                        }
+                        for e in missing
+                    ],
+                )
+            return len(missing)
 
     def _folder_key(self, s: Session, run_id: int) -> str:
         """The run's mailbox folder as the journal keys it (read once per run)."""

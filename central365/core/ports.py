@@ -130,6 +130,12 @@ class Journal(Protocol):
         run's before-image of it, in one transaction."""
         ...
 
+    def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+        """Remember the contacts among `entries` that the journal lacks for the run's folder
+        (found by their anchors after a run died before journalling them); returns how many.
+        Known ones are left as they are, and no run is said to have written them."""
+        ...
+
     def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
         """The newest run into this mailbox folder that planned (any case, trimmed)."""
         ...

@@ -6,15 +6,30 @@ hears of it, on the thread that reads the answers, so the journal never lags Off
 than the write being recorded.  A journal that cannot be written does not stop the run (the
 contacts carry their anchors, so the next plan finds them); it is counted and logged by type
 only, never with a record's values.
+
+A run killed between a write and its journalling leaves a contact that carries its anchor but
+that the journal lacks; the next plan finds it by its anchor, in sync.  `adoptions` lists such
+contacts (every in-sync contact matched by anchor; the journal keeps only those it lacks), so the
+next journalled sync brings the journal level with the folder again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from central365.core.journal import journal_entry
-from central365.core.model import ACTIONABLE_STATES, Plan, PlanItem, WriteResult
+from central365.core.journal import JournalAction, JournalEntry, journal_entry
+from central365.core.mapping import synced_values
+from central365.core.model import (
+    ACTIONABLE_STATES,
+    FolderContact,
+    Match,
+    Plan,
+    PlanItem,
+    State,
+    WriteResult,
+)
 from central365.core.ports import Journal, ResultCallback
 
 log = logging.getLogger(__name__)
@@ -55,3 +70,25 @@ class Journaling:
                 )
         if self._then is not None:
             self._then(result)
+
+
+def adoptions(plan: Plan, anchored: Mapping[str, FolderContact]) -> list[JournalEntry]:
+    """Entries for the in-sync contacts the plan matched by anchor (`anchored`: by id), for
+    `Journal.adopt`: their values and changeKey as read, as if just written."""
+    entries: list[JournalEntry] = []
+    for item in plan.items:
+        if item.state is not State.UNCHANGED or item.match is not Match.ANCHOR:
+            continue
+        contact = anchored.get(item.office365_id or "")
+        if contact is not None:
+            entries.append(
+                JournalEntry(
+                    key=item.key,
+                    office365_id=contact.id,
+                    action=JournalAction.UPDATED,
+                    before={},
+                    baseline=synced_values(contact),
+                    change_key=contact.change_key,
+                )
+            )
+    return entries

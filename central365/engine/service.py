@@ -24,7 +24,7 @@ from central365.core.ports import (
     RunLimits,
     WaitCallback,
 )
-from central365.engine.journaling import Journaling, JournalRun
+from central365.engine.journaling import Journaling, JournalRun, adoptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,9 @@ class SyncService:
         self.folder_name = folder_name
         self._clock = clock
         self.run_deadline = run_deadline
+        #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
+        #: journal lacks (see `engine.journaling.adoptions`).
+        self._anchored: dict[str, FolderContact] = {}
 
     def plan(self) -> PlanReport:
         """Read Central and the folder, and plan.  A missing folder plans as an empty one.
@@ -101,6 +104,7 @@ class SyncService:
         finally:
             pool.shutdown(wait=False)
         plan = build_plan(records, contacts)
+        self._anchored = {c.id: c for c in contacts if c.anchor}
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
         return PlanReport(self.mailbox.name, ref, plan, self._clock())
 
@@ -150,6 +154,7 @@ class SyncService:
         journaling = None
         if journal is not None:
             journal.journal.note_plan(journal.run_id, len(planned.plan.items))
+            journal.journal.adopt(journal.run_id, adoptions(planned.plan, self._anchored))
             on_result = journaling = Journaling(journal, planned.plan, on_result)
         writes, skipped = select(planned.plan, selection)
         if on_plan is not None:

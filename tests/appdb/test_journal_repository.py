@@ -124,3 +124,16 @@ def test_a_command_line_run_whose_lease_lapsed_is_marked_interrupted_and_a_live_
     # The homepage's start-up leaves the command line's live run alone too.
     assert runs.mark_interrupted() == 0
     assert runs.get(live.id).status is RunStatus.RUNNING  # type: ignore[union-attr]
+
+
+def test_adopt_keeps_only_the_contacts_the_journal_lacks(database: Database) -> None:
+    runs, journal = RunRepository(database), JournalRepository(database)
+    run_id = runs.start(started_by="Ann", mailbox=MAILBOX, folder_name="Central", selected=0).id
+    journal.record(run_id, entry("1", JournalAction.CREATED, "written"))
+    found = [entry("1", JournalAction.UPDATED, "read"), entry("2", JournalAction.UPDATED, "read")]
+    assert journal.adopt(run_id, found) == 1
+    assert journal.adopt(run_id, found) == 0
+    contacts = journal.contacts(MAILBOX, "Central")
+    assert (contacts["1"].change_key, contacts["1"].run_id) == ("written", run_id)
+    assert (contacts["2"].change_key, contacts["2"].run_id) == ("read", None)
+    assert [w.key for w in journal.writes(run_id)] == ["1"]  # adopting is not writing

@@ -222,10 +222,10 @@ def test_a_sync_killed_mid_run_leaves_a_journal_that_matches_the_folder(
         assert len(after) == len(cli.folder_contacts()) == people  # no record has two contacts
         unjournalled = set(contacts) - set(entries)  # written, then killed before journalling
         entries = journal.contacts(MAILBOX, FOLDER)
-        # The rest is journalled now; those few are found by their anchors and left as they are
-        # (in sync), so the journal holds them from their next write on.
-        assert set(after) - set(entries) == unjournalled
+        # Journalled now: those found by their anchors are adopted (no run claims their write).
+        assert set(entries) == set(after)
         assert all(entries[k].change_key == after[k]["changeKey"] for k in entries)
+        assert {k for k, e in entries.items() if e.run_id is None} == unjournalled
         statuses = {run["id"]: run["status"] for run in cli.json("history")}
         assert statuses[finished["run_id"]] == "finished"
         assert sorted(statuses.values()) == ["finished", "interrupted"]

@@ -89,3 +89,19 @@ def test_a_run_that_dies_half_way_leaves_a_journal_that_matches_the_folder(
     info = InMemoryMailbox(store, MAILBOX).find_folder(FOLDER)
     assert info is not None
     assert len(store.list_contacts(MAILBOX, info.id)) == 5
+
+
+def test_contacts_written_but_never_journalled_are_adopted_by_the_next_run(
+    database: Database, runs: RunRepository, store: SandboxStore
+) -> None:
+    # A run whose journalling never happened (as when the process died right after a write).
+    SyncService(InMemorySource(PEOPLE[:2]), InMemoryMailbox(store, MAILBOX), FOLDER).sync(
+        Selection(everything=True)
+    )
+    journal = JournalRepository(database)
+    assert journal.contacts(MAILBOX, FOLDER) == {}
+    run_id = run_once(runs, journal, InMemoryMailbox(store, MAILBOX))
+    assert sorted(w.key for w in journal.writes(run_id)) == ["3", "4", "5"]
+    assert_journal_matches_folder(journal, store)
+    adopted = journal.contacts(MAILBOX, FOLDER)
+    assert {k for k, e in adopted.items() if e.run_id is None} == {"1", "2"}

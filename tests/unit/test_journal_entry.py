@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -81,6 +82,9 @@ class BrokenJournal:
 
     def record(self, run_id: int, entry: JournalEntry) -> None:
         raise OSError("disk full")
+
+    def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+        return 0
 
     def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
         return None
