@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import quote
 
-from central365.core.mapping import GRAPH_SELECT, folder_contact_from_graph
+from central365.core.mapping import ANCHOR_EXPAND, GRAPH_SELECT, folder_contact_from_graph
 from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
 from central365.core.ports import ResultCallback, RunLimits
 from central365.graph.batch import (
@@ -106,9 +106,10 @@ class GraphFolder:
     # -- reads --------------------------------------------------------------------------------
 
     def contacts(self) -> Iterator[FolderContact]:
-        """Every contact of this folder, page after page."""
+        """Every contact of this folder, page after page, each with its anchor (§2.5)."""
         url = self._client.url(
-            self._path, {"$select": ",".join(GRAPH_SELECT), "$top": str(PAGE_SIZE)}
+            self._path,
+            {"$select": ",".join(GRAPH_SELECT), "$expand": ANCHOR_EXPAND, "$top": str(PAGE_SIZE)},
         )
         for item in self._client.pages(url, what="the folder's contact list"):
             yield folder_contact_from_graph(item)
@@ -116,7 +117,12 @@ class GraphFolder:
     def find_by_email(self, email: str) -> list[FolderContact]:
         """The folder's contacts whose `emailAddresses` hold `email` (Graph compares the case)."""
         url = self._client.url(
-            self._path, {"$filter": _email_filter(email), "$select": ",".join(GRAPH_SELECT)}
+            self._path,
+            {
+                "$filter": _email_filter(email),
+                "$select": ",".join(GRAPH_SELECT),
+                "$expand": ANCHOR_EXPAND,
+            },
         )
         return [
             folder_contact_from_graph(item)
