@@ -146,3 +146,23 @@ def test_a_push_under_a_small_budget_writes_every_contact_once_with_few_429s(
     else:
         # 4 chains in flight: one refused member (and its 424s) per chain at most, at first
         assert throttled <= 8
+
+
+def test_a_plain_request_throttled_by_the_budget_teaches_it(clock: FakeClock) -> None:
+    served: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if len(served) == 25 and clock.now < 30:
+            return httpx.Response(429, headers={"Retry-After": "30"}, json={"error": {}})
+        served.append(clock.now)
+        return httpx.Response(200, json={"value": []})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), auth=StaticTokenAuth("t"))
+    client = GraphClient(http, BASE, MAILBOX, clock=clock)
+    url = client.url("/me/contactFolders")
+    for _ in range(27):
+        client.get(url)
+    http.close()
+    assert client.pacer.budget == Budget(25, 30.0)  # the refused request was not counted
+    assert served[:25] == [0.0] * 25 and served[25:] == [30.0, 30.0]
+    assert clock.sleeps == [30.0]  # the 429's pause, then the window had room again
