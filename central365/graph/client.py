@@ -3,8 +3,9 @@
 Owns: the mailbox's user path (`/me` or `/users/{id|UPN}`), URL and query building, the
 `Prefer: IdType="ImmutableId"` header on every request, paging through every `@odata.nextLink`
 exactly as given, the per-mailbox limits (at most 4 requests in flight, the shared throttle
-`Fence`, the request budget paced by `graph.pacer`), the run's deadline (no request outlives it, no wait goes past it) and the waiting
-notifications, the retry loop for single requests, and masked request logging.
+`Fence`, the request budget paced by `graph.pacer`), the run's deadline (no request outlives
+it, no wait goes past it) and the waiting notifications, the retry loop for single requests,
+and masked request logging.
 
 Must not: know what a status means (asks `graph.errors`), build or read `$batch` bodies
 (`graph.batch`), know contacts or folders (`graph.folder`, `graph.mailbox`), create its own
