@@ -56,6 +56,11 @@ logger = logging.getLogger(__name__)
 #: from the messages docs and mgd#4798); fewer round trips, each still under the 504 risk.
 PAGE_SIZE = 1000
 
+#: Members the mailbox did not count against its budget: refused before running.
+_MEMBER_NOT_COUNTED = frozenset({Verdict.THROTTLED, Verdict.FAILED_DEPENDENCY})
+#: Whole calls whose members it did not count: throttled, or never sent.
+_CALL_NOT_COUNTED = frozenset({Verdict.THROTTLED, Verdict.UNREACHABLE})
+
 _NO_EMAIL = (
     "The contact was sent but no answer came back, and without an email it cannot "
     "be looked up; check the folder before running the sync again."
@@ -221,14 +226,30 @@ class GraphFolder:
         payload = build_batch([self._request(t) for t in tasks], chained=chained)
         client = self._client
         answer = client.attempt(
-            "POST", client.url("/$batch"), json=payload, what="the batch of contact writes"
+            "POST",
+            client.url("/$batch"),
+            json=payload,
+            what="the batch of contact writes",
+            units=len(tasks),
         )
         if answer.verdict is Verdict.SUCCESS:
             heard = self._settle(tasks, answer, depends_on(payload))
         else:
             heard = self._call_failed(tasks, answer, round_try)
+        self._account(heard, len(tasks))
         self._hold(heard)
         return heard
+
+    def _account(self, heard: Heard, units: int) -> None:
+        """Tell the budget pacer what the mailbox did not count (throttled and 424 members, or
+        a whole call throttled or never sent) and the Retry-After of every 429 heard."""
+        if heard.call_failed is not None:
+            refused = units if any(a.verdict in _CALL_NOT_COUNTED for a in heard.answers) else 0
+        else:
+            refused = sum(1 for a in heard.answers if a.verdict in _MEMBER_NOT_COUNTED)
+        throttles = [a.retry_after for a in heard.answers if a.verdict is Verdict.THROTTLED]
+        if refused or throttles:
+            self._client.throttled(throttles, refused)
 
     def _settle(self, tasks: list[Task], answer: Answer, dependants: dict[str, str]) -> Heard:
         """Each member's inner answer → its decision."""
@@ -294,6 +315,7 @@ class GraphFolder:
             heard = self._call_failed(group, answers, round_try)
         else:
             heard = self._judge_look_ups(group, answers)
+        self._account(heard, len(group))
         self._hold(heard)
         return heard
 
@@ -314,7 +336,9 @@ class GraphFolder:
             for t in group
         ]
         payload = build_batch(requests, chained=False)
-        answer = client.attempt("POST", client.url("/$batch"), json=payload, what=what)
+        answer = client.attempt(
+            "POST", client.url("/$batch"), json=payload, what=what, units=len(requests)
+        )
         if answer.verdict is not Verdict.SUCCESS:
             return answer
         return {
