@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, Update, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central365.appdb.clock import Now, utc_now
@@ -318,17 +318,7 @@ class RunRepository:
             RunRow.active_lock.is_(None),
             RunRow.id.not_in(self._leased()),
         )
-        with self._db.session(write=True) as s, s.begin():
-            result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-                query.values(
-                    status=RunStatus.INTERRUPTED.value,
-                    error=INTERRUPTED_MESSAGE,
-                    finished_at=self._clock(),
-                    waiting=None,
-                    waiting_until=None,
-                )
-            )
-            return result.rowcount
+        return self._interrupt(query)
 
     def mark_interrupted(self, *, keep: Collection[int] = ()) -> int:
         """At start-up: end as INTERRUPTED every RUNNING run (but those in `keep`, and those a
@@ -342,6 +332,10 @@ class RunRepository:
         )
         if keep:
             query = query.where(RunRow.id.not_in(list(keep)))
+        return self._interrupt(query)
+
+    def _interrupt(self, query: Update) -> int:
+        """End the runs `query` selects as INTERRUPTED, releasing their lock; how many."""
         with self._db.session(write=True) as s, s.begin():
             result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
                 query.values(
