@@ -29,11 +29,12 @@ MAILBOX = "bench@contoso.test"
 BARE_READ = "import csv,sys\nwith open(sys.argv[1], newline='', encoding='utf-8-sig') as f:\n    n = sum(1 for _ in csv.DictReader(f))\nprint(n)"
 
 
-def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `command`, its output to `stdout`."""
+def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of `command`, its output
+    to `stdout`.  CPU time is the steadier figure on a machine others are using."""
     with stdout.open("wb") as out:
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", *command],
+            ["/usr/bin/time", "-f", "%e %U %S %M", *command],
             env=env,
             stdout=out,
             stderr=subprocess.PIPE,
@@ -43,8 +44,8 @@ def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float,
     last = done.stderr.strip().splitlines()[-1]
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr[-2000:]}")
-    seconds, kib = last.split()
-    return float(seconds), int(kib) / 1024
+    seconds, user, system, kib = last.split()
+    return float(seconds), float(user) + float(system), int(kib) / 1024
 
 
 def main() -> None:
@@ -66,7 +67,11 @@ def main() -> None:
             CENTRAL365_AUTH="sandbox",
         )
         cli = [sys.executable, "-m", "central365"]
-        measured: dict[str, list[tuple[float, float]]] = {"bare": [], "json": [], "table": []}
+        measured: dict[str, list[tuple[float, float, float]]] = {
+            "bare": [],
+            "json": [],
+            "table": [],
+        }
         for _ in range(args.runs):
             bare = [sys.executable, "-c", BARE_READ, str(csv_path)]
             measured["bare"].append(timed(bare, env, tmp / "bare.out"))
@@ -76,7 +81,7 @@ def main() -> None:
         json_mb = (tmp / "plan.json").stat().st_size / 2**20
 
     best = {name: min(runs) for name, runs in measured.items()}
-    floor = best["bare"][0]
+    floor, floor_cpu, _ = best["bare"]
     print(
         f"central365 plan on a CSV of {args.records:,} rows ({size_mb:.0f} MiB), empty folder; "
         f"best of {args.runs}"
@@ -86,8 +91,11 @@ def main() -> None:
         ("json", f"central365 plan --json ({json_mb:.0f} MiB out)"),
         ("table", "central365 plan (table)"),
     ):
-        seconds, rss = best[name]
-        print(f"  {label:42} {seconds:7.2f} s  {seconds / floor:6.1f}x  peak RSS {rss:7.0f} MiB")
+        seconds, cpu, rss = best[name]
+        print(
+            f"  {label:42} {seconds:7.2f} s {seconds / floor:6.1f}x   CPU {cpu:7.2f} s "
+            f"{cpu / floor_cpu:6.1f}x   peak RSS {rss:7.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

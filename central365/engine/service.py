@@ -24,6 +24,7 @@ from central365.core.ports import (
     RunLimits,
     WaitCallback,
 )
+from central365.engine.collector import cycle_collector_paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class SyncService:
         self._clock = clock
         self.run_deadline = run_deadline
 
+    @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
     def plan(self) -> PlanReport:
         """Read Central and the folder, and plan.  A missing folder plans as an empty one.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from central365.core.errors import SourceError
@@ -177,6 +178,10 @@ class CsvSource:
     # -- streaming ------------------------------------------------------------------------
 
     def _records(self, layout: _Layout) -> Iterator[CentralContact | RowProblem]:
+        # The row's fields in canonical order in one C call; a column the export lacks reads
+        # the blank field appended at the row's end.
+        pad = len(layout.positions) < len(CANONICAL_COLUMNS)
+        pick = itemgetter(*(layout.positions.get(name, layout.width) for name in CANONICAL_COLUMNS))
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, layout.dialect)
             header_seen = False
@@ -205,8 +210,9 @@ class CsvSource:
                         message=f"row has {len(row)} fields, expected {layout.width}",
                     )
                     continue
-                values = {name: row[index] for name, index in layout.positions.items()}
-                yield CentralContact.from_row(values, line=start)
+                if pad:
+                    row.append("")
+                yield CentralContact.from_values(pick(row), start)
 
 
 def _is_blank(row: Sequence[str]) -> bool:
