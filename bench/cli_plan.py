@@ -12,8 +12,6 @@ Python, and prints each command's cost as a multiple of it.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,29 +21,10 @@ from central365.sandbox.server import SandboxServer
 from central365.sources.csv_source import write_csv
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan_large import central_rows
+from plan_large import central_rows, command_env, timed
 
 MAILBOX = "bench@contoso.test"
 BARE_READ = "import csv,sys\nwith open(sys.argv[1], newline='', encoding='utf-8-sig') as f:\n    n = sum(1 for _ in csv.DictReader(f))\nprint(n)"
-
-
-def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of `command`, its output
-    to `stdout`.  CPU time is the steadier figure on a machine others are using."""
-    with stdout.open("wb") as out:
-        done = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %U %S %M", *command],
-            env=env,
-            stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-    last = done.stderr.strip().splitlines()[-1]
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr[-2000:]}")
-    seconds, user, system, kib = last.split()
-    return float(seconds), float(user) + float(system), int(kib) / 1024
 
 
 def main() -> None:
@@ -58,14 +37,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         csv_path = tmp / "central.csv"
         write_csv(csv_path, central_rows(args.records), CANONICAL_COLUMNS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL365_")}
-        env.update(
-            CENTRAL365_CENTRAL=f"csv:{csv_path}",
-            CENTRAL365_GRAPH_URL=sb.url,
-            CENTRAL365_MAILBOX=MAILBOX,
-            CENTRAL365_FOLDER="Central Contacts",
-            CENTRAL365_AUTH="sandbox",
-        )
+        env = command_env(f"csv:{csv_path}", sb.url, "Central Contacts")
         cli = [sys.executable, "-m", "central365"]
         measured: dict[str, list[tuple[float, float, float]]] = {
             "bare": [],

@@ -158,11 +158,11 @@ def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
         address = getattr(record, attr)
         if address is not NO_ADDRESS:
             # `PostalAddress` holds its parts in the order of `ADDRESS_FIELDS`.
-            changes.extend(
+            changes += [
                 FieldChange(name, None, value)
                 for name, value in zip(_PART_NAMES[prop], postal_address(address), strict=True)
                 if value
-            )
+            ]
     return tuple(changes)
 
 
