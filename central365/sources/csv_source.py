@@ -24,6 +24,7 @@ from pathlib import Path
 from central365.core.errors import SourceError
 from central365.core.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
+from central365.sources.repeats import SharedValues, repeated_positions
 
 _DELIMITERS = ",;\t"
 _SAMPLE_CHARS = 64 * 1024
@@ -182,6 +183,7 @@ class CsvSource:
         # the blank field appended at the row's end.
         pad = len(layout.positions) < len(CANONICAL_COLUMNS)
         pick = itemgetter(*(layout.positions.get(name, layout.width) for name in CANONICAL_COLUMNS))
+        repeated, shared = repeated_positions(layout.positions), SharedValues()
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, layout.dialect)
             header_seen = False
@@ -210,6 +212,7 @@ class CsvSource:
                         message=f"row has {len(row)} fields, expected {layout.width}",
                     )
                     continue
+                shared.share(row, repeated)
                 if pad:
                     row.append("")
                 yield CentralContact.from_values(pick(row), start)

@@ -49,6 +49,7 @@ from central365.core.errors import SourceError
 from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
 from central365.sources.redact import mask_secrets
+from central365.sources.repeats import SharedValues, repeated_positions
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +313,7 @@ class SqlSource:
                     pad = len(names) < len(CANONICAL_COLUMNS)
                     where = {name: i for i, name in enumerate(names)}
                     pick = itemgetter(*(where.get(c, len(names)) for c in CANONICAL_COLUMNS))
+                    repeated, shared = repeated_positions(where), SharedValues()
                     for number, row in enumerate(result, start=1):
                         try:
                             # Text and NULL, nearly every value, without a call each.
@@ -328,6 +330,7 @@ class SqlSource:
                                 number, _boolean_problem(self.mapping.label(value.column))
                             )
                             continue
+                        shared.share(values, repeated)
                         if pad:
                             values.append("")
                         yield CentralContact.from_values(pick(values))
