@@ -14,6 +14,9 @@ from central365.core.execute import SyncReport
 from central365.core.model import Outcome, PlanItem, RowProblem, State
 from central365.engine.service import PlanReport
 
+#: Items written to the output at once: fewer, larger writes, in a bounded string.
+_LINES_PER_WRITE = 1000
+
 
 def item_json(item: PlanItem) -> dict[str, Any]:
     """One entry of `plan --json`'s items (`item_line` writes the same text faster)."""
@@ -38,21 +41,19 @@ def item_line(item: PlanItem) -> str:
     reasons = ", ".join([_string(r.value) for r in item.reasons])
     changes = ", ".join(
         [
-            f'{{"field": {_string(c.field)}, "from": {_nullable(c.before)}, '
-            f'"to": {_nullable(c.after)}}}'
+            f'{{"field": {_string(c.field)}, '
+            f'"from": {"null" if c.before is None else _string(c.before)}, '
+            f'"to": {"null" if c.after is None else _string(c.after)}}}'
             for c in item.changes
         ]
     )
     return (
         f'{{"key": {_string(item.key)}, "state": {_string(item.state.value)}, '
         f'"name": {_string(item.name)}, "email": {_string(item.email)}, '
-        f'"office365_id": {_nullable(item.office365_id)}, "reasons": [{reasons}], '
+        f'"office365_id": {"null" if item.office365_id is None else _string(item.office365_id)}, '
+        f'"reasons": [{reasons}], '
         f'"changes": [{changes}]}}'
     )
-
-
-def _nullable(value: str | None) -> str:
-    return "null" if value is None else _string(value)
 
 
 def plan_json(report: PlanReport) -> dict[str, Any]:
@@ -98,10 +99,14 @@ def write_plan_json(
         out.write(f"  {json.dumps(name)}: {json.dumps(value, ensure_ascii=False)},\n")
     out.write('  "items": [')
     separator = "\n    "
+    lines: list[str] = []
     for item in report.plan.items if items is None else items:
-        out.write(separator)
-        out.write(item_line(item))
-        separator = ",\n    "
+        lines.append(item_line(item))
+        if len(lines) == _LINES_PER_WRITE:
+            out.write(separator + ",\n    ".join(lines))
+            separator, lines = ",\n    ", []
+    if lines:
+        out.write(separator + ",\n    ".join(lines))
     out.write("\n  ]\n}\n")
 
 

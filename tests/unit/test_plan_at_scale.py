@@ -8,7 +8,9 @@ with the straightforward construction it stands for.
 from __future__ import annotations
 
 import gc
+import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -32,7 +34,8 @@ from central365.core.model import (
 )
 from central365.core.plan import build_plan
 from central365.engine.collector import cycle_collector_paused
-from central365.engine.serialize import item_json, item_line
+from central365.engine.serialize import item_json, item_line, plan_json, write_plan_json
+from central365.engine.service import FolderRef, PlanReport
 
 #: Text as exports hold it: blanks, padding, quotes, non-ASCII, control characters.
 values = st.one_of(
@@ -142,3 +145,19 @@ def test_the_collector_comes_back_when_the_block_fails() -> None:
     with pytest.raises(RuntimeError), cycle_collector_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def test_streamed_json_of_a_plan_longer_than_one_write_is_the_whole_document() -> None:
+    records = [
+        CentralContact(str(n), "active", "", f"Ann{n}", "Lee", f"ann{n}@example.com")
+        for n in range(2_345)  # more than two writes' worth of items, and a part of one
+    ]
+    made = PlanReport(
+        "ann@contoso.test",
+        FolderRef("Central Contacts", None, False),
+        build_plan(records, []),
+        datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+    )
+    out = io.StringIO()
+    write_plan_json(out, made)
+    assert json.loads(out.getvalue()) == plan_json(made)
