@@ -12,8 +12,6 @@ Python, and prints each command's cost as a multiple of it.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,28 +21,10 @@ from central365.sandbox.server import SandboxServer
 from central365.sources.csv_source import write_csv
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plan_large import central_rows
+from plan_large import central_rows, command_env, timed
 
 MAILBOX = "bench@contoso.test"
 BARE_READ = "import csv,sys\nwith open(sys.argv[1], newline='', encoding='utf-8-sig') as f:\n    n = sum(1 for _ in csv.DictReader(f))\nprint(n)"
-
-
-def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `command`, its output to `stdout`."""
-    with stdout.open("wb") as out:
-        done = subprocess.run(
-            ["/usr/bin/time", "-f", "%e %M", *command],
-            env=env,
-            stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-    last = done.stderr.strip().splitlines()[-1]
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{command} failed ({done.returncode}): {done.stderr[-2000:]}")
-    seconds, kib = last.split()
-    return float(seconds), int(kib) / 1024
 
 
 def main() -> None:
@@ -57,16 +37,13 @@ def main() -> None:
         tmp = Path(tmp_name)
         csv_path = tmp / "central.csv"
         write_csv(csv_path, central_rows(args.records), CANONICAL_COLUMNS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL365_")}
-        env.update(
-            CENTRAL365_CENTRAL=f"csv:{csv_path}",
-            CENTRAL365_GRAPH_URL=sb.url,
-            CENTRAL365_MAILBOX=MAILBOX,
-            CENTRAL365_FOLDER="Central Contacts",
-            CENTRAL365_AUTH="sandbox",
-        )
+        env = command_env(f"csv:{csv_path}", sb.url, "Central Contacts")
         cli = [sys.executable, "-m", "central365"]
-        measured: dict[str, list[tuple[float, float]]] = {"bare": [], "json": [], "table": []}
+        measured: dict[str, list[tuple[float, float, float]]] = {
+            "bare": [],
+            "json": [],
+            "table": [],
+        }
         for _ in range(args.runs):
             bare = [sys.executable, "-c", BARE_READ, str(csv_path)]
             measured["bare"].append(timed(bare, env, tmp / "bare.out"))
@@ -76,7 +53,7 @@ def main() -> None:
         json_mb = (tmp / "plan.json").stat().st_size / 2**20
 
     best = {name: min(runs) for name, runs in measured.items()}
-    floor = best["bare"][0]
+    floor, floor_cpu, _ = best["bare"]
     print(
         f"central365 plan on a CSV of {args.records:,} rows ({size_mb:.0f} MiB), empty folder; "
         f"best of {args.runs}"
@@ -86,8 +63,11 @@ def main() -> None:
         ("json", f"central365 plan --json ({json_mb:.0f} MiB out)"),
         ("table", "central365 plan (table)"),
     ):
-        seconds, rss = best[name]
-        print(f"  {label:42} {seconds:7.2f} s  {seconds / floor:6.1f}x  peak RSS {rss:7.0f} MiB")
+        seconds, cpu, rss = best[name]
+        print(
+            f"  {label:42} {seconds:7.2f} s {seconds / floor:6.1f}x   CPU {cpu:7.2f} s "
+            f"{cpu / floor_cpu:6.1f}x   peak RSS {rss:7.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

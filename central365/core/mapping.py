@@ -26,14 +26,16 @@ again after its email changed, and tells central365's contacts from people's own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from central365.core.model import (
+    NO_ADDRESS,
+    NO_POSTAL_ADDRESS,
     CentralAddress,
     CentralContact,
     EmailAddress,
+    FieldChange,
     FolderContact,
     PostalAddress,
 )
@@ -62,6 +64,11 @@ ADDRESS_FIELDS: Mapping[str, str] = {
 }
 
 ADDRESS_PROPERTIES: Mapping[str, str] = {"homeAddress": "home", "businessAddress": "business"}
+
+#: "homeAddress.street" and the like, per address property, in the order of `ADDRESS_FIELDS`.
+_PART_NAMES: Mapping[str, tuple[str, ...]] = {
+    prop: tuple(f"{prop}.{part}" for part in ADDRESS_FIELDS) for prop in ADDRESS_PROPERTIES
+}
 
 #: The synced Graph properties in words, for people (the JSON keeps Graph's names).
 FIELD_LABELS: Mapping[str, str] = {
@@ -117,8 +124,7 @@ GRAPH_SELECT: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DesiredContact:
+class DesiredContact(NamedTuple):
     """The synced properties a Central record asks for, trimmed; "" means blank."""
 
     display_name: str
@@ -130,25 +136,98 @@ class DesiredContact:
 
 def postal_address(address: CentralAddress) -> PostalAddress:
     """Central's address as Graph's physicalAddress (street lines joined by ", ")."""
+    if address is NO_ADDRESS:
+        return NO_POSTAL_ADDRESS
+    # Run for every record: Central's values are text (never None), so `strip` is `text` here.
     return PostalAddress(
-        street=join_street((address.line1, address.line2, address.line3)),
-        city=text(address.town),
-        state=text(address.county),
-        country_or_region=text(address.country),
-        postal_code=text(address.postcode),
+        join_street((address.line1, address.line2, address.line3)),
+        address.town.strip(),
+        address.county.strip(),
+        address.country.strip(),
+        address.postcode.strip(),
     )
 
 
 def desired_contact(record: CentralContact) -> DesiredContact:
+    """What the folder contact of `record` should hold, every value trimmed."""
     return DesiredContact(
-        display_name=display_name(record.first_name, record.last_name),
-        scalars={prop: text(getattr(record, attr)) for prop, attr in SCALAR_FIELDS.items()},
-        email=text(record.email),
-        telephone=text(record.telephone),
-        addresses={
-            prop: postal_address(getattr(record, attr)) for prop, attr in ADDRESS_PROPERTIES.items()
-        },
+        display_name(record.first_name, record.last_name),
+        {prop: getattr(record, attr).strip() for prop, attr in SCALAR_FIELDS.items()},
+        record.email.strip(),
+        record.telephone.strip(),
+        {prop: postal_address(getattr(record, attr)) for prop, attr in ADDRESS_PROPERTIES.items()},
     )
+
+
+def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
+    """The non-blank properties a new contact for `record` gets, shown as changes from nothing.
+
+    The same properties as `create_body(desired_contact(record))`, read straight off the record:
+    most of a first plan is new contacts, so no `DesiredContact` is made for them.
+    """
+    changes = [
+        FieldChange(prop, None, value)
+        for prop, attr in SCALAR_FIELDS.items()
+        if (value := getattr(record, attr).strip())
+    ]
+    changes.append(FieldChange("emailAddresses[0]", None, record.email.strip()))
+    if telephone := record.telephone.strip():
+        changes.append(FieldChange("businessPhones[0]", None, telephone))
+    for prop, attr in ADDRESS_PROPERTIES.items():
+        address = getattr(record, attr)
+        if address is not NO_ADDRESS:
+            # `PostalAddress` holds its parts in the order of `ADDRESS_FIELDS`.
+            changes += [
+                FieldChange(name, None, value)
+                for name, value in zip(_PART_NAMES[prop], postal_address(address), strict=True)
+                if value
+            ]
+    return tuple(changes)
+
+
+class NewContactBody(Mapping[str, Any]):
+    """The POST body of a new contact (what `create_body` makes), read off its plan entry.
+
+    A plan of a million new records would otherwise hold a million nested dicts (about 1 KB
+    each) that only the records actually written ever use, while the display name and the
+    changes the plan keeps anyway (`new_contact_changes`) say everything the body holds.  The
+    body is made again each time it is read; a property test holds it equal to `create_body`.
+    """
+
+    __slots__ = ("_changes", "_name")
+
+    def __init__(self, display_name: str, changes: Sequence[FieldChange]) -> None:
+        self._name = display_name
+        self._changes = changes
+
+    def _body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"displayName": self._name}
+        for change in self._changes:
+            prop, dot, part = change.field.partition(".")
+            if dot:  # "homeAddress.city": the whole address goes, blank parts as null (§1.3)
+                address = body.get(prop)
+                if address is None:
+                    address = body[prop] = dict.fromkeys(ADDRESS_FIELDS)
+                address[part] = change.after
+            elif prop == "emailAddresses[0]":
+                body["emailAddresses"] = [{"address": change.after, "name": self._name}]
+            elif prop == "businessPhones[0]":
+                body["businessPhones"] = [change.after]
+            else:
+                body[prop] = change.after
+        return body
+
+    def __getitem__(self, key: str) -> Any:
+        return self._body()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._body())
+
+    def __len__(self) -> int:
+        return len(self._body())
+
+    def __repr__(self) -> str:
+        return f"NewContactBody({self._body()!r})"
 
 
 def address_json(address: PostalAddress) -> dict[str, str | None]:
@@ -275,16 +354,20 @@ def synced_values(contact: FolderContact) -> dict[str, str]:
     return values
 
 
+#: The scalar synced properties: Graph property → `FolderContact` attribute.
+_FOLDER_SCALARS: Mapping[str, str] = {
+    "title": "title",
+    "givenName": "given_name",
+    "surname": "surname",
+    "mobilePhone": "mobile_phone",
+    "businessHomePage": "business_home_page",
+}
+
+
 def current_scalar(contact: FolderContact, prop: str) -> str:
     """The value of a scalar synced property on a folder contact."""
-    attrs = {
-        "title": contact.title,
-        "givenName": contact.given_name,
-        "surname": contact.surname,
-        "mobilePhone": contact.mobile_phone,
-        "businessHomePage": contact.business_home_page,
-    }
-    return attrs[prop]
+    value: str = getattr(contact, _FOLDER_SCALARS[prop])
+    return value
 
 
 def current_address(contact: FolderContact, prop: str) -> PostalAddress:

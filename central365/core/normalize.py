@@ -42,9 +42,10 @@ def email_key(value: str | None) -> str:
 
 def join_street(lines: Iterable[str]) -> str:
     """Central's address lines as Graph's single street: non-blank lines, trimmed, joined by ", "."""
-    return ", ".join(part for part in (text(line) for line in lines) if part)
+    return ", ".join([part for line in lines if (part := line.strip())])
 
 
 def display_name(first_name: str, last_name: str) -> str:
     """The `displayName` we send: "First Last", trimmed, without a dangling space."""
-    return " ".join(part for part in (text(first_name), text(last_name)) if part)
+    first, last = first_name.strip(), last_name.strip()
+    return f"{first} {last}" if first and last else first or last

@@ -31,19 +31,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from central365.core.mapping import (
     ADDRESS_FIELDS,
     ADDRESS_PROPERTIES,
     DesiredContact,
+    NewContactBody,
     address_json,
-    create_body,
     current_address,
     current_scalar,
     desired_contact,
     email_list,
+    new_contact_changes,
     phone_list,
 )
 from central365.core.model import (
@@ -58,7 +58,7 @@ from central365.core.model import (
     RowProblem,
     State,
 )
-from central365.core.normalize import email_key, text
+from central365.core.normalize import display_name, email_key, text
 from central365.core.provided import missing_columns, synced_fields
 from central365.core.validate import is_active, record_reasons
 
@@ -202,41 +202,56 @@ def _decide(
     how: Match | None,
     synced: Collection[str],
 ) -> PlanItem:
-    desired = desired_contact(record)
+    key, line = record.key, record.line
+    name, email = display_name(record.first_name, record.last_name), text(record.email)
     single = len(found) == 1
-    base: dict[str, Any] = {
-        "key": record.key,
-        "name": desired.display_name,
-        "email": desired.email,
-        "line": record.line,
-        "office365_id": found[0].id if single else None,
-        "match": how if single else None,
-    }
+    office365_id = found[0].id if single else None
+    match = how if single else None
     if reasons:
-        return PlanItem(state=State.NON_ACTIONABLE, reasons=tuple(reasons), **base)
-    if not found:
         return PlanItem(
-            state=State.NEW, changes=new_contact_changes(desired), body=create_body(desired), **base
+            key=key,
+            state=State.NON_ACTIONABLE,
+            name=name,
+            email=email,
+            office365_id=office365_id,
+            reasons=tuple(reasons),
+            line=line,
+            match=match,
         )
-    contact = found[0]
-    changes, body = diff(desired, contact, synced, owned=how is Match.ANCHOR)
-    if not changes:
-        return PlanItem(state=State.UNCHANGED, **base)
-    return PlanItem(state=State.UPDATE, changes=tuple(changes), body=body, **base)
-
-
-def new_contact_changes(desired: DesiredContact) -> tuple[FieldChange, ...]:
-    """The non-blank properties a new contact will get, shown as changes from nothing."""
-    changes = [FieldChange(prop, None, value) for prop, value in desired.scalars.items() if value]
-    changes.append(FieldChange("emailAddresses[0]", None, desired.email))
-    if desired.telephone:
-        changes.append(FieldChange("businessPhones[0]", None, desired.telephone))
-    for prop, address in desired.addresses.items():
-        for part, attr in ADDRESS_FIELDS.items():
-            value = getattr(address, attr)
-            if value:
-                changes.append(FieldChange(f"{prop}.{part}", None, value))
-    return tuple(changes)
+    if not found:
+        changes = new_contact_changes(record)
+        return PlanItem(
+            key=key,
+            state=State.NEW,
+            name=name,
+            email=email,
+            changes=changes,
+            body=NewContactBody(name, changes),
+            line=line,
+        )
+    desired = desired_contact(record)
+    changes_found, body = diff(desired, found[0], synced, owned=how is Match.ANCHOR)
+    if not changes_found:
+        return PlanItem(
+            key=key,
+            state=State.UNCHANGED,
+            name=name,
+            email=email,
+            office365_id=office365_id,
+            line=line,
+            match=match,
+        )
+    return PlanItem(
+        key=key,
+        state=State.UPDATE,
+        name=name,
+        email=email,
+        office365_id=office365_id,
+        changes=tuple(changes_found),
+        body=body,
+        line=line,
+        match=match,
+    )
 
 
 def diff(
@@ -288,7 +303,7 @@ def diff(
             for part, attr in ADDRESS_FIELDS.items()
             if f"{prop}.{part}" not in synced
         }
-        wanted_address: PostalAddress = replace(desired.addresses[prop], **kept)
+        wanted_address: PostalAddress = desired.addresses[prop]._replace(**kept)
         part_changes = [
             FieldChange(
                 f"{prop}.{part}",

@@ -77,15 +77,16 @@ def _judge(address: str) -> bool:
 
 def record_reasons(record: CentralContact) -> list[Reason]:
     """Every reason this record alone is non-actionable, in the order of `Reason`."""
+    # Run for every active record: the fields are text (never None), read once each.
+    first, last = record.first_name, record.last_name
     reasons: list[Reason] = []
-    if not text(record.key):
+    if not record.key.strip():
         reasons.append(Reason.MISSING_ID)
-    names = (record.first_name.casefold(), record.last_name.casefold())
-    if any(DECEASED_MARKER in name for name in names):
+    if DECEASED_MARKER in first.casefold() or DECEASED_MARKER in last.casefold():
         reasons.append(Reason.DECEASED)
-    if not text(record.first_name) or not text(record.last_name):
+    if not first.strip() or not last.strip():
         reasons.append(Reason.MISSING_NAME)
-    email = text(record.email)
+    email = record.email.strip()
     if not email:
         reasons.append(Reason.MISSING_EMAIL)
     elif not is_valid_email(email):

@@ -28,6 +28,7 @@ from central365.core.ports import (
     SourceRows,
     WaitCallback,
 )
+from central365.engine.collector import cycle_collector_paused
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 
 
@@ -97,6 +98,7 @@ class SyncService:
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
 
+    @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
     def plan(self, previous_source_size: int | None = None) -> PlanReport:
         """Read Central and the folder, plan, and check the guards against mass changes.
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from central365.core.errors import SourceError
 from central365.core.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.core.ports import SourceRows
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
+from central365.sources.repeats import SharedValues, repeated_positions
 
 _DELIMITERS = ",;\t"
 _SAMPLE_CHARS = 64 * 1024
@@ -179,6 +181,11 @@ class CsvSource:
     # -- streaming ------------------------------------------------------------------------
 
     def _records(self, layout: _Layout) -> Iterator[CentralContact | RowProblem]:
+        # The row's fields in canonical order in one C call; a column the export lacks reads
+        # the blank field appended at the row's end.
+        pad = len(layout.positions) < len(CANONICAL_COLUMNS)
+        pick = itemgetter(*(layout.positions.get(name, layout.width) for name in CANONICAL_COLUMNS))
+        repeated, shared = repeated_positions(layout.positions), SharedValues()
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, layout.dialect)
             header_seen = False
@@ -207,8 +214,10 @@ class CsvSource:
                         message=f"row has {len(row)} fields, expected {layout.width}",
                     )
                     continue
-                values = {name: row[index] for name, index in layout.positions.items()}
-                yield CentralContact.from_row(values, line=start)
+                shared.share(row, repeated)
+                if pad:
+                    row.append("")
+                yield CentralContact.from_values(pick(row), start)
 
 
 def _is_blank(row: Sequence[str]) -> bool:

@@ -512,7 +512,7 @@ def test_a_run_whose_fresh_plan_is_a_mass_change_writes_nothing_unless_allowed(
             request(opener(InMemorySource(PEOPLE), mailbox), Selection(everything=True))
         ).id,
     )
-    renamed = [replace(p, title="Dr") for p in PEOPLE]  # every contact would be updated
+    renamed = [p._replace(title="Dr") for p in PEOPLE]  # every contact would be updated
 
     @contextmanager
     def strict() -> Iterator[SyncService]:

@@ -15,7 +15,7 @@ from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
 from central365.core.ports import SourceRows
 from central365.sources import SqlSource, load_mapping
 from central365.sources.column_mapping import ColumnMapping
-from central365.sources.sql_source import _as_text, _TrueFalseValue
+from central365.sources.sql_source import _TrueFalseValue, _value_text
 
 from .support import Database, sample_row, unique_name
 
@@ -386,6 +386,7 @@ def test_a_true_false_column_is_refused_with_its_name(any_db: Database) -> None:
 def test_a_true_false_value_the_table_does_not_declare_is_refused() -> None:
     """A driver handing a bool for a column reflected as text is caught per value too."""
     with pytest.raises(_TrueFalseValue) as raised:
-        _as_text({"id": 1, "status": True})
+        _value_text(True, "status")
     assert raised.value.column == "status"
-    assert _as_text({"id": 1, "mobile": 7700900001.0}) == {"id": 1, "mobile": "7700900001"}
+    assert _value_text(1, "id") == "1"
+    assert _value_text(7700900001.0, "mobile") == "7700900001"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ def plan_item(*folder: dict[str, Any], **fields: str) -> PlanItem:
     record = CentralContact(
         key="7", status="active", first_name="Ann", last_name="Lee", email="ann@example.com"
     )
-    record = replace(record, **fields)
+    record = record._replace(**fields)
     (item,) = build_plan([record], [folder_contact_from_graph(c) for c in folder]).items
     return item
 

@@ -1,0 +1,163 @@
+"""The lean paths a large plan takes hold to the same answers as the plain ones.
+
+A million-record plan reads records from lists, shares blank addresses, keeps a new contact's
+body as a view over its changes, and writes `plan --json` lines by hand; each is compared here
+with the straightforward construction it stands for.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from central365.core.mapping import (
+    NewContactBody,
+    create_body,
+    desired_contact,
+    new_contact_changes,
+)
+from central365.core.model import (
+    CANONICAL_COLUMNS,
+    NO_ADDRESS,
+    CentralContact,
+    FieldChange,
+    PlanItem,
+    PostalAddress,
+    Reason,
+    State,
+)
+from central365.core.plan import build_plan
+from central365.engine.collector import cycle_collector_paused
+from central365.engine.serialize import item_json, item_line, plan_json, write_plan_json
+from central365.engine.service import FolderRef, PlanReport
+
+#: Text as exports hold it: blanks, padding, quotes, non-ASCII, control characters.
+values = st.one_of(
+    st.sampled_from(["", " ", "Ann", " Lee ", "Zoë", 'Say "hi"', "a\\b", "line\nbreak", "\x00"]),
+    st.text(max_size=12),
+)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> CentralContact:
+    row = {name: draw(values) for name in CANONICAL_COLUMNS}
+    row["email"] = draw(st.sampled_from(["a@example.com", " B@Example.com ", row["email"]]))
+    return CentralContact.from_row(row, line=draw(st.one_of(st.none(), st.integers(1, 10**6))))
+
+
+@given(records())
+def test_a_new_contacts_body_is_create_body_key_for_key_in_order(record: CentralContact) -> None:
+    desired = desired_contact(record)
+    body = NewContactBody(desired.display_name, new_contact_changes(record))
+    expected = create_body(desired)
+    assert list(body.items()) == list(expected.items())
+    assert body == expected and dict(body) == expected and len(body) == len(expected)
+    assert repr(body) == f"NewContactBody({expected!r})"
+
+
+@given(records())
+def test_a_new_contacts_changes_are_its_body_as_changes_from_nothing(
+    record: CentralContact,
+) -> None:
+    body = create_body(desired_contact(record))
+    changes = new_contact_changes(record)
+    assert all(change.before is None for change in changes)
+    # Every property but the email (always listed: a new record has a valid one) is non-blank.
+    assert all(change.after for change in changes if change.field != "emailAddresses[0]")
+    scalars = [c.field for c in changes if "." not in c.field and "[" not in c.field]
+    assert scalars == [k for k in body if k not in {"displayName"} and isinstance(body[k], str)]
+    addresses = {c.field.partition(".")[0] for c in changes if "." in c.field}
+    assert addresses == {k for k in body if k.endswith("Address")}
+
+
+def test_a_plan_of_new_records_sends_create_body() -> None:
+    record = CentralContact.from_row(
+        {"id": "1", "status": "active", "first_name": "Ann", "last_name": "Lee"}
+        | {"email": "a@example.com", "home_town": " Leeds ", "telephone": "0113"}
+    )
+    (item,) = build_plan([record], []).items
+    assert item.state is State.NEW
+    assert dict(item.body) == create_body(desired_contact(record))
+
+
+@given(st.lists(values, min_size=len(CANONICAL_COLUMNS), max_size=len(CANONICAL_COLUMNS)))
+def test_from_values_is_from_row(row: list[str]) -> None:
+    by_name = dict(zip(CANONICAL_COLUMNS, row, strict=True))
+    assert CentralContact.from_values(row, 7) == CentralContact.from_row(by_name, 7)
+
+
+def test_records_without_an_address_share_the_blank_one() -> None:
+    record = CentralContact.from_values([""] * len(CANONICAL_COLUMNS))
+    assert record.home is NO_ADDRESS and record.business is NO_ADDRESS
+    padded = CentralContact.from_values([*[""] * 9, " ", *[""] * 13])
+    assert padded.home.line1 == " " and padded.business is NO_ADDRESS
+
+
+def test_postal_address_keeps_the_order_of_its_graph_parts() -> None:
+    # `new_contact_changes` names an address's parts by position.
+    assert PostalAddress._fields == ("street", "city", "state", "country_or_region", "postal_code")
+
+
+@given(
+    key=values,
+    state=st.sampled_from(State),
+    name=values,
+    email=values,
+    office365_id=st.one_of(st.none(), values),
+    reasons=st.lists(st.sampled_from(Reason), max_size=3).map(tuple),
+    changes=st.lists(
+        st.builds(FieldChange, values, st.one_of(st.none(), values), st.one_of(st.none(), values)),
+        max_size=4,
+    ).map(tuple),
+)
+def test_item_line_is_the_json_of_item_json(
+    key: str,
+    state: State,
+    name: str,
+    email: str,
+    office365_id: str | None,
+    reasons: tuple[Reason, ...],
+    changes: tuple[FieldChange, ...],
+) -> None:
+    item = PlanItem(key, state, name, email, office365_id, reasons, changes)
+    line = item_line(item)
+    assert line == json.dumps(item_json(item), ensure_ascii=False)
+    assert json.loads(line) == item_json(item)
+
+
+def test_the_collector_is_paused_for_the_block_and_restored() -> None:
+    assert gc.isenabled()
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+        with cycle_collector_paused():  # found off: leaves it off
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_collector_comes_back_when_the_block_fails() -> None:
+    with pytest.raises(RuntimeError), cycle_collector_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+
+
+def test_streamed_json_of_a_plan_longer_than_one_write_is_the_whole_document() -> None:
+    records = [
+        CentralContact(str(n), "active", "", f"Ann{n}", "Lee", f"ann{n}@example.com")
+        for n in range(2_345)  # more than two writes' worth of items, and a part of one
+    ]
+    made = PlanReport(
+        "ann@contoso.test",
+        FolderRef("Central Contacts", None, False),
+        build_plan(records, []),
+        datetime(2026, 12, 2, 9, 0, tzinfo=UTC),
+    )
+    out = io.StringIO()
+    write_plan_json(out, made)
+    assert json.loads(out.getvalue()) == plan_json(made)
