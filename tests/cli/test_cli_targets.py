@@ -20,6 +20,8 @@ import pytest
 from central365.appdb import migrate, open_database, run_lock_key
 from central365.appdb.leases import LeaseRepository
 from central365.core.model import CANONICAL_COLUMNS
+from central365.demo.run import DEMO_FOLDER, DemoOptions, DemoStack
+from central365.demo.staff import staff_mailboxes
 from central365.mailstore.store import seed_folder
 from central365.sandbox.identity import IdentityConfig
 from central365.sandbox.identity.groups import derived_group_id
@@ -229,3 +231,36 @@ def test_a_group_without_users_or_unknown_is_said(cli: Cli) -> None:
     done = cli.run("sync", "--target", "empty", "--yes")
     assert done.returncode == 2
     assert "was not found in the tenant: check the target's group id" in done.stderr
+
+
+def test_the_demos_staff_target_with_app_sign_in_through_msal(tmp_path: Path) -> None:
+    """The demo as a person runs it: its settings file, app sign-in (msal, TLS), the group."""
+    options = DemoOptions(data_dir=tmp_path / "demo", port=0, sandbox_port=0, size=100, wait=False)
+    with DemoStack(options) as stack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL365_")}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "central365",
+                "--config",
+                str(stack.data_dir / "central365.toml"),
+                "sync",
+                "--target",
+                "staff",
+                "--yes",
+                "--json",
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outcome = json.loads(done.stdout)
+        assert [m["mailbox"] for m in outcome["mailboxes"]] == list(staff_mailboxes())
+        assert all(m["created"] > 0 and m["error"] is None for m in outcome["mailboxes"])
+        for mailbox in staff_mailboxes():
+            assert stack.sandbox.store.list_folders(mailbox)[0]["displayName"] == DEMO_FOLDER
