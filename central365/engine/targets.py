@@ -106,8 +106,8 @@ def run_mailbox(
     *,
     allow_mass_change: bool = False,
 ) -> MailboxOutcome:
-    """One mailbox of a target: never raises for what the mailbox meets (only for a bug's
-    `BaseException`s such as KeyboardInterrupt)."""
+    """One mailbox of a target.  Whatever the mailbox meets is its outcome's `error`; only a
+    `BaseException` (Ctrl-C) goes through, stopping the whole run."""
     selection = Selection(states=target.states)
     try:
         with hold_lease(mailbox), open_service(mailbox) as service:
