@@ -13,10 +13,11 @@ tests need (instead of monkeypatching `write`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from central365.core.errors import GraphError, SourceError
 from central365.core.folder_choice import only_folder
-from central365.core.mapping import folder_contact_from_graph
+from central365.core.mapping import ANCHOR_PROPERTY_ID, folder_contact_from_graph
 from central365.core.model import (
     CentralContact,
     ContactWrite,
@@ -68,12 +69,27 @@ class InMemoryFolder:
         return self._info
 
     def contacts(self) -> Iterator[FolderContact]:
+        """Every contact with its anchor, as `GraphFolder` reads them with `$expand` (§2.5)."""
         try:
-            bodies = self._store.list_contacts(self._mailbox, self._info.id)
+            bodies = [
+                self._with_anchor(body)
+                for body in self._store.list_contacts(self._mailbox, self._info.id)
+            ]
         except GraphProblem as problem:
             raise _graph_error(problem, "the contact list") from None
         for body in bodies:
             yield folder_contact_from_graph(body)
+
+    def _with_anchor(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with the anchor property the store keeps for it, if any."""
+        stored = self._store.relationships(self._mailbox, body["id"])
+        wanted = ANCHOR_PROPERTY_ID.casefold()
+        props = [
+            p
+            for p in stored.get("singleValueExtendedProperties", [])
+            if isinstance(p, dict) and str(p.get("id", "")).casefold() == wanted
+        ]
+        return {**body, "singleValueExtendedProperties": props} if props else body
 
     def find_by_email(self, email: str) -> list[FolderContact]:
         wanted = email.casefold()
@@ -102,7 +118,12 @@ class InMemoryFolder:
         try:
             if write.kind is WriteKind.CREATE:
                 created = self._store.create_contact(self._mailbox, self._info.id, dict(write.body))
-                return WriteResult(write.key, Outcome.CREATED, created["id"])
+                return WriteResult(
+                    write.key,
+                    Outcome.CREATED,
+                    created["id"],
+                    contact=folder_contact_from_graph(created),
+                )
             if write.contact_id is None:
                 return WriteResult(
                     write.key,
@@ -110,10 +131,15 @@ class InMemoryFolder:
                     None,
                     "The update has no Office 365 contact id to apply to.",
                 )
-            self._store.update_contact(
+            updated = self._store.update_contact(
                 self._mailbox, write.contact_id, dict(write.body), self._info.id
             )
-            return WriteResult(write.key, Outcome.UPDATED, write.contact_id)
+            return WriteResult(
+                write.key,
+                Outcome.UPDATED,
+                write.contact_id,
+                contact=folder_contact_from_graph(updated),
+            )
         except GraphProblem as problem:
             error = _graph_error(problem, "the contact").message
             return WriteResult(write.key, Outcome.FAILED, write.contact_id, error)

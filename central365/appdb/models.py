@@ -145,6 +145,9 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     waiting: Mapped[str | None] = mapped_column(Text)
     waiting_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Active Central records the run's fresh plan saw (None until it planned): the journal's
+    #: "how big was Central last time".
+    active_records: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunOutcomeRow(Base):
@@ -179,3 +182,41 @@ class RunLeaseRow(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JournalContactRow(Base):
+    """The journal's latest word on one Central record of one mailbox folder.
+
+    `folder_key` is `run_lock_key(mailbox, folder)`; `baseline` is JSON (synced property →
+    the value central365 wrote); `change_key` the contact's changeKey after that write.
+    """
+
+    __tablename__ = "journal_contacts"
+    __table_args__ = (
+        UniqueConstraint("folder_key", "central_key", name="uq_journal_contacts_folder_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    folder_key: Mapped[str] = mapped_column(String(700))
+    central_key: Mapped[str] = mapped_column(Text)
+    office365_id: Mapped[str] = mapped_column(Text)
+    baseline: Mapped[str] = mapped_column(Text)
+    change_key: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("runs.id", ondelete="SET NULL"))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JournalWriteRow(Base):
+    """One contact a run wrote, with its before-image (JSON; NULL for a created contact)."""
+
+    __tablename__ = "journal_writes"
+    __table_args__ = (Index("ix_journal_writes_run_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("runs.id", ondelete="CASCADE"))
+    central_key: Mapped[str] = mapped_column(Text)
+    office365_id: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(Text)
+    change_key: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -93,6 +93,8 @@ class RunRecord:
     #: until when; None while it is not.
     waiting: str | None = None
     waiting_until: datetime | None = None
+    #: Active Central records the run's fresh plan saw; None until it planned.
+    active_records: int | None = None
 
     @property
     def duration(self) -> timedelta | None:

@@ -6,12 +6,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, Update, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from central365.appdb.clock import Now, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import (
+    RunLeaseRow,
     RunOutcomeRow,
     RunRow,
 )
@@ -90,6 +91,7 @@ def _run(row: RunRow) -> RunRecord:
         error=row.error,
         waiting=row.waiting,
         waiting_until=row.waiting_until,
+        active_records=row.active_records,
     )
 
 
@@ -134,14 +136,38 @@ class RunRepository:
         folder_name: str,
         selected: int,
         lock_key: str | None = None,
+        hold_lock: bool = True,
     ) -> RunRecord:
         """Record a new RUNNING run holding the folder's lock.
 
         `lock_key` defaults to `run_lock_key(mailbox, folder_name)`.  Raises `RunInProgress`
         when a RUNNING run (of any process using this database) already holds it.
+        `hold_lock=False` records a run whose writer holds the folder's lease instead (the
+        command line): a killed process then blocks no one once its lease has expired.
         """
         key = lock_key if lock_key is not None else run_lock_key(mailbox, folder_name)
-        row = RunRow(
+        if not hold_lock:
+            return self._insert(self._new_row(started_by, mailbox, folder_name, selected, None))
+        row = self._new_row(started_by, mailbox, folder_name, selected, key)
+        try:
+            with self._db.session(write=True) as s, s.begin():
+                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
+                if holder is not None:
+                    raise RunInProgress(holder.folder_name, holder.id)
+                s.add(row)
+                s.flush()
+                return _run(row)
+        except IntegrityError:  # another process took the lock between our check and insert
+            with self._db.session() as s, s.begin():
+                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
+                if holder is None:
+                    raise
+                raise RunInProgress(holder.folder_name, holder.id) from None
+
+    def _new_row(
+        self, started_by: str, mailbox: str, folder_name: str, selected: int, key: str | None
+    ) -> RunRow:
+        return RunRow(
             started_by=started_by,
             mailbox=mailbox,
             folder_name=folder_name,
@@ -157,20 +183,12 @@ class RunRepository:
             finished_at=None,
             error=None,
         )
-        try:
-            with self._db.session(write=True) as s, s.begin():
-                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
-                if holder is not None:
-                    raise RunInProgress(holder.folder_name, holder.id)
-                s.add(row)
-                s.flush()
-                return _run(row)
-        except IntegrityError:  # another process took the lock between our check and insert
-            with self._db.session() as s, s.begin():
-                holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
-                if holder is None:
-                    raise
-                raise RunInProgress(holder.folder_name, holder.id) from None
+
+    def _insert(self, row: RunRow) -> RunRecord:
+        with self._db.session(write=True) as s, s.begin():
+            s.add(row)
+            s.flush()
+            return _run(row)
 
     def running(self, lock_key: str) -> int | None:
         """The id of the RUNNING run holding `lock_key`, if any."""
@@ -286,15 +304,38 @@ class RunRepository:
         with self._db.session() as s, s.begin():
             return [_outcome(row) for row in s.scalars(query)]
 
+    def _leased(self) -> Select[Any]:
+        """The runs named by a folder lease that has not expired: their writer is alive."""
+        return select(RunLeaseRow.run_id).where(
+            RunLeaseRow.run_id.is_not(None), RunLeaseRow.expires_at > self._clock()
+        )
+
+    def mark_abandoned(self) -> int:
+        """End as INTERRUPTED the RUNNING runs recorded without the lock (the command line's)
+        whose lease has lapsed: their process was killed.  Returns how many were marked."""
+        query = update(RunRow).where(
+            RunRow.status == RunStatus.RUNNING.value,
+            RunRow.active_lock.is_(None),
+            RunRow.id.not_in(self._leased()),
+        )
+        return self._interrupt(query)
+
     def mark_interrupted(self, *, keep: Collection[int] = ()) -> int:
-        """At start-up: end as INTERRUPTED every RUNNING run (but those in `keep`).
+        """At start-up: end as INTERRUPTED every RUNNING run (but those in `keep`, and those a
+        live folder lease names: a command-line sync still writing).
 
         Assumes one application process per database: a run of another live process sharing it
         would be marked too.  Returns how many runs were marked.
         """
-        query = update(RunRow).where(RunRow.status == RunStatus.RUNNING.value)
+        query = update(RunRow).where(
+            RunRow.status == RunStatus.RUNNING.value, RunRow.id.not_in(self._leased())
+        )
         if keep:
             query = query.where(RunRow.id.not_in(list(keep)))
+        return self._interrupt(query)
+
+    def _interrupt(self, query: Update) -> int:
+        """End the runs `query` selects as INTERRUPTED, releasing their lock; how many."""
         with self._db.session(write=True) as s, s.begin():
             result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
                 query.values(

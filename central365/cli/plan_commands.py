@@ -8,7 +8,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -32,14 +32,19 @@ from central365.cli.render import (
 )
 from central365.cli.target_commands import sync_target
 from central365.config import Settings
-from central365.core.errors import Central365Error, ConfigError, MassChangeRefused
+from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.engine.journaling import JournalRun
 from central365.engine.serialize import sync_json, write_plan_json
 from central365.engine.service import PlanReport, SyncOutcome, SyncService
 from central365.wiring.open import mailbox_identity, open_mailbox, open_service
 from central365.wiring.settings import connection_from_settings
 from central365.wiring.sign_in import sign_in_auth
+
+if TYPE_CHECKING:
+    from central365.appdb import Database
+    from central365.appdb.leases import Lease
 
 #: Records a dry run's table shows; `--json` lists them all.
 DRY_RUN_ROWS = 200
@@ -69,7 +74,9 @@ def plan(
         connection = connection_from_settings(ctx.settings())
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
         with open_service(connection, auth) as service:
-            report = service.plan()
+            report = service.plan(
+                last_source_size(ctx.settings(), mailbox_identity(connection, auth))
+            )
         chosen = frozenset(states) if states else None
         if as_json:
             items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
@@ -127,30 +134,56 @@ def sync(
             )
         connection = connection_from_settings(settings)
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
+        mailbox = mailbox_identity(connection, auth)
         with (
             open_service(connection, auth) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext()
-            if dry_run
-            else _folder_lease(settings, mailbox_identity(connection, auth)),
+            nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as held,
         ):
-            planned = None if yes and not dry_run else service.plan()
+            # The last run's Central size, for the `source_shrunk` guard (a dry run reads it
+            # without taking the lease; a run reads it under the lease, before it plans).
+            previous = (
+                last_source_size(settings, mailbox)
+                if held is None
+                else previous_source_size(held[0], mailbox, settings.folder)
+            )
+            planned = None if yes and not dry_run else service.plan(previous)
             try:
                 if planned is not None and not _confirmed(
                     ctx, service, planned, selection, dry_run, as_json, allow_mass_change
                 ):
                     raise typer.Exit(EXIT_OK)
-                outcome = _run_sync(
-                    ctx, service, selection, planned, not as_json, allow_mass_change
-                )
+                assert held is not None  # a dry run has ended above
+                from central365.cli.run_record import recorded_run  # loads the app database
+
+                # A run of History, journalled as it writes (the homepage lists it too).
+                with recorded_run(*held, mailbox, settings.folder) as run:
+                    outcome = _run_sync(
+                        ctx,
+                        service,
+                        selection,
+                        planned,
+                        not as_json,
+                        allow_mass_change,
+                        previous,
+                        journal=run.journal,
+                    )
+                    run.finish(outcome)
             except MassChangeRefused as exc:
                 raise Central365Error(
                     f"{exc.message} Nothing was written: check Central, or run again with "
                     "--allow-mass-change if the change is intended."
                 ) from None
+        if outcome.journal_failures:
+            ctx.err.print(
+                f"{outcome.journal_failures:,} writes could not be recorded in the journal (the "
+                "application database failed); their contacts carry their Central ids, so the "
+                "next plan finds them.",
+                markup=False,
+            )
         report, problems = outcome.report, outcome.planned.plan.problems
         if as_json:
-            print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
+            print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten, run_id=run.id))
         else:
             print_sync(
                 ctx.out,
@@ -163,57 +196,47 @@ def sync(
             raise typer.Exit(EXIT_FAILED_RECORDS)
 
 
+def last_source_size(settings: Settings, mailbox: str) -> int | None:
+    """The last run's Central size for a command that writes nothing (`cli.run_record`)."""
+    from central365.cli.run_record import last_source_size as read
+
+    return read(settings, mailbox)
+
+
+def previous_source_size(database: Database, mailbox: str, folder_name: str) -> int | None:
+    """The last run's Central size, read under the folder's lease (`cli.run_record`)."""
+    from central365.cli.run_record import previous_source_size as read
+
+    return read(database, mailbox, folder_name)
+
+
 @contextmanager
-def _folder_lease(settings: Settings, mailbox: str) -> Iterator[None]:
-    """Hold the folder's lease in the application database while this command writes.
+def _folder_lease(settings: Settings, mailbox: str) -> Iterator[tuple[Database, Lease]]:
+    """Hold the folder's lease in the application database while this command writes; the
+    database is also where the run is recorded and journalled (`cli.run_record`).
 
     The homepage's runs take the same lease, so a second `sync` — here, on another machine
     sharing a PostgreSQL application database, or from the homepage — is refused instead of
     creating every new contact a second time.  (The application database's modules load only
     here: `plan` and `folders` never pay for Alembic's import.)
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from central365.appdb import migrate, open_database, run_lock_key
+    from central365.appdb import run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
+    from central365.cli.run_record import app_database
 
-    url = settings.app_database_url
-    try:
-        migrate(url)
-        database = open_database(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The application database {_safe_url(url)} cannot be used ({type(exc).__name__}); "
-            "central365 keeps its run lock there: check CENTRAL365_DATABASE_URL."
-        ) from None
     holder = (
         f"central365 sync by {getpass.getuser()} on {socket.gethostname()} (process {os.getpid()})"
     )
-    try:
-        with folder_lease(
+    with (
+        app_database(settings, "keeps its run lock and the journal there") as database,
+        folder_lease(
             LeaseRepository(database),
             run_lock_key(mailbox, settings.folder),
             holder,
             folder_name=settings.folder,
-        ):
-            yield
-    except SQLAlchemyError as exc:
-        raise ConfigError(
-            f"The application database {database.url} stopped answering "
-            f"({type(exc).__name__}): check CENTRAL365_DATABASE_URL."
-        ) from None
-    finally:
-        database.dispose()
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(an unreadable URL)"
+        ) as kept,
+    ):
+        yield database, kept.lease
 
 
 def _selection(everything: bool, states: list[State] | None, keys: list[str] | None) -> Selection:
@@ -275,6 +298,8 @@ def _run_sync(
     planned: PlanReport | None,
     show_progress: bool,
     allow_mass_change: bool,
+    previous_source_size: int | None = None,
+    journal: JournalRun | None = None,
 ) -> SyncOutcome:
     on_terminal = show_progress and ctx.err.is_terminal
     progress = Progress(
@@ -317,6 +342,8 @@ def _run_sync(
             planned=planned,
             on_wait=on_wait,
             allow_mass_change=allow_mass_change,
+            previous_source_size=previous_source_size,
+            journal=journal,
         )
     if outcome.folder_created:
         ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")

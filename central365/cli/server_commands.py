@@ -29,10 +29,23 @@ def sandbox(
     token: Annotated[
         str | None, typer.Option(help="Accept only this bearer token (default: any non-empty one).")
     ] = None,
-    latency_ms: Annotated[int, typer.Option(help="Added to every HTTP request.")] = 0,
+    latency_ms: Annotated[
+        int, typer.Option(help="Network round trip added to every HTTP request (a batch is one).")
+    ] = 0,
+    op_ms: Annotated[
+        int,
+        typer.Option(
+            help="Service time of each mailbox operation (a request or a $batch member), held "
+            "in one of the mailbox's 4 slots."
+        ),
+    ] = 0,
     throttle: Annotated[
-        bool, typer.Option(help="Outlook's limits: 4 concurrent requests, 10,000 per 10 minutes.")
+        bool, typer.Option(help="Outlook's limits: 4 concurrent requests and the budget.")
     ] = True,
+    budget: Annotated[
+        int, typer.Option(help="Requests per mailbox per window; $batch members count one each.")
+    ] = 10_000,
+    window: Annotated[float, typer.Option(help="The budget's window, in seconds.")] = 600.0,
     fault_rate: Annotated[
         float, typer.Option(help="Share of requests answered 429/503/504 at random (0..1).")
     ] = 0.0,
@@ -68,8 +81,10 @@ def sandbox(
         try:
             faults = FaultConfig(
                 latency_ms=latency_ms,
+                op_ms=op_ms,
                 mailbox_concurrency=4 if throttle else None,
-                window_requests=10_000 if throttle else None,
+                window_requests=budget if throttle else None,
+                window_s=window,
                 fault_rate=fault_rate,
                 seed=seed,
                 display_name_overwrite=display_name_overwrite,

@@ -1,6 +1,8 @@
 """Turn the selected plan items into folder writes and collect one outcome per record.
 
-The executor interprets a `Plan`; it never decides anything the planner did not.  Records that
+The executor interprets a `Plan`; it never decides anything the planner did not.  Every write
+carries the record's anchor (`mapping.anchor_property`) besides the plan's body, so the contact
+is found by its Central id on the next plan whether or not its write was journalled.  Records that
 were selected but have nothing to do (unchanged, non-actionable, unknown keys) end as `skipped`
 with the cause, so every selected key gets exactly one outcome.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from central365.core.mapping import anchor_property
 from central365.core.model import (
     ACTIONABLE_STATES,
     REASON_TEXT,
@@ -75,10 +78,12 @@ def select(plan: Plan, selection: Selection) -> tuple[list[ContactWrite], list[W
             continue
         seen.add(item.key)
         if item.state is State.NEW:
-            writes.append(ContactWrite(item.key, WriteKind.CREATE, item.body, item.email))
+            body = {**item.body, **anchor_property(item.key)}
+            writes.append(ContactWrite(item.key, WriteKind.CREATE, body, item.email))
         elif item.state is State.UPDATE:
+            body = {**item.body, **anchor_property(item.key)}
             writes.append(
-                ContactWrite(item.key, WriteKind.UPDATE, item.body, item.email, item.office365_id)
+                ContactWrite(item.key, WriteKind.UPDATE, body, item.email, item.office365_id)
             )
         elif selection.everything or item.state in selection.states:
             continue  # a bulk selection only means the records that have something to do

@@ -16,6 +16,12 @@
 
 `desired_contact` says what the folder contact should look like; `plan.py` compares it with the
 current contact and `update_body`/`create_body` turn the result into Graph JSON.
+
+The Central anchor: every contact central365 writes carries the record's Central id in a
+single-value extended property (reference §2.5: a named property `String {GUID} Name CentralId`
+in one fixed namespace, sent in the POST/PATCH body, never in a response unless asked for with
+`$expand=singleValueExtendedProperties($filter=id eq '…')`).  It lets a record find its contact
+again after its email changed, and tells central365's contacts from people's own.
 """
 
 from __future__ import annotations
@@ -80,6 +86,19 @@ FIELD_LABELS: Mapping[str, str] = {
 }
 
 
+#: The anchor's extended-property id.  Fixed for ever: a contact written with another id would
+#: no longer be found (§2.5: "once a format is chosen, always use that same form").
+ANCHOR_PROPERTY_ID = "String {c3650e65-7a1d-4c8e-9b36-5c3e17a2d365} Name CentralId"
+
+#: `$expand` that makes Graph return the anchor with each contact.
+ANCHOR_EXPAND = f"singleValueExtendedProperties($filter=id eq '{ANCHOR_PROPERTY_ID}')"
+
+
+def anchor_property(key: str) -> dict[str, Any]:
+    """The body member that stores `key` as the contact's anchor (POST or PATCH)."""
+    return {"singleValueExtendedProperties": [{"id": ANCHOR_PROPERTY_ID, "value": key}]}
+
+
 def field_label(field: str) -> str:
     """A changed field as a person reads it ("Home postcode" for `homeAddress.postalCode`)."""
     return FIELD_LABELS.get(field, field)
@@ -137,13 +156,20 @@ def address_json(address: PostalAddress) -> dict[str, str | None]:
     return {prop: (getattr(address, attr) or None) for prop, attr in ADDRESS_FIELDS.items()}
 
 
-def email_list(desired: DesiredContact, current: FolderContact | None) -> list[EmailAddress]:
-    """The Central email first, then the contact's other addresses, within Graph's limit of 3."""
+def email_list(
+    desired: DesiredContact, current: FolderContact | None, *, owned: bool = False
+) -> list[EmailAddress]:
+    """The Central email first, then the contact's other addresses, within Graph's limit of 3.
+
+    `owned`: the contact carries this record's anchor, so its first address is the one
+    central365 wrote; a changed Central email replaces it instead of pushing it down the list.
+    """
     first = EmailAddress(address=desired.email, name=desired.display_name)
     if current is None:
         return [first]
     key = email_key(desired.email)
-    kept = [a for a in current.email_addresses if email_key(a.address) != key]
+    others = current.email_addresses[1:] if owned else current.email_addresses
+    kept = [a for a in others if email_key(a.address) != key]
     if current.email_addresses and email_key(current.email_addresses[0].address) == key:
         # Same first address in another case: keep Outlook's spelling and name untouched.
         first = current.email_addresses[0]
@@ -181,6 +207,19 @@ def _string(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _anchor(data: Mapping[str, Any]) -> str:
+    """The anchor among the contact's expanded extended properties ("" when absent)."""
+    props = data.get("singleValueExtendedProperties")
+    for prop in props if isinstance(props, list) else []:
+        # Graph compares property ids without regard to case (§2.5).
+        if isinstance(prop, Mapping) and _string(prop.get("id")).casefold() == _ANCHOR_ID_KEY:
+            return _string(prop.get("value"))
+    return ""
+
+
+_ANCHOR_ID_KEY = ANCHOR_PROPERTY_ID.casefold()
+
+
 def folder_contact_from_graph(data: Mapping[str, Any]) -> FolderContact:
     """A Graph contact JSON object as a `FolderContact`; null, absent and {} all read as blank."""
 
@@ -213,7 +252,27 @@ def folder_contact_from_graph(data: Mapping[str, Any]) -> FolderContact:
         home_address=address("homeAddress"),
         business_address=address("businessAddress"),
         change_key=_string(data.get("changeKey")),
+        anchor=_anchor(data),
     )
+
+
+def synced_values(contact: FolderContact) -> dict[str, str]:
+    """Every synced property of a contact, by the field names of `FieldChange` ("" = blank).
+
+    What the journal keeps as the baseline: the values central365 last wrote.
+    """
+    values = {prop: text(current_scalar(contact, prop)) for prop in SCALAR_FIELDS}
+    values["emailAddresses[0]"] = (
+        text(contact.email_addresses[0].address) if contact.email_addresses else ""
+    )
+    values["businessPhones[0]"] = (
+        text(contact.business_phones[0]) if contact.business_phones else ""
+    )
+    for prop in ADDRESS_PROPERTIES:
+        address = current_address(contact, prop)
+        for part, attr in ADDRESS_FIELDS.items():
+            values[f"{prop}.{part}"] = text(getattr(address, attr))
+    return values
 
 
 def current_scalar(contact: FolderContact, prop: str) -> str:

@@ -156,6 +156,9 @@ class FolderContact:
     home_address: PostalAddress = PostalAddress()
     business_address: PostalAddress = PostalAddress()
     change_key: str = ""
+    #: The Central id central365 stored on the contact when it wrote it (the anchor, an
+    #: extended property: `mapping.ANCHOR_PROPERTY_ID`); "" on people's own contacts.
+    anchor: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,7 @@ class Reason(StrEnum):
     INVALID_EMAIL = "invalid_email"
     DUPLICATE_EMAIL = "duplicate_email"
     DUPLICATE_ID = "duplicate_id"
+    ANCHOR_CONFLICT = "anchor_conflict"
 
 
 #: The same reasons in words, for tables and pages.
@@ -208,7 +212,18 @@ REASON_TEXT: Mapping[Reason, str] = {
     Reason.INVALID_EMAIL: "email address is not valid",
     Reason.DUPLICATE_EMAIL: "email address is shared by several records or Office 365 contacts",
     Reason.DUPLICATE_ID: "the Central id is shared by several active records",
+    Reason.ANCHOR_CONFLICT: (
+        "the Office 365 contact with this email belongs to another Central record (or several "
+        "contacts carry this record's Central id)"
+    ),
 }
+
+
+class Match(StrEnum):
+    """How a record found its folder contact: by the Central id stored on it, or by email."""
+
+    ANCHOR = "anchor"
+    EMAIL = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +252,8 @@ class PlanItem:
     changes: tuple[FieldChange, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    #: How `office365_id` was found; None when no single contact matched.
+    match: Match | None = None
 
 
 class GuardCode(StrEnum):
@@ -316,3 +333,7 @@ class WriteResult:
     outcome: Outcome
     office365_id: str | None = None
     error: str | None = None
+    #: The contact as Office 365 answered the write (its values and changeKey after it), when
+    #: the answer carried it: what the journal keeps as the baseline.  Not part of equality:
+    #: two results are the same outcome whatever detail the answer carried.
+    contact: FolderContact | None = field(default=None, compare=False, repr=False)

@@ -4,8 +4,16 @@ For each active Central record it decides `new`, `update`, `unchanged` or `non_a
 with every reason, the field-by-field change and the Graph body to send.  Execution is
 somewhere else (`execute.py`); the CLI and the web page render the same `Plan`.
 
-Matching is by email only: a record matches a folder contact when its email (trimmed, any case)
-equals any address of the contact's `emailAddresses`.  An email shared by several clean Central
+Matching is first by anchor, then by email.  A contact that carries the record's Central id in
+its anchor (`mapping.ANCHOR_PROPERTY_ID`, written by central365 with every create and update) is
+the record's contact, whatever its addresses: a record whose email changed in Central updates
+its own contact ("Email: old → new", the old address replaced), never a new one.  Otherwise a
+record matches a folder contact when its email (trimmed, any case) equals any address of the
+contact's `emailAddresses`; a contact found so that carries *another* record's anchor is not
+taken over silently: the record is non-actionable (`anchor_conflict`), and so is a record whose
+Central id is carried by several contacts.  A contact matched by email and already equal gets
+its anchor the next time central365 writes it (adding it alone would put every contact of an
+existing folder on the plan as an update).  An email shared by several clean Central
 records, or by several folder contacts, makes the record non-actionable (`duplicate_email`), and
 so does a folder contact that several Central records match through different addresses: either
 would otherwise be rewritten back and forth on every run.
@@ -42,6 +50,7 @@ from central365.core.model import (
     CentralContact,
     FieldChange,
     FolderContact,
+    Match,
     Plan,
     PlanItem,
     PostalAddress,
@@ -90,27 +99,38 @@ def build_plan(
         if not reasons
     )
     by_email = _index_by_email(folder)
+    by_anchor = _index_by_anchor(folder)
     matches = [
-        by_email.get(email_key(record.email), []) if Reason.INVALID_EMAIL not in reasons else []
+        _match(record, reasons, by_anchor, by_email)
         for record, reasons in zip(records, own_reasons, strict=True)
+    ]
+    conflicts = [
+        not reasons and _anchor_conflict(record, found, how)
+        for record, reasons, (found, how) in zip(records, own_reasons, matches, strict=True)
     ]
     claimed = Counter(
         found[0].id
-        for found, reasons in zip(matches, own_reasons, strict=True)
-        if len(found) == 1 and not reasons
+        for (found, _), reasons, conflict in zip(matches, own_reasons, conflicts, strict=True)
+        if len(found) == 1 and not reasons and not conflict
     )
 
     items: list[PlanItem] = []
-    for record, reasons, found in zip(records, own_reasons, matches, strict=True):
+    for record, reasons, (found, how), conflict in zip(
+        records, own_reasons, matches, conflicts, strict=True
+    ):
         all_reasons = list(reasons)
         shared_in_central = not reasons and clean_emails[email_key(record.email)] > 1
-        shared_in_folder = len(found) > 1
-        contact_claimed_twice = not reasons and len(found) == 1 and claimed[found[0].id] > 1
+        shared_in_folder = how is Match.EMAIL and len(found) > 1
+        contact_claimed_twice = (
+            not reasons and not conflict and len(found) == 1 and claimed[found[0].id] > 1
+        )
         if shared_in_central or shared_in_folder or contact_claimed_twice:
             # Before `duplicate_id` (if any), so reasons keep the order of `Reason`.
             position = len(all_reasons) - (Reason.DUPLICATE_ID in all_reasons)
             all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
-        items.append(_decide(record, all_reasons, found, synced))
+        if conflict:
+            all_reasons.append(Reason.ANCHOR_CONFLICT)
+        items.append(_decide(record, all_reasons, found, how, synced))
     return Plan(
         items=tuple(items),
         excluded=excluded,
@@ -118,6 +138,51 @@ def build_plan(
         missing_columns=missing_columns(provided_columns),
         folder_size=len(folder),
     )
+
+
+def _match(
+    record: CentralContact,
+    reasons: Sequence[Reason],
+    by_anchor: dict[str, list[FolderContact]],
+    by_email: dict[str, list[FolderContact]],
+) -> tuple[list[FolderContact], Match | None]:
+    """The contacts a record finds: those carrying its anchor, else those with its email.
+
+    A record without a usable id (missing or shared) finds nothing by anchor: an id several
+    records share names no one record's contact.
+    """
+    key = text(record.key)
+    usable_key = key and Reason.DUPLICATE_ID not in reasons
+    anchored = by_anchor.get(key, []) if usable_key else []
+    if anchored:
+        return anchored, Match.ANCHOR
+    if Reason.INVALID_EMAIL in reasons:
+        return [], None
+    found = by_email.get(email_key(record.email), [])
+    return found, Match.EMAIL if found else None
+
+
+def _anchor_conflict(
+    record: CentralContact, found: Sequence[FolderContact], how: Match | None
+) -> bool:
+    """Several contacts carry the record's anchor, or its email found another record's contact."""
+    if how is Match.ANCHOR:
+        return len(found) > 1
+    return (
+        len(found) == 1
+        and bool(text(found[0].anchor))
+        and text(found[0].anchor) != text(record.key)
+    )
+
+
+def _index_by_anchor(folder: Iterable[FolderContact]) -> dict[str, list[FolderContact]]:
+    """Folder contacts by the Central id they carry (people's own contacts carry none)."""
+    index: dict[str, list[FolderContact]] = defaultdict(list)
+    for contact in folder:
+        anchor = text(contact.anchor)
+        if anchor:
+            index[anchor].append(contact)
+    return index
 
 
 def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderContact]]:
@@ -134,15 +199,18 @@ def _decide(
     record: CentralContact,
     reasons: list[Reason],
     found: Sequence[FolderContact],
+    how: Match | None,
     synced: Collection[str],
 ) -> PlanItem:
     desired = desired_contact(record)
+    single = len(found) == 1
     base: dict[str, Any] = {
         "key": record.key,
         "name": desired.display_name,
         "email": desired.email,
         "line": record.line,
-        "office365_id": found[0].id if len(found) == 1 else None,
+        "office365_id": found[0].id if single else None,
+        "match": how if single else None,
     }
     if reasons:
         return PlanItem(state=State.NON_ACTIONABLE, reasons=tuple(reasons), **base)
@@ -151,7 +219,7 @@ def _decide(
             state=State.NEW, changes=new_contact_changes(desired), body=create_body(desired), **base
         )
     contact = found[0]
-    changes, body = diff(desired, contact, synced)
+    changes, body = diff(desired, contact, synced, owned=how is Match.ANCHOR)
     if not changes:
         return PlanItem(state=State.UNCHANGED, **base)
     return PlanItem(state=State.UPDATE, changes=tuple(changes), body=body, **base)
@@ -172,7 +240,11 @@ def new_contact_changes(desired: DesiredContact) -> tuple[FieldChange, ...]:
 
 
 def diff(
-    desired: DesiredContact, contact: FolderContact, synced: Collection[str] | None = None
+    desired: DesiredContact,
+    contact: FolderContact,
+    synced: Collection[str] | None = None,
+    *,
+    owned: bool = False,
 ) -> tuple[list[FieldChange], dict[str, Any]]:
     """The synced properties that differ, and the PATCH body that makes them equal.
 
@@ -180,6 +252,7 @@ def diff(
     they change) plus `displayName`, which Exchange may regenerate when it is left out (§1.1).
     Properties not in `synced` (their columns were not provided; None: all are) are left alone:
     an address object sent for its other parts keeps their current values.
+    `owned`: the contact carries the record's anchor (its first address is Central's).
     """
     synced = synced_fields(None) if synced is None else synced
     changes: list[FieldChange] = []
@@ -197,7 +270,8 @@ def diff(
     if email_key(first_email) != email_key(desired.email):
         changes.append(FieldChange("emailAddresses[0]", text(first_email) or None, desired.email))
         body["emailAddresses"] = [
-            {"address": a.address, "name": a.name} for a in email_list(desired, contact)
+            {"address": a.address, "name": a.name}
+            for a in email_list(desired, contact, owned=owned)
         ]
 
     first_phone = text(contact.business_phones[0]) if contact.business_phones else ""

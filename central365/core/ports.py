@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from central365.core.journal import JournalContact, JournalEntry, RunSummary
 from central365.core.model import (
     CANONICAL_COLUMNS,
     CentralContact,
@@ -137,3 +138,37 @@ class Mailbox(Protocol):
     def create_folder(self, display_name: str) -> FolderInfo: ...
 
     def folder(self, info: FolderInfo) -> ContactsFolder: ...
+
+
+class Journal(Protocol):
+    """What central365 remembers of its runs (kept in the application database).
+
+    The engine records each write as soon as its answer is read, so a run killed at any point
+    leaves a journal that matches Office 365 (a contact written but not yet journalled still
+    carries its anchor and is found again on the next plan).  Runs themselves are started and
+    ended by the front end that owns them (their lock, who started them); the journal only adds
+    to a run it is given the id of.
+    """
+
+    def note_plan(self, run_id: int, active_records: int) -> None:
+        """The run's fresh plan saw this many active Central records."""
+        ...
+
+    def record(self, run_id: int, entry: JournalEntry) -> None:
+        """Remember one write of the run: the record's contact, baseline, changeKey, and the
+        run's before-image of it, in one transaction."""
+        ...
+
+    def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+        """Remember the contacts among `entries` that the journal lacks for the run's folder
+        (found by their anchors after a run died before journalling them); returns how many.
+        Known ones are left as they are, and no run is said to have written them."""
+        ...
+
+    def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
+        """The newest run into this mailbox folder that planned (any case, trimmed)."""
+        ...
+
+    def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        """What the journal holds for the folder, by Central id."""
+        ...

@@ -2,7 +2,8 @@
 
 What it owns: one thread per run, one run at a time per mailbox folder, progress and outcomes
 persisted as they arrive, and telling the web app when a run has ended (so it plans again).
-It renders nothing and knows no HTTP: a browser that goes away changes nothing, because
+Each write is journalled as its answer is read (`journal`, the same run id: a run of History
+is the journal's run).  It renders nothing and knows no HTTP: a browser that goes away changes nothing, because
 everything a page shows about a run is read back from the database (`RunRepository`).
 
 A run opens its service in its own thread (`RunRequest.service_factory`) and calls
@@ -39,6 +40,8 @@ from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.core.errors import Central365Error
 from central365.core.execute import Selection, select
 from central365.core.model import WriteResult
+from central365.core.ports import Journal
+from central365.engine.journaling import JournalRun
 from central365.engine.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
@@ -170,9 +173,11 @@ class RunManager:
         *,
         leases: LeaseRepository | None = None,
         flush_interval: float = FLUSH_INTERVAL,
+        journal: Journal | None = None,
     ) -> None:
         self._runs = runs
         self._leases = leases
+        self._journal = journal
         self._on_finished = on_finished
         self._flush_interval = flush_interval
         self._lock = threading.Lock()
@@ -362,12 +367,14 @@ class RunManager:
                 )
             )
 
+        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
         outcome = service.sync(
             request.selection,
             on_result=on_result,
             on_plan=on_plan,
             on_wait=on_wait,
             allow_mass_change=request.allow_mass_change,
+            journal=journal,
         )
         if not outcome.unwritten:
             return None

@@ -23,6 +23,7 @@ def item_json(item: PlanItem) -> dict[str, Any]:
         "office365_id": item.office365_id,
         "reasons": [r.value for r in item.reasons],
         "changes": [{"field": c.field, "from": c.before, "to": c.after} for c in item.changes],
+        "match": item.match.value if item.match is not None else None,
     }
 
 
@@ -84,11 +85,17 @@ def problems_json(problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
 
 
 def sync_json(
-    report: SyncReport, problems: Iterable[RowProblem] = (), *, unwritten: int = 0
+    report: SyncReport,
+    problems: Iterable[RowProblem] = (),
+    *,
+    unwritten: int = 0,
+    run_id: int | None = None,
 ) -> dict[str, Any]:
-    """What a sync did, the rows of Central it could not read (so none vanish silently), and
-    how many writes it never got to because it stopped early (deadline, Office 365 down)."""
+    """What a sync did, the rows of Central it could not read (so none vanish silently), how
+    many writes it never got to because it stopped early (deadline, Office 365 down), and the
+    run's id in History and the journal (None when none was recorded)."""
     return {
+        "run_id": run_id,
         "created": report.count(Outcome.CREATED),
         "updated": report.count(Outcome.UPDATED),
         "failed": report.count(Outcome.FAILED),

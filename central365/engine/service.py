@@ -20,6 +20,7 @@ from central365.core.plan import build_plan
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
     ContactSource,
+    Journal,
     Mailbox,
     ResultCallback,
     RunLimited,
@@ -27,6 +28,7 @@ from central365.core.ports import (
     SourceRows,
     WaitCallback,
 )
+from central365.engine.journaling import Journaling, JournalRun, adoptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class SyncOutcome:
     unwritten: int = 0
     #: Why it stopped (the first such write's reason); "" when it did not.
     stop_reason: str = ""
+    #: Writes that happened but could not be journalled (their contacts carry their anchors).
+    journal_failures: int = 0
 
 
 class SyncService:
@@ -89,6 +93,9 @@ class SyncService:
         self._clock = clock
         self.run_deadline = run_deadline
         self.guard_thresholds = guard_thresholds or GuardThresholds()
+        #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
+        #: journal lacks (see `engine.journaling.adoptions`).
+        self._anchored: dict[str, FolderContact] = {}
 
     def plan(self, previous_source_size: int | None = None) -> PlanReport:
         """Read Central and the folder, plan, and check the guards against mass changes.
@@ -114,6 +121,7 @@ class SyncService:
         finally:
             pool.shutdown(wait=False)
         plan = build_plan(records, contacts, provided_columns=provided)
+        self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
             plan, self.guard_thresholds, previous_source_size=previous_source_size
         )
@@ -140,6 +148,7 @@ class SyncService:
         *,
         allow_mass_change: bool = False,
         previous_source_size: int | None = None,
+        journal: JournalRun | None = None,
     ) -> SyncOutcome:
         """Plan again, create the folder if writes need it, then write the selected records.
 
@@ -150,7 +159,8 @@ class SyncService:
         before anything is written.
         `on_wait(reason, seconds)` is told whenever Office 365 makes the run wait (may be
         called from worker threads).  The run's deadline starts here; records still unwritten
-        when it passes end `skipped` with the reason.
+        when it passes end `skipped` with the reason.  `journal`: each write is recorded there
+        as its answer is read, and the plan's count of active Central records noted.
         """
         limits = RunLimits(self.run_deadline, on_wait)
         limited: list[RunLimited] = []
@@ -164,6 +174,7 @@ class SyncService:
                 limited,
                 allow_mass_change,
                 previous_source_size,
+                journal,
             )
         finally:
             for side in limited:  # later calls (a replan) are not bound by this run's deadline
@@ -179,13 +190,22 @@ class SyncService:
         limited: list[RunLimited],
         allow_mass_change: bool,
         previous_source_size: int | None,
+        journal: JournalRun | None,
     ) -> SyncOutcome:
         _limit(self.mailbox, limits, limited)
+        if journal is not None and previous_source_size is None:
+            previous_source_size = self.previous_source_size(journal.journal)
         if planned is None:
             planned = self.plan(previous_source_size)
         writes, skipped = select(planned.plan, selection)
         if not allow_mass_change:
+            # Before the journal hears of the plan: a refused run is no baseline for later guards.
             self.refuse_mass_change(planned, {w.key for w in writes})
+        journaling = None
+        if journal is not None:
+            journal.journal.note_plan(journal.run_id, len(planned.plan.items))
+            journal.journal.adopt(journal.run_id, adoptions(planned.plan, self._anchored))
+            on_result = journaling = Journaling(journal, planned.plan, on_result)
         if on_plan is not None:
             on_plan(planned, len(writes))
         folder_created = False
@@ -204,7 +224,13 @@ class SyncService:
         keys = {w.key for w in writes}
         stopped = [r for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED]
         reason = next((r.error for r in stopped if r.error), "")
-        return SyncOutcome(planned, report, folder_created, len(stopped), reason)
+        failures = journaling.failures if journaling is not None else 0
+        return SyncOutcome(planned, report, folder_created, len(stopped), reason, failures)
+
+    def previous_source_size(self, journal: Journal) -> int | None:
+        """How many active Central records the last run into this folder planned (None: none did)."""
+        last = journal.last_run(self.mailbox.name, self.folder_name)
+        return last.active_records if last is not None else None
 
     def guards_for(self, planned: PlanReport, keys: Collection[str]) -> tuple[Guard, ...]:
         """The guards that writing the records `keys` of the plan would trip."""

@@ -3,8 +3,9 @@
 Owns: the mailbox's user path (`/me` or `/users/{id|UPN}`), URL and query building, the
 `Prefer: IdType="ImmutableId"` header on every request, paging through every `@odata.nextLink`
 exactly as given, the per-mailbox limits (at most 4 requests in flight, the shared throttle
-`Fence`), the run's deadline (no request outlives it, no wait goes past it) and the waiting
-notifications, the retry loop for single requests, and masked request logging.
+`Fence`, the request budget paced by `graph.pacer`), the run's deadline (no request outlives
+it, no wait goes past it) and the waiting notifications, the retry loop for single requests,
+and masked request logging.
 
 Must not: know what a status means (asks `graph.errors`), build or read `$batch` bodies
 (`graph.batch`), know contacts or folders (`graph.folder`, `graph.mailbox`), create its own
@@ -22,7 +23,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -42,6 +43,7 @@ from central365.graph.errors import (
     error_from_transport,
     wait_too_long_reason,
 )
+from central365.graph.pacer import Pacer
 from central365.graph.throttle import (
     Clock,
     Deadline,
@@ -139,6 +141,8 @@ class GraphClient:
         self._jitter = jitter or default_jitter()
         self._slots = threading.BoundedSemaphore(max(1, min(MAILBOX_CONCURRENCY, max_in_flight)))
         self.deadline = Deadline.unlimited(self.clock)
+        #: The mailbox's request budget, once a 429 showed it (shared by every call).
+        self.pacer = Pacer()
         self._limits: RunLimits | None = None
         self._on_wait: WaitCallback | None = None
 
@@ -167,19 +171,31 @@ class GraphClient:
     # -- one attempt ------------------------------------------------------------------------
 
     def send(
-        self, method: str, url: str, *, json: Any = None, what: str = "the request"
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        what: str = "the request",
+        units: int = 1,
     ) -> httpx.Response:
-        """Send once, after the fence opens and a mailbox slot is free; the body is read.
+        """Send once, after the fence opens, the budget has room for `units` (a `$batch`
+        counts its members) and a mailbox slot is free; the body is read.
 
         Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
         not be reached, `OutcomeUnknown` when the request may have arrived but no answer came,
         `AuthFailed` when no token could be had, and `DeadlineReached` (nothing sent) when the
-        run's deadline has passed or the fence would hold past it.
+        run's deadline has passed or the fence or the budget would hold past it.
         """
         headers = {"Prefer": IMMUTABLE_ID_PREFER}
         self._wait_for_fence()
+        self._wait_for_budget(units)
         with self._slots:
-            timeout = self._timeout()
+            try:
+                timeout = self._timeout()
+            except DeadlineReached:
+                self.pacer.refund(units)
+                raise
             started = time.perf_counter()
             try:
                 response = self._http.request(
@@ -218,6 +234,32 @@ class GraphClient:
             raise DeadlineReached(wait_too_long_reason(longest, decision.reason, left))
         self.pause(decision.delay, decision.reason)
 
+    def throttled(self, retry_afters: Iterable[str | None], refused: int) -> None:
+        """An answer came: `refused` units were not counted by the mailbox, and the longest of
+        the 429s' `retry_afters` (if any) may teach the budget (`graph.pacer`)."""
+        self.pacer.refund(refused)
+        now = self.clock.time()
+        waits = [s for r in retry_afters if (s := parse_retry_after(r, now)) is not None]
+        if waits:
+            seconds = max(waits)
+            budget = self.pacer.learn(self.clock.monotonic(), seconds)
+            if budget is not None:
+                logger.debug("mailbox budget: %d requests per %.0fs", budget.units, budget.window_s)
+
+    def _wait_for_budget(self, units: int) -> None:
+        """Wait until the learnt budget has room; a wait past the deadline sends nothing."""
+        now = self.clock.monotonic()
+        held = self.pacer.reserve(units, now) - now
+        if held <= 0:
+            return
+        left = self.deadline.remaining()
+        if held > left:
+            self.pacer.refund(units)
+            raise DeadlineReached(wait_too_long_reason(held, "the mailbox's request budget", left))
+        if held >= 1 and self._on_wait is not None:
+            self._on_wait("pacing to the mailbox's request budget", held)
+        self.clock.sleep(held)
+
     def _wait_for_fence(self) -> None:
         held = self.fence.remaining()
         left = self.deadline.remaining()
@@ -246,10 +288,12 @@ class GraphClient:
 
     # -- retried calls ----------------------------------------------------------------------
 
-    def attempt(self, method: str, url: str, *, json: Any = None, what: str) -> Answer:
+    def attempt(
+        self, method: str, url: str, *, json: Any = None, what: str, units: int = 1
+    ) -> Answer:
         """Send once and classify the answer; only `DeadlineReached` is raised."""
         try:
-            response = self.send(method, url, json=json, what=what)
+            response = self.send(method, url, json=json, what=what, units=units)
         except DeadlineReached:
             raise
         except GraphError as exc:
@@ -276,6 +320,8 @@ class GraphClient:
             answer = self.attempt(method, url, json=json, what=what)
             if answer.verdict is Verdict.SUCCESS:
                 return answer.body
+            if answer.verdict is Verdict.THROTTLED:
+                self.throttled([answer.retry_after], refused=1)
             decision = decide(answer, member, self.timing())
             if decision.action is not Action.WAIT or answer.error is None:
                 raise answer.error or GraphError(f"Office 365 did not do {what}.")

@@ -28,10 +28,12 @@ Must not: do I/O, sleep, read a clock (the caller passes `Timing`), or log.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from central365.core.errors import GraphError, OutcomeUnknown
+from central365.core.mapping import folder_contact_from_graph
+from central365.core.model import FolderContact
 from central365.graph.errors import Answer, Verdict, gave_up
 from central365.graph.throttle import RetryPolicy, parse_retry_after
 
@@ -93,6 +95,8 @@ class Decision:
     asked: float | None = None
     #: DONE: the contact's id (None when Graph's answer carried none).
     contact_id: str | None = None
+    #: DONE: the contact as Graph answered the write (for the journal's baseline and changeKey).
+    contact: FolderContact | None = field(default=None, compare=False, repr=False)
     #: One more attempt is counted against the write.
     counted: bool = False
 
@@ -129,6 +133,13 @@ def _contact_id(body: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _written(body: object) -> FolderContact | None:
+    """The contact a write's answer carried (201/200 hold the whole contact, §1.3, §1.4)."""
+    if isinstance(body, Mapping) and _contact_id(body) is not None:
+        return folder_contact_from_graph(body)
+    return None
+
+
 def _again(answer: Answer, member: Member, timing: Timing, maybe_applied: bool) -> Decision:
     """Count an attempt; wait (or look up a create that may exist), or give up when used up."""
     attempts = member.attempts + 1
@@ -143,7 +154,8 @@ def decide(answer: Answer, member: Member, timing: Timing) -> Decision:
     """One member's answer (inner batch answer or single request) → its decision."""
     kind = answer.verdict
     if kind is Verdict.SUCCESS:
-        return Decision(Action.DONE, contact_id=_contact_id(answer.body))
+        body = answer.body
+        return Decision(Action.DONE, contact_id=_contact_id(body), contact=_written(body))
     if kind is Verdict.FAILED_DEPENDENCY and member.dependant:
         return Decision(Action.RESEND, wait_reason(answer))
     if kind in _TRANSIENT:

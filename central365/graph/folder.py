@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from urllib.parse import quote
 
-from central365.core.mapping import GRAPH_SELECT, folder_contact_from_graph
+from central365.core.mapping import ANCHOR_EXPAND, GRAPH_SELECT, folder_contact_from_graph
 from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
 from central365.core.ports import ResultCallback, RunLimits
 from central365.graph.batch import (
@@ -55,6 +55,11 @@ logger = logging.getLogger(__name__)
 #: `$top` for listing: the largest page Graph is reported to accept (reference §2.3: 1..1000,
 #: from the messages docs and mgd#4798); fewer round trips, each still under the 504 risk.
 PAGE_SIZE = 1000
+
+#: Members the mailbox did not count against its budget: refused before running.
+_MEMBER_NOT_COUNTED = frozenset({Verdict.THROTTLED, Verdict.FAILED_DEPENDENCY})
+#: Whole calls whose members it did not count: throttled, or never sent.
+_CALL_NOT_COUNTED = frozenset({Verdict.THROTTLED, Verdict.UNREACHABLE})
 
 _NO_EMAIL = (
     "The contact was sent but no answer came back, and without an email it cannot "
@@ -106,9 +111,10 @@ class GraphFolder:
     # -- reads --------------------------------------------------------------------------------
 
     def contacts(self) -> Iterator[FolderContact]:
-        """Every contact of this folder, page after page."""
+        """Every contact of this folder, page after page, each with its anchor (§2.5)."""
         url = self._client.url(
-            self._path, {"$select": ",".join(GRAPH_SELECT), "$top": str(PAGE_SIZE)}
+            self._path,
+            {"$select": ",".join(GRAPH_SELECT), "$expand": ANCHOR_EXPAND, "$top": str(PAGE_SIZE)},
         )
         for item in self._client.pages(url, what="the folder's contact list"):
             yield folder_contact_from_graph(item)
@@ -116,7 +122,12 @@ class GraphFolder:
     def find_by_email(self, email: str) -> list[FolderContact]:
         """The folder's contacts whose `emailAddresses` hold `email` (Graph compares the case)."""
         url = self._client.url(
-            self._path, {"$filter": _email_filter(email), "$select": ",".join(GRAPH_SELECT)}
+            self._path,
+            {
+                "$filter": _email_filter(email),
+                "$select": ",".join(GRAPH_SELECT),
+                "$expand": ANCHOR_EXPAND,
+            },
         )
         return [
             folder_contact_from_graph(item)
@@ -215,14 +226,30 @@ class GraphFolder:
         payload = build_batch([self._request(t) for t in tasks], chained=chained)
         client = self._client
         answer = client.attempt(
-            "POST", client.url("/$batch"), json=payload, what="the batch of contact writes"
+            "POST",
+            client.url("/$batch"),
+            json=payload,
+            what="the batch of contact writes",
+            units=len(tasks),
         )
         if answer.verdict is Verdict.SUCCESS:
             heard = self._settle(tasks, answer, depends_on(payload))
         else:
             heard = self._call_failed(tasks, answer, round_try)
+        self._account(heard, len(tasks))
         self._hold(heard)
         return heard
+
+    def _account(self, heard: Heard, units: int) -> None:
+        """Tell the budget pacer what the mailbox did not count (throttled and 424 members, or
+        a whole call throttled or never sent) and the Retry-After of every 429 heard."""
+        if heard.call_failed is not None:
+            refused = units if any(a.verdict in _CALL_NOT_COUNTED for a in heard.answers) else 0
+        else:
+            refused = sum(1 for a in heard.answers if a.verdict in _MEMBER_NOT_COUNTED)
+        throttles = [a.retry_after for a in heard.answers if a.verdict is Verdict.THROTTLED]
+        if refused or throttles:
+            self._client.throttled(throttles, refused)
 
     def _settle(self, tasks: list[Task], answer: Answer, dependants: dict[str, str]) -> Heard:
         """Each member's inner answer → its decision."""
@@ -288,6 +315,7 @@ class GraphFolder:
             heard = self._call_failed(group, answers, round_try)
         else:
             heard = self._judge_look_ups(group, answers)
+        self._account(heard, len(group))
         self._hold(heard)
         return heard
 
@@ -308,7 +336,9 @@ class GraphFolder:
             for t in group
         ]
         payload = build_batch(requests, chained=False)
-        answer = client.attempt("POST", client.url("/$batch"), json=payload, what=what)
+        answer = client.attempt(
+            "POST", client.url("/$batch"), json=payload, what=what, units=len(requests)
+        )
         if answer.verdict is not Verdict.SUCCESS:
             return answer
         return {

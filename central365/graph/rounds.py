@@ -132,12 +132,13 @@ def _failed(task: Task, reason: str) -> WriteResult:
     return WriteResult(task.write.key, Outcome.FAILED, task.write.contact_id, reason)
 
 
-def _succeeded(task: Task, contact_id: str | None) -> WriteResult:
+def _succeeded(task: Task, decision: Decision) -> WriteResult:
     created = task.write.kind is WriteKind.CREATE
     return WriteResult(
         key=task.write.key,
         outcome=Outcome.CREATED if created else Outcome.UPDATED,
-        office365_id=contact_id or task.write.contact_id,
+        office365_id=decision.contact_id or task.write.contact_id,
+        contact=decision.contact,
     )
 
 
@@ -191,7 +192,7 @@ class Run:
     def _apply(self, task: Task, decision: Decision, into: Round) -> None:
         action = decision.action
         if action is Action.DONE:
-            self.finish(task, _succeeded(task, decision.contact_id))
+            self.finish(task, _succeeded(task, decision))
         elif action is Action.GIVE_UP:
             self.finish(task, _failed(task, decision.reason))
         elif action in (Action.RESEND, Action.STOP):

@@ -7,7 +7,8 @@ Every Graph request goes through one pipeline (`_serve`):
    request (403), `/me` becoming its user's mailbox (`identity.graph_access`);
 2. scripted fault rules, then random faults (answered without running the request);
 3. the mailbox throttle: take a concurrency slot and spend one unit of budget, or 429;
-4. sleep `latency_ms` while holding the slot, then run the handler (`dispatch.handle`; the
+4. sleep `latency_ms` (the round trip) while holding the slot, then `op_ms` (the mailbox's
+   service time) for a request to a mailbox, then run the handler (`dispatch.handle`; the
    directory's `groups/...` paths go to `routes_groups`, with no mailbox slot);
 5. after-processing rules: replace the answer, hang before answering, or drop the connection.
 
@@ -229,12 +230,15 @@ async def _pipeline(ctx: SandboxContext, req: GraphRequest, effects: Effects) ->
 
 
 async def _run_single(ctx: SandboxContext, req: GraphRequest) -> GraphResponse:
-    """A plain request: hold one slot of its mailbox through the latency and the handler."""
+    """A plain request: hold one slot of its mailbox through the latency, the service time
+    and the handler."""
     name = mailbox_of(req.segments)
     box = ctx.store.mailbox_key(name) if name is not None else None
     held = _take_slot(ctx, box) if box is not None else 0
     try:
         await ctx.latency()
+        if box is not None:
+            await ctx.service_timer().one_more()
         return handle(
             ctx.store, req, regenerate_display_name=ctx.faults.config.display_name_overwrite
         )

@@ -25,6 +25,11 @@ wants min(4, n) slots and a chain wants 1.  When fewer are free, the members go 
 the wanted size and, in each wave, those beyond the granted slots get 429 ApplicationThrottled,
 which matches the 4-6 inner 429s per 20 that field reports describe when other requests run
 against the same mailbox.
+
+Service time (`FaultConfig.op_ms`): each member that runs against a mailbox spends `op_ms` in
+its slot.  A chain spends it member after member (n members: n * op_ms); an unordered batch
+spends it once per wave (n members: ceil(n / 4) * op_ms).  The round trip (`latency_ms`) comes
+once, before the first member.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from central365.mailstore.problem import GraphProblem, bad_request
 from central365.sandbox import faults as faults_mod
-from central365.sandbox.context import SandboxContext
+from central365.sandbox.context import SandboxContext, ServiceTimer
 from central365.sandbox.dispatch import handle, mailbox_of
 from central365.sandbox.messages import GraphRequest, GraphResponse, json_response, problem_response
 
@@ -204,6 +209,8 @@ async def run_batch(
     answers: list[dict[str, Any]] = []
     try:
         await ctx.latency()
+        timer = ctx.service_timer()
+        slots = Slots(by_mailbox, wanted, granted, sequential, timer)
         failed: set[str] = set()
         for member in members:
             req = requests[member.id]
@@ -215,7 +222,7 @@ async def run_batch(
             elif isinstance(req, GraphProblem):
                 response = problem_response(req, request_id=str(uuid.uuid4()))
             else:
-                response = _run_member(ctx, member, req, by_mailbox, wanted, granted, effects)
+                response = await _run_member(ctx, member, req, slots, effects)
             if response.status >= 400:
                 failed.add(member.id)
             ctx.stats.inner(member.method, response.status)
@@ -239,13 +246,34 @@ def _authorized(
         return problem
 
 
-def _run_member(
+@dataclass(frozen=True)
+class Slots:
+    """How one batch holds each mailbox it targets: its members' ids, the slots it wanted and
+    got, and the timer that spends their service time."""
+
+    by_mailbox: Mapping[str, list[str]]
+    wanted: Mapping[str, int]
+    granted: Mapping[str, int]
+    sequential: bool
+    timer: ServiceTimer
+
+    def place(self, box: str, member_id: str) -> tuple[int, int]:
+        """(wave, position in the wave) of a member among its mailbox's members."""
+        return divmod(self.by_mailbox[box].index(member_id), self.wanted[box])
+
+    async def operate(self, wave: int) -> None:
+        """Spend one member's service time: after the chain's previous member, or in its wave."""
+        if self.sequential:
+            await self.timer.one_more()
+        else:
+            await self.timer.wave(wave)
+
+
+async def _run_member(
     ctx: SandboxContext,
     member: Member,
     req: GraphRequest,
-    by_mailbox: Mapping[str, list[str]],
-    wanted: Mapping[str, int],
-    granted: Mapping[str, int],
+    slots: Slots,
     effects: Effects,
 ) -> GraphResponse:
     client_id = req.headers.get("client-request-id")
@@ -267,15 +295,16 @@ def _run_member(
     name = mailbox_of(req.segments)
     if name is not None:
         box = ctx.store.mailbox_key(name)
-        position = by_mailbox[box].index(member.id) % wanted[box]
+        wave, position = slots.place(box, member.id)
         config = ctx.faults.config
-        if position >= granted[box]:
+        if position >= slots.granted[box]:
             ctx.stats.throttle()
             return refuse(faults_mod.concurrency_throttled(config.concurrency_retry_after_s))
         wait = ctx.faults.throttle.spend(box, config.window_requests, config.window_s)
         if wait is not None:
             ctx.stats.throttle()
             return refuse(faults_mod.budget_throttled(wait))
+        await slots.operate(wave)
     response = handle(
         ctx.store, req, regenerate_display_name=ctx.faults.config.display_name_overwrite
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from central365.mailstore.store import SandboxStore
@@ -28,6 +30,10 @@ class SandboxContext:
     #: The open state file (`--state`), saved before each answer; None keeps state in memory.
     state_file: StateFile | None = None
 
+    #: How the sandbox waits and reads time; tests pass fakes to check service times.
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+
     _saving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def save_writes(self) -> None:
@@ -44,7 +50,48 @@ class SandboxContext:
                 await asyncio.to_thread(state_file.save_pending, self.store)
 
     async def latency(self) -> None:
-        """The configured network + service time of one HTTP request."""
+        """The configured network round trip of one HTTP request."""
         delay = self.faults.config.latency_ms
         if delay > 0:
-            await asyncio.sleep(delay / 1000)
+            await self.sleep(delay / 1000)
+
+    def service_timer(self) -> ServiceTimer:
+        """A timer for the mailbox operations of one HTTP request, started now."""
+        return ServiceTimer(self.faults.config.op_ms / 1000, self.sleep, self.monotonic)
+
+
+class ServiceTimer:
+    """Spends `op_ms` per mailbox operation of one request, on a schedule from its start.
+
+    Operation k ends at `start + k * op_s`; each wait sleeps only up to that moment, so the
+    small overshoot of every sleep does not add up along a 20-member chain.
+    """
+
+    def __init__(
+        self,
+        op_s: float,
+        sleep: Callable[[float], Awaitable[None]],
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._op_s = op_s
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._start = monotonic()
+        self._done = 0
+
+    async def one_more(self) -> None:
+        """One more operation after the previous ones (a `dependsOn` chain, a plain request)."""
+        self._done += 1
+        await self._until(self._done)
+
+    async def wave(self, index: int) -> None:
+        """An operation of wave `index` (0-based): waves of up to 4 run side by side."""
+        self._done = max(self._done, index + 1)
+        await self._until(index + 1)
+
+    async def _until(self, ops: int) -> None:
+        if self._op_s <= 0:
+            return
+        left = self._start + ops * self._op_s - self._monotonic()
+        if left > 0:
+            await self._sleep(left)

@@ -12,7 +12,10 @@ The throttle follows reference §3.1 and §4.1, counted per mailbox (the sandbox
 - budget: at most `window_requests` (10,000) requests per `window_s` (600 s) per mailbox; a
   request over budget gets 429 `ApplicationThrottled` with Retry-After = seconds until the
   oldest counted request leaves the window.  Throttled requests are not counted (the docs say
-  they count; not counting keeps Retry-After truthful, which is what clients are tested on).
+  they count; not counting keeps Retry-After truthful, which is what clients are tested on);
+- service time: every mailbox operation (a plain request or a `$batch` member that runs)
+  holds its slot for `op_ms`, as Exchange spends time on each item a batch carries; the
+  network round trip (`latency_ms`) is charged once per HTTP request.
 
 How much a `$batch` holds is decided in `central365.sandbox.batch_exec`.
 """
@@ -59,7 +62,10 @@ class FaultConfig:
     """Every knob of the sandbox's misbehaviour; the defaults model a healthy Outlook.
 
     latency_ms               added to every HTTP request (a batch is one request), while the
-                             request holds its mailbox slot(s)
+                             request holds its mailbox slot(s): the network round trip
+    op_ms                    service time of one mailbox operation (a plain request or a
+                             `$batch` member that runs), held in one slot: a dependsOn chain
+                             spends it member after member, an unordered batch up to 4 at once
     mailbox_concurrency      in-flight requests per mailbox before 429; None switches it off
     concurrency_retry_after_s  Retry-After of a concurrency 429
     window_requests          requests per mailbox per `window_s`; None switches it off
@@ -77,6 +83,7 @@ class FaultConfig:
     """
 
     latency_ms: int = 0
+    op_ms: int = 0
     mailbox_concurrency: int | None = OUTLOOK_CONCURRENCY
     concurrency_retry_after_s: int = 1
     window_requests: int | None = OUTLOOK_WINDOW_REQUESTS
@@ -102,6 +109,8 @@ class FaultConfig:
         found: list[str] = []
         if self.latency_ms < 0:
             found.append("latency_ms must be >= 0")
+        if self.op_ms < 0:
+            found.append("op_ms must be >= 0")
         if self.mailbox_concurrency is not None and self.mailbox_concurrency < 1:
             found.append("mailbox_concurrency must be >= 1 (or None to switch it off)")
         if self.concurrency_retry_after_s < 0:
@@ -123,6 +132,7 @@ class FaultConfig:
         cls,
         *,
         latency_ms: int = 0,
+        op_ms: int = 0,
         throttle: bool = True,
         concurrency: int = OUTLOOK_CONCURRENCY,
         retry_after_s: int = 1,
@@ -146,6 +156,7 @@ class FaultConfig:
             kinds.append(FaultKind.TOO_MANY_OBJECTS)
         return cls(
             latency_ms=latency_ms,
+            op_ms=op_ms,
             mailbox_concurrency=concurrency if throttle else None,
             concurrency_retry_after_s=retry_after_s,
             window_requests=window_requests if throttle else None,

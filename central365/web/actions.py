@@ -79,7 +79,8 @@ def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> Pl
 
     def plan_now() -> PlanReport:
         with runtime.connector.service(caller.user, app) as service:
-            return service.plan()
+            # The last run's Central size, for the `source_shrunk` guard.
+            return service.plan(service.previous_source_size(runtime.journal))
 
     running = runtime.runs.running(target.key)
     if again:

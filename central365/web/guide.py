@@ -83,6 +83,13 @@ REASON_HELP: Mapping[Reason, str] = {
         "so none is. Give each person their own address in Central, or remove the duplicate "
         "contact from the Office 365 folder."
     ),
+    Reason.ANCHOR_CONFLICT: (
+        "central365 marks every contact it writes with the Central id of its record. The "
+        "contact with this email carries another record's id (or several contacts carry this "
+        "record's id), so taking it over would silently move it from one record to another. "
+        "Check which Central record the person belongs to, and remove the extra contact from "
+        "the Office 365 folder or correct the email in Central."
+    ),
 }
 
 #: Central's lines of address in the product description's example.

@@ -23,6 +23,7 @@ from central365.appdb import (
     AppSettings,
     AuthChoice,
     Database,
+    JournalRepository,
     Repositories,
     RunRepository,
     SecretBox,
@@ -127,8 +128,13 @@ class Runtime:
                 client_certificate_pem=_certificate_pem(settings),
                 by="start-up settings",
             )
+        #: What central365 remembers of its runs, shared with the command line (`appdb.journal`).
+        self.journal = JournalRepository(self.database)
         self.run_manager = RunManager(
-            self.runs, on_finished=self._run_finished, leases=LeaseRepository(self.database)
+            self.runs,
+            on_finished=self._run_finished,
+            leases=LeaseRepository(self.database),
+            journal=self.journal,
         )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
 

@@ -23,6 +23,8 @@ TABLES = {
     "runs",
     "run_outcomes",
     "run_leases",
+    "journal_contacts",
+    "journal_writes",
 }
 #: The newest migration: a new one changes this on purpose.
 HEAD = "0005"

@@ -116,3 +116,33 @@ def test_thresholds_are_settings(cli: Any, tmp_path: Path) -> None:
     assert cli.json("plan")["guards"] == []
     done = cli.json("sync", "--all", "--yes")
     assert done["updated"] == PEOPLE
+
+
+def test_a_shrunk_central_is_refused_against_the_last_run_and_a_refusal_is_no_baseline(
+    make_cli: Any, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    full = tmp_path / "full.csv"
+    write_csv(full, [row(n) for n in range(1, 31)], CANONICAL_COLUMNS)
+    cli = make_cli(f"csv:{full}", CENTRAL365_DATABASE_URL=url)
+    assert cli.json("plan")["guards"] == []  # no run yet: nothing to compare with
+    assert cli.json("sync", "--all", "--yes")["created"] == 30
+
+    shrunk = tmp_path / "shrunk.csv"
+    write_csv(shrunk, [row(n) for n in range(1, 11)], CANONICAL_COLUMNS)
+    cli.env["CENTRAL365_CENTRAL"] = f"csv:{shrunk}"
+    (guard,) = cli.json("plan")["guards"]
+    assert guard["code"] == "source_shrunk"
+    assert "10 active records now, against 30 at the last run" in guard["message"]
+
+    refused = cli.run("sync", "--all", "--yes")
+    assert refused.returncode == 2, refused.stderr
+    assert "Central has 10 active records now" in refused.stderr
+    # The refused run saw 10 records but wrote nothing: the last real run (30) stays the baseline.
+    assert [g["code"] for g in cli.json("plan")["guards"]] == ["source_shrunk"]
+    assert [g["code"] for g in cli.json("sync", "--all", "--dry-run")["guards"]] == [
+        "source_shrunk"
+    ]
+
+    assert cli.json("sync", "--all", "--yes", "--allow-mass-change")["failed"] == 0
+    assert cli.json("plan")["guards"] == []  # the allowed run is the new baseline

@@ -15,6 +15,7 @@ import pytest
 
 from central365.core.errors import Conflict, GraphError, SourceError
 from central365.core.execute import Selection
+from central365.core.mapping import anchor_property
 from central365.core.model import (
     CentralContact,
     ContactWrite,
@@ -206,3 +207,33 @@ def test_a_central_that_cannot_be_read_wins_over_a_folder_error() -> None:
     readable = SyncService(InMemorySource([]), UnreachableMailbox(store, MAILBOX), "Central")
     with pytest.raises(GraphError, match="could not be reached"):
         readable.plan()
+
+
+def test_the_anchor_written_with_a_contact_is_read_back_and_a_patch_sets_it(
+    world: tuple[Mailbox, SandboxStore],
+) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Central", [body(1)])
+    info = mailbox.find_folder("Central")
+    assert info is not None
+    folder = mailbox.folder(info)
+    (existing,) = folder.contacts()
+    assert existing.anchor == ""
+    results = folder.write(
+        [
+            ContactWrite("new", WriteKind.CREATE, {**body(2), **anchor_property("42")}, "p2@x"),
+            ContactWrite(
+                "old",
+                WriteKind.UPDATE,
+                {"surname": "Anchored", "displayName": "P1 Anchored", **anchor_property("7")},
+                "p1@example.com",
+                existing.id,
+            ),
+        ]
+    )
+    # The answer carries the contact as written: its values and changeKey, for the journal.
+    assert [r.contact.surname if r.contact else None for r in results] == ["Test", "Anchored"]
+    assert all(r.contact and r.contact.change_key for r in results)
+    anchors = {c.given_name: c.anchor for c in folder.contacts()}
+    assert anchors == {"P1": "7", "P2": "42"}
+    assert [c.anchor for c in folder.find_by_email("p1@example.com")] == ["7"]

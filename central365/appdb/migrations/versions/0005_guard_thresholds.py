@@ -15,7 +15,7 @@ from alembic import op
 revision: str = "0005"
 # The journal's 0004 is made on another branch at the same time: when both are merged, this
 # follows it ("0004"); until then it follows 0003.
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,204 @@
+"""The journal (`core.ports.Journal`) in the application database.
+
+A run of the journal IS a run of History (`runs`, one table for the homepage and the command
+line): the journal adds how many active Central records its plan saw, and for every contact it
+wrote a row of `journal_writes` (its before-image) while `journal_contacts` keeps, per mailbox
+folder and Central id, the latest write (contact id, baseline, changeKey).  Both rows of one
+write go in one transaction, so the journal never holds half a write.
+
+Must not: decide anything about a plan, or hold contact values anywhere but in these tables
+(never in a log).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from central365.appdb.clock import Now, utc_now
+from central365.appdb.database import Database
+from central365.appdb.models import JournalContactRow, JournalWriteRow, RunRow
+from central365.appdb.run_repository import run_lock_key
+from central365.core.journal import JournalAction, JournalContact, JournalEntry, RunSummary
+
+
+@dataclass(frozen=True, slots=True)
+class JournalWrite:
+    """One contact a run wrote, as the journal keeps it (for History and undo)."""
+
+    key: str
+    office365_id: str
+    action: JournalAction
+    #: Property → the value the run replaced (None: blank); empty for a created contact.
+    before: Mapping[str, str | None]
+    change_key: str
+    written_at: datetime
+
+
+def _summary(row: RunRow) -> RunSummary:
+    return RunSummary(
+        id=row.id,
+        started_by=row.started_by,
+        mailbox=row.mailbox,
+        folder_name=row.folder_name,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        active_records=row.active_records,
+        created=row.created,
+        updated=row.updated,
+        failed=row.failed,
+        skipped=row.skipped,
+    )
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
+
+
+class JournalRepository:
+    """The journal of every mailbox folder central365 writes into."""
+
+    def __init__(self, database: Database, clock: Now = utc_now) -> None:
+        self._db = database
+        self._clock = clock
+        self._folder_keys: dict[int, str] = {}
+
+    def note_plan(self, run_id: int, active_records: int) -> None:
+        with self._db.session(write=True) as s, s.begin():
+            s.execute(
+                update(RunRow).where(RunRow.id == run_id).values(active_records=active_records)
+            )
+
+    def record(self, run_id: int, entry: JournalEntry) -> None:
+        """Remember one write: the before-image, and the record's latest contact (one
+        transaction).  Raises `LookupError` for an unknown run."""
+        now = self._clock()
+        with self._db.session(write=True) as s, s.begin():
+            folder_key = self._folder_key(s, run_id)
+            s.add(
+                JournalWriteRow(
+                    run_id=run_id,
+                    central_key=entry.key,
+                    office365_id=entry.office365_id,
+                    action=entry.action.value,
+                    before=None if entry.action is JournalAction.CREATED else _json(entry.before),
+                    change_key=entry.change_key,
+                    written_at=now,
+                )
+            )
+            row = s.scalar(
+                select(JournalContactRow).where(
+                    JournalContactRow.folder_key == folder_key,
+                    JournalContactRow.central_key == entry.key,
+                )
+            )
+            if row is None:
+                row = JournalContactRow(folder_key=folder_key, central_key=entry.key)
+                s.add(row)
+            row.office365_id = entry.office365_id
+            row.baseline = _json(entry.baseline)
+            row.change_key = entry.change_key
+            row.run_id = run_id
+            row.written_at = now
+
+    def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+        if not entries:
+            return 0
+        now = self._clock()
+        with self._db.session(write=True) as s, s.begin():
+            folder_key = self._folder_key(s, run_id)
+            known = set(
+                s.scalars(
+                    select(JournalContactRow.central_key).where(
+                        JournalContactRow.folder_key == folder_key
+                    )
+                )
+            )
+            missing = [e for e in entries if e.key not in known]
+            if missing:
+                s.execute(
+                    insert(JournalContactRow),
+                    [
+                        {
+                            "folder_key": folder_key,
+                            "central_key": e.key,
+                            "office365_id": e.office365_id,
+                            "baseline": _json(e.baseline),
+                            "change_key": e.change_key,
+                            "run_id": None,
+                            "written_at": now,
+                        }
+                        for e in missing
+                    ],
+                )
+            return len(missing)
+
+    def _folder_key(self, s: Session, run_id: int) -> str:
+        """The run's mailbox folder as the journal keys it (read once per run)."""
+        key = self._folder_keys.get(run_id)
+        if key is None:
+            run = s.get(RunRow, run_id)
+            if run is None:
+                raise LookupError(f"there is no run {run_id}")
+            key = self._folder_keys[run_id] = run_lock_key(run.mailbox, run.folder_name)
+        return key
+
+    def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
+        """The newest run into this folder whose plan counted Central (any status)."""
+        query = (
+            select(RunRow)
+            .where(
+                func.lower(func.trim(RunRow.mailbox)) == mailbox.strip().lower(),
+                func.lower(func.trim(RunRow.folder_name)) == folder_name.strip().lower(),
+                RunRow.active_records.is_not(None),
+            )
+            .order_by(RunRow.id.desc())
+            .limit(1)
+        )
+        with self._db.session() as s, s.begin():
+            row = s.scalar(query)
+            return None if row is None else _summary(row)
+
+    def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        folder_key = run_lock_key(mailbox, folder_name)
+        query = select(JournalContactRow).where(JournalContactRow.folder_key == folder_key)
+        with self._db.session() as s, s.begin():
+            return {
+                row.central_key: JournalContact(
+                    key=row.central_key,
+                    office365_id=row.office365_id,
+                    baseline=json.loads(row.baseline),
+                    change_key=row.change_key,
+                    run_id=row.run_id,
+                    written_at=row.written_at,
+                )
+                for row in s.scalars(query)
+            }
+
+    def writes(self, run_id: int) -> list[JournalWrite]:
+        """Every contact the run wrote, in the order it wrote them."""
+        return list(self._writes(run_id))
+
+    def _writes(self, run_id: int) -> Iterator[JournalWrite]:
+        query = (
+            select(JournalWriteRow)
+            .where(JournalWriteRow.run_id == run_id)
+            .order_by(JournalWriteRow.id)
+        )
+        with self._db.session() as s, s.begin():
+            for row in s.scalars(query):
+                yield JournalWrite(
+                    key=row.central_key,
+                    office365_id=row.office365_id,
+                    action=JournalAction(row.action),
+                    before=json.loads(row.before) if row.before is not None else {},
+                    change_key=row.change_key,
+                    written_at=row.written_at,
+                )
