@@ -4,6 +4,10 @@ The mailboxes are the target's list, or its Entra group's users read from Graph 
 written under its folder's lease in the application database (the one `sync` and the homepage
 take), by `engine.targets.run_target`; the table or `--json` gives one line per mailbox.
 
+Each mailbox's run is a run of History, journalled as it writes, like a `sync`'s
+(`cli.run_record`): the homepage lists them, and the next run's `source_shrunk` guard compares
+with it.
+
 Exit codes (`cli.app`): 0 every mailbox done, 1 any mailbox failed, was refused by a guard, or
 had records that failed; 2 the target could not be run at all (settings, sign-in, the group).
 """
@@ -28,7 +32,13 @@ from central365.config import Settings, target_named
 from central365.core.errors import Central365Error, ConfigError
 from central365.core.targets import SyncTarget
 from central365.engine.service import SyncService
-from central365.engine.targets import HoldLease, MailboxOutcome, TargetOutcome, run_target
+from central365.engine.targets import (
+    HoldRun,
+    MailboxOutcome,
+    MailboxRun,
+    TargetOutcome,
+    run_target,
+)
 from central365.wiring.connection import Connection, SignInMode
 from central365.wiring.open import group_mailboxes, open_service
 from central365.wiring.settings import connection_from_settings
@@ -65,12 +75,12 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
         if not as_json:
             ctx.err.print(_progress_line(outcome), markup=False, highlight=False, soft_wrap=True)
 
-    with _leases(settings, target) as hold_lease:
+    with _runs(settings, target) as hold_run:
         outcome = run_target(
             target,
             mailboxes,
             open_for,
-            hold_lease,
+            hold_run,
             allow_mass_change=allow_mass,
             on_mailbox=said,
         )
@@ -141,37 +151,27 @@ def _summary(outcome: TargetOutcome) -> str:
 
 
 @contextmanager
-def _leases(settings: Settings, target: SyncTarget) -> Iterator[HoldLease]:
-    """Open the application database once; each mailbox's folder lease is then taken there.
-
-    (The same lease `sync` and the homepage take: `run_lock_key(mailbox, folder)`.)
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from central365.appdb import migrate, open_database, run_lock_key
+def _runs(settings: Settings, target: SyncTarget) -> Iterator[HoldRun]:
+    """Open the application database once; each mailbox's run then takes its folder's lease
+    there (the one `sync` and the homepage take) and is recorded in History and the journal."""
+    from central365.appdb import run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
+    from central365.cli.run_record import app_database, recorded_run
 
-    url = settings.app_database_url
-    try:
-        migrate(url)
-        database = open_database(url)
-    except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The application database cannot be used ({type(exc).__name__}); central365 keeps "
-            "its run locks there: check CENTRAL365_DATABASE_URL."
-        ) from None
-    leases = LeaseRepository(database)
     holder = (
         f"central365 sync --target {target.name} by {getpass.getuser()} on "
         f"{socket.gethostname()} (process {os.getpid()})"
     )
 
-    def hold(mailbox: str) -> AbstractContextManager[object]:
-        return folder_lease(
-            leases, run_lock_key(mailbox, target.folder), holder, folder_name=target.folder
-        )
+    @contextmanager
+    def hold(mailbox: str) -> Iterator[MailboxRun]:
+        key = run_lock_key(mailbox, target.folder)
+        with (
+            folder_lease(leases, key, holder, folder_name=target.folder) as kept,
+            recorded_run(database, kept.lease, mailbox, target.folder) as run,
+        ):
+            yield run
 
-    try:
+    with app_database(settings, "keeps its run locks and the journal there") as database:
+        leases = LeaseRepository(database)
         yield hold
-    finally:
-        database.dispose()

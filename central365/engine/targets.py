@@ -1,11 +1,14 @@
 """Running a target: the same sync into each of its mailboxes, one mailbox's fate its own.
 
 `run_target` is handed the mailboxes (already resolved: a group's members are read before) and
-two openers — the `SyncService` of a mailbox and the lease of its folder — so that the command
-line, a thread pool or a task queue can call it (or `run_mailbox`, one mailbox) with their own.
+two openers — the `SyncService` of a mailbox, and its run (the folder's lease, and the record
+of the run in History with the journal its writes go into) — so that the command line, a
+thread pool or a task queue can call it (or `run_mailbox`, one mailbox) with their own.
 
-Per mailbox: take the folder's lease, plan, refuse a plan that trips a guard against mass
-changes (nothing is written to that mailbox; it is reported), else write the target's states.
+Per mailbox: take the folder's lease, plan (the `source_shrunk` guard compares with the
+journal's last run of that folder), refuse a plan that trips a guard against mass changes
+(nothing is written to that mailbox; it is reported), else write the target's states, each
+write journalled as it is answered.
 Whatever one mailbox meets — a busy lease, a refused token, a guard, an unexpected error — is
 that mailbox's `error`, and the next mailbox runs.
 
@@ -17,17 +20,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection
 from central365.core.model import Outcome
 from central365.core.targets import SyncTarget
+from central365.engine.journaling import JournalRun
 from central365.engine.service import SyncOutcome, SyncService
+
+
+class MailboxRun(Protocol):
+    """A front end's record of one mailbox's run: the journal its writes go into, its end."""
+
+    @property
+    def journal(self) -> JournalRun | None: ...
+
+    def finish(self, outcome: SyncOutcome) -> None:
+        """Store the outcomes and end the run (it is ended as failed if this is never called)."""
+
 
 #: Opens the `SyncService` of one mailbox (by the address Graph takes) for the target's folder.
 OpenService = Callable[[str], AbstractContextManager[SyncService]]
-#: Holds one mailbox's folder lease while it is written (raises when another run holds it).
-HoldLease = Callable[[str], AbstractContextManager[object]]
+#: Holds one mailbox's folder (its lease) while it is written, raising when another run holds
+#: it; gives the run's record, or None where runs are not recorded (tests, a bare worker).
+HoldRun = Callable[[str], AbstractContextManager[MailboxRun | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +98,7 @@ def run_target(
     target: SyncTarget,
     mailboxes: Iterable[str],
     open_service: OpenService,
-    hold_lease: HoldLease,
+    hold_run: HoldRun,
     *,
     allow_mass_change: bool = False,
     on_mailbox: Callable[[MailboxOutcome], None] | None = None,
@@ -90,7 +107,7 @@ def run_target(
     outcomes: list[MailboxOutcome] = []
     for mailbox in mailboxes:
         outcome = run_mailbox(
-            target, mailbox, open_service, hold_lease, allow_mass_change=allow_mass_change
+            target, mailbox, open_service, hold_run, allow_mass_change=allow_mass_change
         )
         outcomes.append(outcome)
         if on_mailbox is not None:
@@ -102,7 +119,7 @@ def run_mailbox(
     target: SyncTarget,
     mailbox: str,
     open_service: OpenService,
-    hold_lease: HoldLease,
+    hold_run: HoldRun,
     *,
     allow_mass_change: bool = False,
 ) -> MailboxOutcome:
@@ -110,8 +127,11 @@ def run_mailbox(
     `BaseException` (Ctrl-C) goes through, stopping the whole run."""
     selection = Selection(states=target.states)
     try:
-        with hold_lease(mailbox), open_service(mailbox) as service:
-            done = service.sync(selection, allow_mass_change=allow_mass_change)
+        with hold_run(mailbox) as run, open_service(mailbox) as service:
+            journal = run.journal if run is not None else None
+            done = service.sync(selection, allow_mass_change=allow_mass_change, journal=journal)
+            if run is not None:
+                run.finish(done)
     except MassChangeRefused as exc:
         return MailboxOutcome(
             mailbox, error=f"{exc.message} Nothing was written to this mailbox.", refused=True

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from central365.appdb import migrate, open_database, run_lock_key
+from central365.appdb import (
+    JournalRepository,
+    RunRepository,
+    RunStatus,
+    migrate,
+    open_database,
+    run_lock_key,
+)
 from central365.appdb.leases import LeaseRepository
 from central365.core.model import CANONICAL_COLUMNS
 from central365.demo.run import DEMO_FOLDER, DemoOptions, DemoStack
@@ -153,6 +160,27 @@ def test_a_list_of_mailboxes_then_a_group_of_them(cli: Cli) -> None:
 
     code, again = cli.json("sync", "--target", "staff", "--yes")
     assert code == 0 and {(m["created"], m["updated"]) for m in again["mailboxes"]} == {(0, 0)}
+
+    # Each mailbox's run is a run of History, journalled: 2 (pair) + 3 (staff) + 3 (again).
+    database = open_database(cli.database_url)
+    try:
+        runs = RunRepository(database).recent()
+        assert len(runs) == 8 and {r.status for r in runs} == {RunStatus.FINISHED}
+        assert {(r.mailbox, r.folder_name) for r in runs[:3]} == {
+            (m, "Staff Contacts") for m in (ANN, BOB, CAT)
+        }
+        last = JournalRepository(database).last_run(BOB, "Team Contacts")
+        assert last is not None and last.active_records == PEOPLE
+    finally:
+        database.dispose()
+
+    # Central emptied: the journal's last run trips `source_shrunk` in every mailbox.
+    write_csv(cli.cwd / "central.csv", [], CANONICAL_COLUMNS)
+    code, shrunk = cli.json("sync", "--target", "pair", "--yes")
+    assert code == 1
+    for mailbox in shrunk["mailboxes"]:
+        assert "Central has no active records now, against 12 at the last run" in mailbox["error"]
+    assert len(cli.contacts(ANN, "Team Contacts")) == PEOPLE
 
 
 def test_one_mailbox_failing_a_guard_or_a_lease_never_stops_the_others(cli: Cli) -> None:

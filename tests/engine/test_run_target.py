@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from central365.core.errors import AuthFailed, Central365Error
-from central365.core.model import CentralContact, State
+from central365.core.model import CentralContact, Outcome, State
 from central365.core.targets import SyncTarget
-from central365.engine.service import SyncService
+from central365.engine.service import SyncOutcome, SyncService
 from central365.engine.targets import MailboxOutcome, TargetOutcome, run_target
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.memory import InMemoryMailbox, InMemorySource
@@ -161,3 +161,32 @@ def test_the_json_shape() -> None:
             {"mailbox": BOB, "created": 0, "updated": 0, "failed": 0, "skipped": 0, "error": "x"},
         ],
     }
+
+
+class RecordedRun:
+    """A front end's run record: no journal here, but the outcome it is finished with."""
+
+    journal = None
+
+    def __init__(self) -> None:
+        self.finished: list[SyncOutcome] = []
+
+    def finish(self, outcome: SyncOutcome) -> None:
+        self.finished.append(outcome)
+
+
+def test_each_mailboxs_run_is_finished_with_its_outcome_unless_refused() -> None:
+    fleet = Fleet()
+    stale_folder(fleet, CAT)
+    runs: dict[str, RecordedRun] = {}
+
+    @contextmanager
+    def hold(mailbox: str) -> Iterator[RecordedRun]:
+        runs[mailbox] = RecordedRun()
+        yield runs[mailbox]
+
+    outcome = run_target(target(ANN, CAT), [ANN, CAT], fleet.open, hold)
+    assert [m.ok for m in outcome.mailboxes] == [True, False]
+    (done,) = runs[ANN].finished
+    assert done.report.count(Outcome.CREATED) == 12
+    assert runs[CAT].finished == []  # refused by a guard: the front end ends it as failed
