@@ -27,7 +27,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from central365.cli.app import EXIT_FAILED_RECORDS, Context, print_json
+from central365.cli.app import EXIT_FAILED_RECORDS, EXIT_OK, Context, print_json
 from central365.config import Settings, target_named
 from central365.core.errors import Central365Error, ConfigError
 from central365.core.targets import SyncTarget
@@ -64,7 +64,7 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
     auth = sign_in_auth(connection.sign_in, ctx.err.print)
     mailboxes = _mailboxes(target, connection, auth)
     if not yes and not typer.confirm(_question(target, mailboxes), default=False):
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)
 
     def open_for(mailbox: str) -> AbstractContextManager[SyncService]:
         return open_service(
