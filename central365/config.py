@@ -26,6 +26,7 @@ from central365.core.guards import (
     GuardThresholds,
 )
 from central365.core.ports import DEFAULT_RUN_DEADLINE
+from central365.core.targets import SyncTarget
 from central365.wiring.checks import (
     MAX_FOLDER_NAME,
     Draft,
@@ -35,6 +36,7 @@ from central365.wiring.checks import (
     problems_of,
 )
 from central365.wiring.connection import AUTHORITY_HOST, GRAPH_URL, SignInMode
+from central365.wiring.target_checks import parse_targets
 
 ENV_PREFIX = "CENTRAL365_"
 DEFAULT_CONFIG_FILE = Path("central365.toml")
@@ -116,6 +118,9 @@ class Settings(BaseModel):
     import_dir: Path | None = None  # the only folder whose files the web may name
     central_hosts: tuple[str, ...] | None = None  # default: the start-up Central's host + loopback
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # a Central export upload's cap
+    #: The `[targets.NAME]` tables of the settings file, checked (`wiring.target_checks`);
+    #: only the file sets them (no `CENTRAL365_TARGETS`).
+    targets: tuple[SyncTarget, ...] = ()
 
     @field_validator("admins", "tenants", mode="before")
     @classmethod
@@ -165,6 +170,8 @@ class Settings(BaseModel):
 
 
 FIELD_NAMES = tuple(Settings.model_fields)
+#: Settings only the settings file gives (tables, not one value an environment variable holds).
+FILE_ONLY_FIELDS = frozenset({"targets"})
 
 
 def env_name(field: str) -> str:
@@ -265,9 +272,15 @@ def load_settings(
     path = config_file or (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
     values: dict[str, Any] = _read_file(path, problems) if path else {}
     for field in FIELD_NAMES:
+        if field in FILE_ONLY_FIELDS:
+            continue
         raw = env.get(env_name(field))
         if raw is not None and raw.strip() != "":
             values[field] = raw.strip()
+    if "targets" in values:
+        folder = values.get("folder") or Settings.model_fields["folder"].default
+        values["targets"], found = parse_targets(values["targets"], str(folder))
+        problems.extend(found)
     if require_central and "central" not in values:
         problems.append(
             f"{env_name('central')} is not set: give csv:PATH for a Central export or a "
@@ -284,3 +297,19 @@ def load_settings(
     if problems:
         raise ConfigError("The settings are not complete.", problems=problems)
     return settings
+
+
+def target_named(settings: Settings, name: str) -> SyncTarget:
+    """The target `name` of the settings file; `ConfigError` listing the known ones otherwise."""
+    for target in settings.targets:
+        if target.name == name:
+            return target
+    known = ", ".join(t.name for t in settings.targets)
+    raise ConfigError(
+        f"No target is called {name}: "
+        + (
+            f"the settings file has {known}."
+            if known
+            else "add a [targets.NAME] table to the settings file."
+        )
+    )

@@ -30,6 +30,7 @@ from central365.cli.render import (
     print_sync,
     summary_line,
 )
+from central365.cli.target_commands import sync_target
 from central365.config import Settings
 from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, select
@@ -104,6 +105,10 @@ def sync(
             help="Write even when a guard against mass changes trips (see `plan`).",
         ),
     ] = False,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="Run a target of the settings file: each of its mailboxes."),
+    ] = None,
 ) -> None:
     """Create and update the selected records in the Office 365 folder.
 
@@ -113,6 +118,14 @@ def sync(
     ctx: Context = typer_ctx.obj
     engine_logs(ctx)
     with errors_handled(ctx):
+        if target is not None:
+            if everything or states or keys or dry_run:
+                raise Central365Error(
+                    "--target writes the target's own states: leave out --all, --state, --key "
+                    "and --dry-run."
+                )
+            sync_target(ctx, target, yes=yes, as_json=as_json, allow_mass=allow_mass_change)
+            return
         selection = _selection(everything, states, keys)
         settings = ctx.settings()
         if not (yes or dry_run) and not sys.stdin.isatty():

@@ -3,7 +3,8 @@
 Everything lands in one folder (default `./data/demo`): the Central SQLite database, the
 sandbox's state, its local certificate authority, the homepage's own database, and a
 `central365.toml` that points the CLI at the same sandbox (app-only sign-in through msal, the
-production code path), so a person can use the homepage and the CLI side by side.
+production code path), so a person can use the homepage and the CLI side by side.  The
+sandbox's directory has a Staff group of a few mailboxes, and the settings file its target.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 
 from central365.config import Settings
 from central365.demo.data import OTHER_FOLDER, build_demo_data, write_sqlite
+from central365.demo.staff import demo_directory, staff_target_toml
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.private_files import private_folder, write_private_text
 from central365.sandbox.identity.registry import DEFAULT_TENANT_ID
@@ -85,6 +87,7 @@ class DemoStack:
             state_path=data_dir / "sandbox-state.db",  # SQLite (docs/sandbox.md)
             tls=True,
             tls_dir=data_dir / "tls",
+            identity=demo_directory(),
         )
         self.web: BackgroundServer | None = None
         self.sign_in_pages: BackgroundServer | None = None
@@ -144,7 +147,7 @@ class DemoStack:
             f'mailbox = "{DEMO_MAILBOX}"\n'
             f'folder = "{DEMO_FOLDER}"\n'
             "# The homepage's database: the CLI takes the same folder lock as its runs.\n"
-            f'data_dir = "{self.data_dir}"\n',
+            f'data_dir = "{self.data_dir}"\n' + staff_target_toml(DEMO_FOLDER),
         )
 
     def stop(self) -> None:
@@ -185,7 +188,9 @@ def run_demo(console: Console, options: DemoOptions) -> None:
             f"  The Graph sandbox (Office 365 stand-in) runs at {stack.sandbox.url}.\n\n"
             "The command line works against the same sandbox, from another terminal:\n"
             f"  .venv/bin/central365 --config {config} plan\n"
-            f"  .venv/bin/central365 --config {config} sync --state update --yes\n",
+            f"  .venv/bin/central365 --config {config} sync --state update --yes\n"
+            "  and into every mailbox of the Staff group (the target `staff`):\n"
+            f"  .venv/bin/central365 --config {config} sync --target staff --yes\n",
             highlight=False,
             soft_wrap=True,
         )

@@ -62,7 +62,18 @@ _QUERY_SAFE = "$,/:()'"
 
 #: Path segments safe to log; every other segment (ids, UPNs) is masked (corso `LoggableURL`).
 _LOGGABLE_SEGMENTS = frozenset(
-    {"v1.0", "beta", "me", "users", "contactFolders", "childFolders", "contacts", "$batch"}
+    {
+        "v1.0",
+        "beta",
+        "me",
+        "users",
+        "contactFolders",
+        "childFolders",
+        "contacts",
+        "$batch",
+        "groups",
+        "transitiveMembers",
+    }
 )
 
 

@@ -162,6 +162,11 @@ def is_retryable(status: int, code: str | None = None) -> bool:
     return verdict(status, code) in (Verdict.THROTTLED, Verdict.UNAVAILABLE)
 
 
+def is_permission_refused(error: GraphError) -> bool:
+    """True when Graph took the token but its permissions do not reach the resource (403)."""
+    return error.status == 403
+
+
 def is_token_rejected(status: int) -> bool:
     """True when Graph refused the bearer token itself (401), so a fresh token may help."""
     return status == 401

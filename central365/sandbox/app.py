@@ -8,7 +8,8 @@ Every Graph request goes through one pipeline (`_serve`):
 2. scripted fault rules, then random faults (answered without running the request);
 3. the mailbox throttle: take a concurrency slot and spend one unit of budget, or 429;
 4. sleep `latency_ms` (the round trip) while holding the slot, then `op_ms` (the mailbox's
-   service time) for a request to a mailbox, then run the handler (`dispatch.handle`);
+   service time) for a request to a mailbox, then run the handler (`dispatch.handle`; the
+   directory's `groups/...` paths go to `routes_groups`, with no mailbox slot);
 5. after-processing rules: replace the answer, hang before answering, or drop the connection.
 
 `$batch` follows the same steps with its own slot accounting (`batch_exec`).  With a state
@@ -53,6 +54,7 @@ from central365.sandbox.identity.routes_consent import admin_consent_routes
 from central365.sandbox.identity.service import IdentityService
 from central365.sandbox.messages import GraphRequest, GraphResponse, problem_response
 from central365.sandbox.persist import StateFile
+from central365.sandbox.routes_groups import handle_groups, is_groups_path
 
 API_PREFIX = "/v1.0"
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -212,6 +214,9 @@ async def _pipeline(ctx: SandboxContext, req: GraphRequest, effects: Effects) ->
         guard = partial(authorize, principal) if principal is not None else None
         response, batch_effects = await run_batch(ctx, req, guard)
         effects.hang_s, effects.drop = batch_effects.hang_s, batch_effects.drop
+    elif is_groups_path(req.segments):
+        await ctx.latency()
+        response = handle_groups(ctx.identity.config, principal, req)
     else:
         response = await _run_single(ctx, req)
     if rule is not None:

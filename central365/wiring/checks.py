@@ -31,6 +31,8 @@ _TENANT_WORDS = frozenset({"organizations", "common", "consumers"})
 _MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: Graph's name for the signed-in person's own mailbox.
 ME = "me"
+#: An object id and a mailbox address as the targets' checks read them (`target_checks`).
+GUID, MAILBOX = _GUID, _MAILBOX
 
 
 class Setting(StrEnum):

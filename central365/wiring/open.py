@@ -19,6 +19,7 @@ from central365.core.model import FolderInfo
 from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
 from central365.engine.service import SyncService
 from central365.graph import DeviceCodeAuth, connect
+from central365.graph.groups import group_users
 from central365.sources import ColumnMapping, open_source
 from central365.wiring.connection import Central, Connection
 
@@ -135,6 +136,29 @@ def open_service(
             run_deadline=connection.run_deadline,
             guard_thresholds=connection.guard_thresholds,
         )
+
+
+def group_mailboxes(
+    connection: Connection,
+    auth: httpx.Auth,
+    group_id: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> list[str]:
+    """The mailboxes (UPNs) of the users among an Entra group's transitive members.
+
+    Read over the connection's Graph, with its timeout and TLS settings; the connection's own
+    mailbox is not used.
+    """
+    with connect(
+        connection.graph_url,
+        connection.mailbox,
+        auth,
+        timeout=connection.timeout,
+        verify=connection.verify,
+        transport=BorrowedTransport(transport) if transport is not None else None,
+    ) as directory:
+        return [user.user_principal_name for user in group_users(directory.client, group_id)]
 
 
 def mailbox_identity(connection: Connection, auth: httpx.Auth) -> str:

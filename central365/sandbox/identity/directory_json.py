@@ -7,7 +7,9 @@ three spellings that read better than the tuples behind them:
   e.g. `{"central365-demo": ["Central365.Admin"]}`;
 - an app's `app_roles` are objects: `{"value": ..., "allowed_member_types": ["User"],
   "display_name": ..., "description": ...}`;
-- lists of strings may also be given as one space-separated string (`"delegated": "A B"`).
+- lists of strings may also be given as one space-separated string (`"delegated": "A B"`);
+- a group is `{"display_name": "Staff", "members": ["ann@contoso.test", "<group id>"]}`, its
+  `id` derived from the name when not given (members: users by UPN or id, nested groups by id).
 
 Every problem is a `ValueError` naming the field; the directory's own rules (unknown roles,
 repeated ids) are `IdentityConfig`'s.
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
+from central365.sandbox.identity.groups import DirectoryGroup
 from central365.sandbox.identity.registry import (
     AppRole,
     Assignments,
@@ -38,6 +41,7 @@ _TUPLE_FIELDS = frozenset(
         "api_scopes",
         "identifier_uris",
         "optional_claims",
+        "members",
     }
 )
 _BOOL_FIELDS = frozenset({"public_client", "directory_admin"})
@@ -49,6 +53,7 @@ def config_to_json(config: IdentityConfig) -> dict[str, Any]:
         "domains": list(config.domains),
         "apps": [_plain(app) for app in config.apps],
         "users": [_plain(user) for user in config.users],
+        "groups": [_plain(group) for group in config.groups],
         "access_token_lifetime_s": config.access_token_lifetime_s,
         "refresh_token_lifetime_s": config.refresh_token_lifetime_s,
         "code_lifetime_s": config.code_lifetime_s,
@@ -71,6 +76,8 @@ def config_changes(config: IdentityConfig, changes: Mapping[str, Any]) -> dict[s
             values[name] = tuple(_record(RegisteredApp, a, "app") for a in _list(raw, name))
         elif name == "users":
             values[name] = tuple(_record(DemoUser, u, "user") for u in _list(raw, name))
+        elif name == "groups":
+            values[name] = tuple(_record(DirectoryGroup, g, "group") for g in _list(raw, name))
         elif name == "domains":
             values[name] = tuple(_strings(raw, name))
         elif name == "tenant_id":
@@ -82,7 +89,7 @@ def config_changes(config: IdentityConfig, changes: Mapping[str, Any]) -> dict[s
     return values
 
 
-def _plain(record: RegisteredApp | DemoUser) -> dict[str, Any]:
+def _plain(record: RegisteredApp | DemoUser | DirectoryGroup) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(record):
         value = getattr(record, f.name)
@@ -145,7 +152,7 @@ def _app_role(raw: Any, name: str) -> AppRole:
     return AppRole(value, members, texts["display_name"], texts["description"])
 
 
-_R = TypeVar("_R", RegisteredApp, DemoUser)
+_R = TypeVar("_R", RegisteredApp, DemoUser, DirectoryGroup)
 
 
 def _record(kind: type[_R], raw: Any, what: str) -> _R:

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from central365.sandbox.identity.groups import DirectoryGroup, group_problems
+
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 #: Microsoft Graph's application id: tokens may name it as `aud`, scopes may use it as prefix.
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -269,6 +271,8 @@ class IdentityConfig:
     domains: tuple[str, ...] = (DEFAULT_DOMAIN,)
     apps: tuple[RegisteredApp, ...] = field(default_factory=default_apps)
     users: tuple[DemoUser, ...] = field(default_factory=default_users)
+    #: Groups of users (and of groups): what `groups/{id}/transitiveMembers` reads.
+    groups: tuple[DirectoryGroup, ...] = ()
     access_token_lifetime_s: int = 3600
     refresh_token_lifetime_s: int = 90 * 24 * 3600
     code_lifetime_s: int = 600
@@ -299,6 +303,7 @@ class IdentityConfig:
         )
         problems += self._assignment_problems()
         problems += self._delegated_problems()
+        problems += group_problems(self.groups, self.username_of)
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -313,6 +318,11 @@ class IdentityConfig:
         return next(
             (u for u in self.users if folded in (u.oid.casefold(), u.username.casefold())), None
         )
+
+    def username_of(self, key: str) -> str | None:
+        """The UPN of the user with this object id or username (a group member's key)."""
+        found = self.user(key)
+        return found.username if found is not None else None
 
     def knows_tenant(self, segment: str) -> bool:
         folded = segment.casefold()
