@@ -156,16 +156,24 @@ class GraphClient:
     # -- one attempt ------------------------------------------------------------------------
 
     def send(
-        self, method: str, url: str, *, json: Any = None, what: str = "the request"
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        what: str = "the request",
+        prefer: str | None = None,
     ) -> httpx.Response:
         """Send once, after the fence opens and a mailbox slot is free; the body is read.
+
+        `prefer` adds a preference (`odata.maxpagesize=1000`) beside the immutable-id one.
 
         Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
         not be reached, `OutcomeUnknown` when the request may have arrived but no answer came,
         `AuthFailed` when no token could be had, and `DeadlineReached` (nothing sent) when the
         run's deadline has passed or the fence would hold past it.
         """
-        headers = {"Prefer": IMMUTABLE_ID_PREFER}
+        headers = {"Prefer": f"{IMMUTABLE_ID_PREFER}, {prefer}" if prefer else IMMUTABLE_ID_PREFER}
         self._wait_for_fence()
         with self._slots:
             timeout = self._timeout()
@@ -235,10 +243,12 @@ class GraphClient:
 
     # -- retried calls ----------------------------------------------------------------------
 
-    def attempt(self, method: str, url: str, *, json: Any = None, what: str) -> Answer:
+    def attempt(
+        self, method: str, url: str, *, json: Any = None, what: str, prefer: str | None = None
+    ) -> Answer:
         """Send once and classify the answer; only `DeadlineReached` is raised."""
         try:
-            response = self.send(method, url, json=json, what=what)
+            response = self.send(method, url, json=json, what=what, prefer=prefer)
         except DeadlineReached:
             raise
         except GraphError as exc:
@@ -253,6 +263,7 @@ class GraphClient:
         json: Any = None,
         replayable: bool,
         what: str = "the request",
+        prefer: str | None = None,
     ) -> Any:
         """Send with retries and return the answer's JSON (None for an empty body).
 
@@ -262,7 +273,7 @@ class GraphClient:
         """
         member = Member(create=not replayable)
         while True:
-            answer = self.attempt(method, url, json=json, what=what)
+            answer = self.attempt(method, url, json=json, what=what, prefer=prefer)
             if answer.verdict is Verdict.SUCCESS:
                 return answer.body
             decision = decide(answer, member, self.timing())
@@ -271,8 +282,8 @@ class GraphClient:
             self.wait(decision)
             member = Member(create=member.create, attempts=member.attempts + 1)
 
-    def get(self, url: str, *, what: str = "the request") -> Any:
-        return self.call("GET", url, replayable=True, what=what)
+    def get(self, url: str, *, what: str = "the request", prefer: str | None = None) -> Any:
+        return self.call("GET", url, replayable=True, what=what, prefer=prefer)
 
     def patch(self, url: str, body: Mapping[str, Any], *, what: str = "the request") -> Any:
         return self.call("PATCH", url, json=dict(body), replayable=True, what=what)
