@@ -23,9 +23,11 @@ TABLES = {
     "runs",
     "run_outcomes",
     "run_leases",
+    "folder_caches",
+    "folder_cache_contacts",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0003"
+HEAD = "0006"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:
