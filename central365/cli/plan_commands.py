@@ -22,6 +22,7 @@ from central365.cli.app import (
     errors_handled,
     print_json,
 )
+from central365.cli.folder_cache import folder_caches
 from central365.cli.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
 from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
@@ -58,9 +59,13 @@ def plan(
     ctx: Context = typer_ctx.obj
     engine_logs(ctx)
     with errors_handled(ctx):
-        connection = connection_from_settings(ctx.settings())
+        settings = ctx.settings()
+        connection = connection_from_settings(settings)
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
-        with open_service(connection, auth) as service:
+        with (
+            folder_caches(settings, ctx.err.print) as caches,
+            open_service(connection, auth, caches=caches) as service,
+        ):
             report = service.plan()
         chosen = frozenset(states) if states else None
         if as_json:
@@ -97,7 +102,8 @@ def sync(
         connection = connection_from_settings(settings)
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
         with (
-            open_service(connection, auth) as service,
+            folder_caches(settings, ctx.err.print) as caches,
+            open_service(connection, auth, caches=caches) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
             nullcontext()
             if dry_run

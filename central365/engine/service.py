@@ -24,6 +24,7 @@ from central365.core.ports import (
     RunLimits,
     WaitCallback,
 )
+from central365.engine.plan_memo import PlanMemo
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class SyncService:
     """Plan and synchronise one Central source into one named folder of one mailbox.
 
     `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`).
+    `memo` hands back the folder's last plan when Central and the folder are as they were
+    (a long-lived front end keeps one across services; see `engine.plan_memo`).
     """
 
     def __init__(
@@ -72,12 +75,14 @@ class SyncService:
         folder_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         run_deadline: float = DEFAULT_RUN_DEADLINE,
+        memo: PlanMemo | None = None,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
         self.folder_name = folder_name
         self._clock = clock
         self.run_deadline = run_deadline
+        self._memo = memo
 
     def plan(self) -> PlanReport:
         """Read Central and the folder, and plan.  A missing folder plans as an empty one.
@@ -97,8 +102,11 @@ class SyncService:
             info, contacts = folder_read.result()
         finally:
             pool.shutdown(wait=False)
-        plan = build_plan(records, contacts)
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
+        if self._memo is not None:
+            plan = self._memo.plan(f"{self.mailbox.name}\n{ref.id}", records, contacts)
+        else:
+            plan = build_plan(records, contacts)
         return PlanReport(self.mailbox.name, ref, plan, self._clock())
 
     def _read_folder(self) -> tuple[FolderInfo | None, list[FolderContact]]:
