@@ -16,6 +16,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from central365.core.errors import ConfigError
+from central365.core.guards import (
+    DEFAULT_CLEAR_PERCENT,
+    DEFAULT_MIN_CONTACTS,
+    DEFAULT_SHRINK_PERCENT,
+    DEFAULT_UPDATE_PERCENT,
+    MIN_CONTACTS_RANGE,
+    PERCENT_RANGE,
+    GuardThresholds,
+)
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 from central365.wiring.checks import (
     MAX_FOLDER_NAME,
@@ -78,6 +87,19 @@ class Settings(BaseModel):
     ca_bundle: Path | None = None
     timeout: float = Field(default=30.0, gt=0, le=600)
     run_deadline: float = Field(default=DEFAULT_RUN_DEADLINE, gt=0, le=7 * 24 * 3600)
+    # Guards against mass changes (`core/guards.py`): a sync that passes one must be allowed.
+    guard_clear_percent: float = Field(
+        default=DEFAULT_CLEAR_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_update_percent: float = Field(
+        default=DEFAULT_UPDATE_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_shrink_percent: float = Field(
+        default=DEFAULT_SHRINK_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    guard_min_contacts: int = Field(
+        default=DEFAULT_MIN_CONTACTS, ge=MIN_CONTACTS_RANGE[0], le=MIN_CONTACTS_RANGE[1]
+    )
     # The web app (`central365 serve`).
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db
@@ -110,6 +132,16 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(h for h in re.split(r"[,\s]+", value) if h)
         return value
+
+    @property
+    def guard_thresholds(self) -> GuardThresholds:
+        """The guards' thresholds as the core takes them."""
+        return GuardThresholds(
+            clear_percent=self.guard_clear_percent,
+            update_percent=self.guard_update_percent,
+            shrink_percent=self.guard_shrink_percent,
+            min_contacts=self.guard_min_contacts,
+        )
 
     @property
     def app_database_url(self) -> str:

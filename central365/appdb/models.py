@@ -117,6 +117,8 @@ class AppSettingsRow(Base):
     target_mailbox: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(Text)
+    #: JSON object of `GuardThresholds`' fields; NULL: the start-up settings' thresholds.
+    guard_thresholds: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class RunRow(Base):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from central365.core.guards import GuardThresholds
 from central365.core.model import Outcome
 
 
@@ -43,6 +44,8 @@ class AppSettings:
     #: Something stored is sealed with another secret key (the key changed): the Central URL
     #: then reads as "" and the client secret / certificate must be entered again.
     secrets_unreadable: bool = False
+    #: The guards' thresholds against mass changes; None: the start-up settings' ones.
+    guard_thresholds: GuardThresholds | None = None
 
 
 @dataclass(frozen=True)

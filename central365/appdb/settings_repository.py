@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from central365.appdb.records import (
     AuthChoice,
 )
 from central365.core.errors import ConfigError
+from central365.core.guards import GuardThresholds
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,19 @@ log = logging.getLogger(__name__)
 _SETTINGS_ROW_ID = 1
 
 #: Shown for runs found RUNNING when the application starts.
+
+
+def _thresholds(stored: str | None) -> GuardThresholds | None:
+    """The stored thresholds; None when none are (or what is stored cannot be read)."""
+    if stored is None:
+        return None
+    try:
+        values = json.loads(stored)
+        known = {f.name for f in fields(GuardThresholds)}
+        return GuardThresholds(**{k: v for k, v in values.items() if k in known})
+    except (ValueError, TypeError, AttributeError):
+        log.warning("The stored guard thresholds cannot be read; the start-up ones apply.")
+        return None
 
 
 class SettingsRepository:
@@ -75,6 +90,7 @@ class SettingsRepository:
                 updated_at=row.updated_at,
                 updated_by=row.updated_by,
                 secrets_unreadable=not readable,
+                guard_thresholds=_thresholds(row.guard_thresholds),
             )
 
     def _try_open(self, sealed: str) -> tuple[str, bool]:
@@ -107,6 +123,11 @@ class SettingsRepository:
             "target_mailbox": settings.target_mailbox,
             "updated_at": self._clock(),
             "updated_by": by,
+            "guard_thresholds": (
+                None
+                if settings.guard_thresholds is None
+                else json.dumps(asdict(settings.guard_thresholds), sort_keys=True)
+            ),
         }
         if client_secret is not None:
             values["client_secret_sealed"] = (

@@ -23,9 +23,16 @@ from central365.cli.app import (
     print_json,
 )
 from central365.cli.folder_cache import folder_caches
-from central365.cli.render import DEFAULT_LIMIT, plan_table, print_plan, print_sync, summary_line
+from central365.cli.render import (
+    DEFAULT_LIMIT,
+    plan_table,
+    print_plan,
+    print_plan_notes,
+    print_sync,
+    summary_line,
+)
 from central365.config import Settings
-from central365.core.errors import Central365Error, ConfigError
+from central365.core.errors import Central365Error, ConfigError, MassChangeRefused
 from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.engine.serialize import sync_json, write_plan_json
@@ -88,8 +95,19 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    allow_mass_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-change",
+            help="Write even when a guard against mass changes trips (see `plan`).",
+        ),
+    ] = False,
 ) -> None:
-    """Create and update the selected records in the Office 365 folder."""
+    """Create and update the selected records in the Office 365 folder.
+
+    A run that would clear a field on many contacts, update most of the folder, or act on a
+    Central that shrank since the last run is refused (exit 2) unless --allow-mass-change.
+    """
     ctx: Context = typer_ctx.obj
     engine_logs(ctx)
     with errors_handled(ctx):
@@ -110,9 +128,19 @@ def sync(
             else _folder_lease(settings, mailbox_identity(connection, auth)),
         ):
             planned = None if yes and not dry_run else service.plan()
-            if planned is not None and not _confirmed(ctx, planned, selection, dry_run, as_json):
-                raise typer.Exit(EXIT_OK)
-            outcome = _run_sync(ctx, service, selection, planned, show_progress=not as_json)
+            try:
+                if planned is not None and not _confirmed(
+                    ctx, service, planned, selection, dry_run, as_json, allow_mass_change
+                ):
+                    raise typer.Exit(EXIT_OK)
+                outcome = _run_sync(
+                    ctx, service, selection, planned, not as_json, allow_mass_change
+                )
+            except MassChangeRefused as exc:
+                raise Central365Error(
+                    f"{exc.message} Nothing was written: check Central, or run again with "
+                    "--allow-mass-change if the change is intended."
+                ) from None
         report, problems = outcome.report, outcome.planned.plan.problems
         if as_json:
             print_json(ctx, sync_json(report, problems, unwritten=outcome.unwritten))
@@ -192,15 +220,23 @@ def _selection(everything: bool, states: list[State] | None, keys: list[str] | N
 
 
 def _confirmed(
-    ctx: Context, planned: PlanReport, selection: Selection, dry_run: bool, as_json: bool
+    ctx: Context,
+    service: SyncService,
+    planned: PlanReport,
+    selection: Selection,
+    dry_run: bool,
+    as_json: bool,
+    allow_mass_change: bool,
 ) -> bool:
-    """Show what will be written; with --dry-run stop there, else ask."""
+    """Show what will be written; with --dry-run stop there, else refuse a mass change or ask."""
     writes, _ = select(planned.plan, selection)
     chosen = {w.key for w in writes}
     items = [i for i in planned.plan.items if i.key in chosen]
+    guards = service.guards_for(planned, chosen)
     if dry_run:
         if as_json:
-            write_plan_json(sys.stdout, planned, items, {"dry_run": True})
+            guards_json = [{"code": g.code.value, "message": g.message} for g in guards]
+            write_plan_json(sys.stdout, planned, items, {"dry_run": True, "guards": guards_json})
         else:
             if items:
                 ctx.out.print(plan_table(items[:DRY_RUN_ROWS]))
@@ -209,9 +245,12 @@ def _confirmed(
                     f"… and {len(items) - DRY_RUN_ROWS:,} more: --json lists every one.",
                     style="dim",
                 )
+            print_plan_notes(ctx.out, planned.plan.missing_columns, guards)
             ctx.out.print(summary_line(planned))
             ctx.out.print(f"Dry run: {len(writes)} records would be written; nothing was changed.")
         return False
+    if not allow_mass_change:
+        service.refuse_mass_change(planned, chosen)
     if not writes:
         ctx.out.print("Nothing to synchronise: the selection has no new records or updates.")
         return True
@@ -228,6 +267,7 @@ def _run_sync(
     selection: Selection,
     planned: PlanReport | None,
     show_progress: bool,
+    allow_mass_change: bool,
 ) -> SyncOutcome:
     on_terminal = show_progress and ctx.err.is_terminal
     progress = Progress(
@@ -264,7 +304,12 @@ def _run_sync(
 
     with progress:
         outcome = service.sync(
-            selection, on_result=on_result, on_plan=on_plan, planned=planned, on_wait=on_wait
+            selection,
+            on_result=on_result,
+            on_plan=on_plan,
+            planned=planned,
+            on_wait=on_wait,
+            allow_mass_change=allow_mass_change,
         )
     if outcome.folder_created:
         ctx.err.print(f"Created the folder “{outcome.planned.folder.name}”.")

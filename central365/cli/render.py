@@ -10,7 +10,15 @@ from rich.text import Text
 
 from central365.core.execute import SyncReport
 from central365.core.mapping import field_label
-from central365.core.model import REASON_TEXT, STATE_LABELS, Outcome, PlanItem, RowProblem, State
+from central365.core.model import (
+    REASON_TEXT,
+    STATE_LABELS,
+    Guard,
+    Outcome,
+    PlanItem,
+    RowProblem,
+    State,
+)
 from central365.engine.service import PlanReport
 
 SUMMARY_WORDS = {
@@ -104,7 +112,30 @@ def print_plan(
                 style="dim",
             )
     print_problems(console, report.plan.problems, limit)
+    print_plan_notes(console, report.plan.missing_columns, report.plan.guards)
     console.print(summary_line(report))
+
+
+def print_plan_notes(
+    console: Console, missing_columns: Sequence[str], guards: Sequence[Guard]
+) -> None:
+    """The columns Central did not have (their fields are left alone), and each tripped guard."""
+    if missing_columns:
+        console.print(
+            Text(
+                f"Central has no column {', '.join(missing_columns)}: the fields they fill are "
+                "left as they are in Office 365.",
+                style="yellow",
+            )
+        )
+    for guard in guards:
+        console.print(
+            Text(
+                f"Mass change ({guard.code.value}): {guard.message} A sync of these records is "
+                "refused unless --allow-mass-change is given.",
+                style="bold red",
+            )
+        )
 
 
 def print_problems(

@@ -3,6 +3,7 @@
     Central365Error                 base; `str(err)` is one sentence a user can act on
     ├── ConfigError                 settings are wrong; carries every problem found (`problems`)
     ├── SourceError                 Central cannot be read (file, columns, table, database); `problems`
+    ├── MassChangeRefused           a sync tripped a guard against mass changes; `guards`
     └── GraphError                  Microsoft Graph (or the sandbox) refused or failed; `status`, `code`
         ├── Throttled               429 / 503 / 504 / ErrorTooManyObjectsOpened after every retry
         ├── AuthFailed              401 / 403, or a token could not be acquired
@@ -18,6 +19,10 @@ translator from these types to messages and exit codes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from central365.core.model import Guard
 
 
 class Central365Error(Exception):
@@ -45,6 +50,19 @@ class ConfigError(Central365Error):
 
 class SourceError(Central365Error):
     """Central's contacts cannot be read at all (a single bad row is not this: see RowProblem)."""
+
+
+class MassChangeRefused(Central365Error):
+    """A sync would trip a guard against mass changes (`core.guards`) and was not allowed to.
+
+    Nothing was written.  `guards` are the tripped ones; the message names them all in one line,
+    then `advice`: how the front end that raised it lets a person allow the change.
+    """
+
+    def __init__(self, guards: Iterable[Guard], advice: str = "") -> None:
+        self.guards: tuple[Guard, ...] = tuple(guards)
+        said = " ".join([guard.message for guard in self.guards] + ([advice] if advice else []))
+        super().__init__(f"Refusing to synchronise a mass change. {said}")
 
 
 class GraphError(Central365Error):

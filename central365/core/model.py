@@ -45,7 +45,8 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
 _HOME = slice(9, 9 + len(ADDRESS_PARTS))
 _BUSINESS = slice(9 + len(ADDRESS_PARTS), 9 + 2 * len(ADDRESS_PARTS))
 
-#: Columns a source must have; the rest may be absent and then read as blank.
+#: Columns a source must have.  The rest may be absent: they then read as blank, and the planner
+#: treats the fields they feed as not provided (never compared, never cleared; see `provided`).
 REQUIRED_COLUMNS: tuple[str, ...] = ("id", "status", "first_name", "last_name", "email")
 
 
@@ -238,13 +239,37 @@ class PlanItem:
     line: int | None = None
 
 
+class GuardCode(StrEnum):
+    """A check against a mass change that tripped.  The values are the stable codes of `plan --json`."""
+
+    MASS_CLEAR = "mass_clear"
+    MASS_UPDATE = "mass_update"
+    SOURCE_SHRUNK = "source_shrunk"
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A tripped guard (`core.guards`): its code, and one sentence saying what and how much."""
+
+    code: GuardCode
+    message: str
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Everything the planner decided, in Central's order."""
+    """Everything the planner decided, in Central's order.
+
+    `missing_columns` are the optional canonical columns the source did not have (their fields
+    were not synced); `folder_size` is how many contacts the folder held; `guards` are the checks
+    against a mass change that tripped (set by the service, which knows the thresholds).
+    """
 
     items: tuple[PlanItem, ...]
     excluded: int = 0
     problems: tuple[RowProblem, ...] = ()
+    missing_columns: tuple[str, ...] = ()
+    folder_size: int = 0
+    guards: tuple[Guard, ...] = ()
 
     def count(self, state: State) -> int:
         return sum(1 for item in self.items if item.state is state)

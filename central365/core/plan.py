@@ -14,12 +14,16 @@ The Central id is the record's key (selections, outcomes and History name record
 record without one is non-actionable (`missing_id`), and every active record sharing an id with
 another is too (`duplicate_id`), since a selection or an outcome could not tell them apart.  A
 record with a duplicate id claims neither its email nor a folder contact.
+
+A column the source did not have is "not provided" (`provided.py`): the fields it feeds are
+neither compared nor cleared, and the plan lists it in `missing_columns`.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from central365.core.mapping import (
@@ -46,13 +50,22 @@ from central365.core.model import (
     State,
 )
 from central365.core.normalize import email_key, text
+from central365.core.provided import missing_columns, synced_fields
 from central365.core.validate import is_active, record_reasons
 
 
 def build_plan(
-    central: Iterable[CentralContact | RowProblem], folder: Iterable[FolderContact]
+    central: Iterable[CentralContact | RowProblem],
+    folder: Iterable[FolderContact],
+    *,
+    provided_columns: Collection[str] | None = None,
 ) -> Plan:
-    """Decide what to do with every active Central record against the folder's contacts."""
+    """Decide what to do with every active Central record against the folder's contacts.
+
+    `provided_columns` are the canonical columns the source had (None: every one).
+    """
+    synced = synced_fields(provided_columns)
+    folder = folder if isinstance(folder, Sequence) else list(folder)
     records: list[CentralContact] = []
     problems: list[RowProblem] = []
     excluded = 0
@@ -97,8 +110,14 @@ def build_plan(
             # Before `duplicate_id` (if any), so reasons keep the order of `Reason`.
             position = len(all_reasons) - (Reason.DUPLICATE_ID in all_reasons)
             all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
-        items.append(_decide(record, all_reasons, found))
-    return Plan(items=tuple(items), excluded=excluded, problems=tuple(problems))
+        items.append(_decide(record, all_reasons, found, synced))
+    return Plan(
+        items=tuple(items),
+        excluded=excluded,
+        problems=tuple(problems),
+        missing_columns=missing_columns(provided_columns),
+        folder_size=len(folder),
+    )
 
 
 def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderContact]]:
@@ -112,7 +131,10 @@ def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderCon
 
 
 def _decide(
-    record: CentralContact, reasons: list[Reason], found: Sequence[FolderContact]
+    record: CentralContact,
+    reasons: list[Reason],
+    found: Sequence[FolderContact],
+    synced: Collection[str],
 ) -> PlanItem:
     desired = desired_contact(record)
     base: dict[str, Any] = {
@@ -129,7 +151,7 @@ def _decide(
             state=State.NEW, changes=new_contact_changes(desired), body=create_body(desired), **base
         )
     contact = found[0]
-    changes, body = diff(desired, contact)
+    changes, body = diff(desired, contact, synced)
     if not changes:
         return PlanItem(state=State.UNCHANGED, **base)
     return PlanItem(state=State.UPDATE, changes=tuple(changes), body=body, **base)
@@ -150,17 +172,22 @@ def new_contact_changes(desired: DesiredContact) -> tuple[FieldChange, ...]:
 
 
 def diff(
-    desired: DesiredContact, contact: FolderContact
+    desired: DesiredContact, contact: FolderContact, synced: Collection[str] | None = None
 ) -> tuple[list[FieldChange], dict[str, Any]]:
     """The synced properties that differ, and the PATCH body that makes them equal.
 
     The body carries only changed properties (whole collections and whole address objects when
     they change) plus `displayName`, which Exchange may regenerate when it is left out (§1.1).
+    Properties not in `synced` (their columns were not provided; None: all are) are left alone:
+    an address object sent for its other parts keeps their current values.
     """
+    synced = synced_fields(None) if synced is None else synced
     changes: list[FieldChange] = []
     body: dict[str, Any] = {}
 
     for prop, wanted in desired.scalars.items():
+        if prop not in synced:
+            continue
         current = text(current_scalar(contact, prop))
         if current != wanted:
             changes.append(FieldChange(prop, current or None, wanted or None))
@@ -174,15 +201,20 @@ def diff(
         ]
 
     first_phone = text(contact.business_phones[0]) if contact.business_phones else ""
-    if first_phone != desired.telephone:
+    if "businessPhones[0]" in synced and first_phone != desired.telephone:
         changes.append(
             FieldChange("businessPhones[0]", first_phone or None, desired.telephone or None)
         )
         body["businessPhones"] = phone_list(desired, contact)
 
     for prop in ADDRESS_PROPERTIES:
-        wanted_address: PostalAddress = desired.addresses[prop]
         current_addr = current_address(contact, prop)
+        kept = {
+            attr: getattr(current_addr, attr)
+            for part, attr in ADDRESS_FIELDS.items()
+            if f"{prop}.{part}" not in synced
+        }
+        wanted_address: PostalAddress = replace(desired.addresses[prop], **kept)
         part_changes = [
             FieldChange(
                 f"{prop}.{part}",
@@ -190,7 +222,8 @@ def diff(
                 getattr(wanted_address, attr) or None,
             )
             for part, attr in ADDRESS_FIELDS.items()
-            if text(getattr(current_addr, attr)) != getattr(wanted_address, attr)
+            if attr not in kept
+            and text(getattr(current_addr, attr)) != getattr(wanted_address, attr)
         ]
         if part_changes:
             changes.extend(part_changes)

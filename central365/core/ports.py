@@ -6,11 +6,12 @@ a real adapter (`central365.sources`, `central365.graph`).  One contract suite r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from central365.core.model import (
+    CANONICAL_COLUMNS,
     CentralContact,
     ContactWrite,
     FolderContact,
@@ -54,11 +55,39 @@ class RunLimited(Protocol):
     def limit_run(self, limits: RunLimits | None) -> None: ...
 
 
+class SourceRows(Iterator[CentralContact | RowProblem]):
+    """What a source's `read()` returns when it knows which canonical columns it has.
+
+    `provided` are those columns: the planner syncs no field whose column is missing (rather
+    than clearing it as blank).  A source whose `read()` returns a plain iterator provides all.
+    """
+
+    __slots__ = ("_rows", "provided")
+
+    def __init__(
+        self,
+        rows: Iterable[CentralContact | RowProblem],
+        provided: Iterable[str] = CANONICAL_COLUMNS,
+    ) -> None:
+        self._rows = iter(rows)
+        self.provided: frozenset[str] = frozenset(provided)
+
+    def __next__(self) -> CentralContact | RowProblem:
+        return next(self._rows)
+
+    def close(self) -> None:
+        """End the underlying generator now (a SQL source then releases its connection)."""
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
+
 class ContactSource(Protocol):
     """Central's contacts.
 
     `read()` raises `SourceError` (listing every problem) before yielding anything when the
-    source cannot be used at all, and yields a `RowProblem` for a single unreadable row.
+    source cannot be used at all, and yields a `RowProblem` for a single unreadable row.  It
+    may return `SourceRows` to say which columns the source has.
     """
 
     def describe(self) -> str:

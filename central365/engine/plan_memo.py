@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
 from central365.core.plan import build_plan
@@ -25,14 +25,17 @@ from central365.core.plan import build_plan
 #: Folders whose last plan is kept; each costs one plan's memory (the homepage keeps it too).
 DEFAULT_FOLDERS = 8
 
-Fingerprint = tuple[int, int, int, int]
+Fingerprint = tuple[int, int, int, int, int]
 
 
 def fingerprint(
-    records: Sequence[CentralContact | RowProblem], contacts: Sequence[FolderContact]
+    records: Sequence[CentralContact | RowProblem],
+    contacts: Sequence[FolderContact],
+    provided_columns: Collection[str] | None = None,
 ) -> Fingerprint:
-    """The inputs of one plan, reduced to four integers (see the module docstring)."""
-    return (len(records), hash(tuple(records)), len(contacts), hash(tuple(contacts)))
+    """The inputs of one plan, reduced to five integers (see the module docstring)."""
+    columns = hash(None if provided_columns is None else frozenset(provided_columns))
+    return (len(records), hash(tuple(records)), len(contacts), hash(tuple(contacts)), columns)
 
 
 class PlanMemo:
@@ -50,16 +53,18 @@ class PlanMemo:
         key: str,
         records: Sequence[CentralContact | RowProblem],
         contacts: Sequence[FolderContact],
+        *,
+        provided_columns: Collection[str] | None = None,
     ) -> Plan:
-        """The plan of `records` against `contacts`: the kept one when the inputs are the same."""
-        seen = fingerprint(records, contacts)
+        """`build_plan`'s answer for these inputs: the kept one when they are the same."""
+        seen = fingerprint(records, contacts, provided_columns)
         with self._lock:
             kept = self._entries.get(key)
             if kept is not None and kept[0] == seen:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return kept[1]
-        plan = build_plan(records, contacts)
+        plan = build_plan(records, contacts, provided_columns=provided_columns)
         with self._lock:
             self._entries[key] = (seen, plan)
             self._entries.move_to_end(key)

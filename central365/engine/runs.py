@@ -77,6 +77,8 @@ class RunRequest:
     lock_key: str
     mailbox: str = ""
     folder_name: str = ""
+    #: Write even when the fresh plan trips a guard against mass changes (an admin allowed it).
+    allow_mass_change: bool = False
 
 
 class _OutcomeWriter:
@@ -361,7 +363,11 @@ class RunManager:
             )
 
         outcome = service.sync(
-            request.selection, on_result=on_result, on_plan=on_plan, on_wait=on_wait
+            request.selection,
+            on_result=on_result,
+            on_plan=on_plan,
+            on_wait=on_wait,
+            allow_mass_change=request.allow_mass_change,
         )
         if not outcome.unwritten:
             return None

@@ -48,6 +48,8 @@ def plan_envelope(report: PlanReport, counts: Mapping[State, int] | None = None)
         "excluded": plan.excluded,
         "problems": problems_json(plan.problems),
         "made_at": report.made_at.isoformat(),
+        "missing_columns": list(plan.missing_columns),
+        "guards": [{"code": g.code.value, "message": g.message} for g in plan.guards],
     }
 
 

@@ -7,13 +7,15 @@ before writing, so it acts on what Central and Office 365 hold now, not on a sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from central365.core.errors import MassChangeRefused
 from central365.core.execute import Selection, SyncReport, execute, select
-from central365.core.model import FolderContact, FolderInfo, Outcome, Plan
+from central365.core.guards import GuardThresholds, check_guards
+from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
 from central365.core.plan import build_plan
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
@@ -22,6 +24,7 @@ from central365.core.ports import (
     ResultCallback,
     RunLimited,
     RunLimits,
+    SourceRows,
     WaitCallback,
 )
 from central365.engine.plan_memo import PlanMemo
@@ -38,12 +41,17 @@ class FolderRef:
 
 @dataclass(frozen=True, slots=True)
 class PlanReport:
-    """A plan with what it was made against and when."""
+    """A plan with what it was made against and when.
+
+    `previous_source_size` is the active Central's size at the last run the plan's guards were
+    checked against (None: not known), so a sync acting on this plan checks the same.
+    """
 
     mailbox: str
     folder: FolderRef
     plan: Plan
     made_at: datetime
+    previous_source_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,8 @@ class SyncOutcome:
 class SyncService:
     """Plan and synchronise one Central source into one named folder of one mailbox.
 
-    `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`).
+    `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`);
+    `guard_thresholds` say how much one run may change before it must be allowed.
     `memo` hands back the folder's last plan when Central and the folder are as they were
     (a long-lived front end keeps one across services; see `engine.plan_memo`).
     """
@@ -75,6 +84,7 @@ class SyncService:
         folder_name: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         run_deadline: float = DEFAULT_RUN_DEADLINE,
+        guard_thresholds: GuardThresholds | None = None,
         memo: PlanMemo | None = None,
     ) -> None:
         self.source = source
@@ -82,10 +92,14 @@ class SyncService:
         self.folder_name = folder_name
         self._clock = clock
         self.run_deadline = run_deadline
+        self.guard_thresholds = guard_thresholds or GuardThresholds()
         self._memo = memo
 
-    def plan(self) -> PlanReport:
-        """Read Central and the folder, and plan.  A missing folder plans as an empty one.
+    def plan(self, previous_source_size: int | None = None) -> PlanReport:
+        """Read Central and the folder, plan, and check the guards against mass changes.
+
+        A missing folder plans as an empty one.  `previous_source_size` is the active Central's
+        size at the last run (None: unknown, `source_shrunk` is not checked).
 
         The two reads overlap: the folder's pages mostly wait on the network while Central is
         read.  A Central that cannot be read wins over anything the folder read meets, and
@@ -94,7 +108,9 @@ class SyncService:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="central365-folder-read")
         folder_read = pool.submit(self._read_folder)
         try:
-            records = list(self.source.read())
+            rows = self.source.read()
+            provided = rows.provided if isinstance(rows, SourceRows) else None
+            records = list(rows)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -104,10 +120,20 @@ class SyncService:
             pool.shutdown(wait=False)
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
         if self._memo is not None:
-            plan = self._memo.plan(f"{self.mailbox.name}\n{ref.id}", records, contacts)
+            key = f"{self.mailbox.name}\n{ref.id}"
+            plan = self._memo.plan(key, records, contacts, provided_columns=provided)
         else:
-            plan = build_plan(records, contacts)
-        return PlanReport(self.mailbox.name, ref, plan, self._clock())
+            plan = build_plan(records, contacts, provided_columns=provided)
+        guards = check_guards(
+            plan, self.guard_thresholds, previous_source_size=previous_source_size
+        )
+        return PlanReport(
+            self.mailbox.name,
+            ref,
+            replace(plan, guards=guards),
+            self._clock(),
+            previous_source_size,
+        )
 
     def _read_folder(self) -> tuple[FolderInfo | None, list[FolderContact]]:
         info = self.mailbox.find_folder(self.folder_name)
@@ -120,11 +146,17 @@ class SyncService:
         on_plan: Callable[[PlanReport, int], None] | None = None,
         planned: PlanReport | None = None,
         on_wait: WaitCallback | None = None,
+        *,
+        allow_mass_change: bool = False,
+        previous_source_size: int | None = None,
     ) -> SyncOutcome:
         """Plan again, create the folder if writes need it, then write the selected records.
 
         `on_plan` is told the fresh plan and how many writes will be sent, before any is.
-        `planned` skips the fresh plan when the caller has just made one (and shown it).
+        `planned` skips the fresh plan when the caller has just made one (and shown it);
+        `previous_source_size` is passed to the fresh plan (`plan()`).  Unless
+        `allow_mass_change`, a selection that trips a guard raises `MassChangeRefused`
+        before anything is written.
         `on_wait(reason, seconds)` is told whenever Office 365 makes the run wait (may be
         called from worker threads).  The run's deadline starts here; records still unwritten
         when it passes end `skipped` with the reason.
@@ -132,7 +164,16 @@ class SyncService:
         limits = RunLimits(self.run_deadline, on_wait)
         limited: list[RunLimited] = []
         try:
-            return self._sync(selection, on_result, on_plan, planned, limits, limited)
+            return self._sync(
+                selection,
+                on_result,
+                on_plan,
+                planned,
+                limits,
+                limited,
+                allow_mass_change,
+                previous_source_size,
+            )
         finally:
             for side in limited:  # later calls (a replan) are not bound by this run's deadline
                 side.limit_run(None)
@@ -145,11 +186,15 @@ class SyncService:
         planned: PlanReport | None,
         limits: RunLimits,
         limited: list[RunLimited],
+        allow_mass_change: bool,
+        previous_source_size: int | None,
     ) -> SyncOutcome:
         _limit(self.mailbox, limits, limited)
         if planned is None:
-            planned = self.plan()
+            planned = self.plan(previous_source_size)
         writes, skipped = select(planned.plan, selection)
+        if not allow_mass_change:
+            self.refuse_mass_change(planned, {w.key for w in writes})
         if on_plan is not None:
             on_plan(planned, len(writes))
         folder_created = False
@@ -169,6 +214,21 @@ class SyncService:
         stopped = [r for r in report.results if r.key in keys and r.outcome is Outcome.SKIPPED]
         reason = next((r.error for r in stopped if r.error), "")
         return SyncOutcome(planned, report, folder_created, len(stopped), reason)
+
+    def guards_for(self, planned: PlanReport, keys: Collection[str]) -> tuple[Guard, ...]:
+        """The guards that writing the records `keys` of the plan would trip."""
+        return check_guards(
+            planned.plan,
+            self.guard_thresholds,
+            previous_source_size=planned.previous_source_size,
+            selected=keys,
+        )
+
+    def refuse_mass_change(self, planned: PlanReport, keys: Collection[str]) -> None:
+        """Raise `MassChangeRefused` when writing `keys` of the plan trips a guard."""
+        tripped = self.guards_for(planned, keys)
+        if tripped:
+            raise MassChangeRefused(tripped)
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from central365.core.errors import SourceError
 from central365.core.model import ADDRESS_PARTS, CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.ports import SourceRows
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
 
 _DELIMITERS = ",;\t"
@@ -55,13 +56,14 @@ class CsvSource:
 
         Each well-formed row becomes a `CentralContact` whose `line` is the physical line the
         row starts on (the header is line 1); a row with the wrong number of fields becomes a
-        `RowProblem` and reading goes on; blank lines are skipped.
+        `RowProblem` and reading goes on; blank lines are skipped.  The rows say which
+        canonical columns the header has (`SourceRows.provided`).
 
         :raises SourceError: at once (before anything is yielded), naming every problem found:
             missing or unreadable file, bytes that are not UTF-8, no header, missing columns.
         """
         layout = self._check()
-        return self._records(layout)
+        return SourceRows(self._records(layout), layout.positions)
 
     # -- the up-front check ---------------------------------------------------------------
 

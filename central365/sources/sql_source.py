@@ -46,6 +46,7 @@ from sqlalchemy.types import TypeEngine
 
 from central365.core.errors import SourceError
 from central365.core.model import CentralContact, RowProblem
+from central365.core.ports import SourceRows
 from central365.sources.column_mapping import ColumnMapping, ColumnReport
 from central365.sources.redact import mask_secrets
 
@@ -143,7 +144,8 @@ class SqlSource:
             missing, required columns missing, no permission to read the table.
         """
         statement = self._check()
-        return self._records(statement)
+        provided = [str(c.name) for c in statement.selected_columns]
+        return SourceRows(self._records(statement), provided)
 
     # -- the up-front check ---------------------------------------------------------------
 

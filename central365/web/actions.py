@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from central365.appdb import AppSettings, AuthChoice, RunRecord
+from central365.core.errors import MassChangeRefused
 from central365.core.execute import Selection
+from central365.core.guards import check_guards
 from central365.core.model import ACTIONABLE_STATES, State
 from central365.engine.runs import RunRequest
 from central365.engine.service import PlanReport
@@ -21,9 +23,17 @@ from central365.web.errors import Forbidden, InvalidInput
 from central365.web.plans import CachedPlan, plan_key
 from central365.web.roles import Access, Role, access_for, write_refusal
 from central365.web.runtime import Runtime
-from central365.wiring.settings import Target, target_of
+from central365.wiring.settings import Target, guard_thresholds_of, target_of
 
 MAX_KEYS = 100_000
+#: How a person allows a mass change on the homepage, and who may.
+MASS_CHANGE_ADVICE = (
+    "Nothing was written: check Central and plan again, or, if the change is intended, an "
+    "administrator ticks “I understand” in the warning above the tabs and synchronises."
+)
+MASS_CHANGE_ADMIN_ONLY = (
+    "Only an administrator may allow a mass change: ask one to check the plan and synchronise it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,25 +117,41 @@ def selection_of(keys: Iterable[str], states: Iterable[str]) -> Selection:
     return selection
 
 
-def start_run(runtime: Runtime, caller: Caller, selection: Selection) -> RunRecord:
+def start_run(
+    runtime: Runtime, caller: Caller, selection: Selection, *, allow_mass_change: bool = False
+) -> RunRecord:
     """Start a run in the background for the caller's target; `RunInProgress` if one is going,
     `Forbidden` when the caller may not act on a mailbox or the token may not write contacts.
 
     "All in a state" means the records the person was shown in that state: it is turned into
     their keys here, from the plan the homepage shows, so a record that entered the state since
     (a new Central record, say) is never written without having been seen and selected.
+
+    A selection that trips a guard against mass changes on that plan raises
+    `MassChangeRefused` unless `allow_mass_change`, which only an admin may give (`Forbidden`
+    otherwise); the run checks its fresh plan again before writing.
     """
     app = runtime.load_app_settings()
     access, target = acting_target(runtime, caller, app)
     refusal = write_refusal(app.auth_mode, runtime.connector.token(caller.user, app).granted)
     if refusal is not None:
         raise Forbidden(refusal)
+    if allow_mass_change and not access.is_admin:
+        raise Forbidden(MASS_CHANGE_ADMIN_ONLY, role=Role.ADMIN.value)
+    shown = plan_context(runtime, caller).cached.report
     if selection.states:
-        shown = plan_context(runtime, caller).cached.report.plan
-        keys = selection.keys | {i.key for i in shown.items if i.state in selection.states}
+        keys = selection.keys | {i.key for i in shown.plan.items if i.state in selection.states}
         if not keys:
             raise InvalidInput("There is nothing in that state to synchronise.")
         selection = Selection(keys=frozenset(keys))
+    tripped = check_guards(
+        shown.plan,
+        guard_thresholds_of(runtime.settings, app),
+        previous_source_size=shown.previous_source_size,
+        selected=selection.keys,
+    )
+    if tripped and not allow_mass_change:
+        raise MassChangeRefused(tripped, advice=MASS_CHANGE_ADVICE)
     factory = runtime.connector.service_factory(caller.user, app)
     request = RunRequest(
         started_by=caller.display_name,
@@ -134,6 +160,7 @@ def start_run(runtime: Runtime, caller: Caller, selection: Selection) -> RunReco
         lock_key=target.key,
         mailbox=target.label,
         folder_name=target.folder_name,
+        allow_mass_change=allow_mass_change,
     )
     run = runtime.run_manager.start(request)
     runtime.remember_run(run.id, plan_key(target.key, access.plan_scope), factory)

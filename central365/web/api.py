@@ -70,6 +70,8 @@ class StartRun(BaseModel):
 
     keys: list[str] = Field(default_factory=list, max_length=100_000)
     states: list[str] = Field(default_factory=list, max_length=2)
+    #: Write even when the plan trips a guard against mass changes (admins only).
+    allow_mass_change: bool = False
 
 
 class RunStarted(BaseModel):
@@ -171,7 +173,12 @@ def plan_again(caller: Csrf, runtime: RuntimeDep) -> dict[str, Any]:
 @router.post("/runs", status_code=202, responses=_errors(*_ALWAYS, 400, 409, 502))
 def post_run(body: StartRun, caller: Csrf, runtime: RuntimeDep) -> RunStarted:
     """Start a run with a selection; 409 while another run writes into the same folder."""
-    run = start_run(runtime, caller, selection_of(body.keys, body.states))
+    run = start_run(
+        runtime,
+        caller,
+        selection_of(body.keys, body.states),
+        allow_mass_change=body.allow_mass_change,
+    )
     return RunStarted(id=run.id, url=f"/runs/{run.id}")
 
 

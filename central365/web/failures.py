@@ -29,6 +29,7 @@ from central365.core.errors import (
     Central365Error,
     ConfigError,
     GraphError,
+    MassChangeRefused,
     SourceError,
 )
 from central365.sources.redact import mask_secrets
@@ -51,6 +52,7 @@ STATUS: tuple[tuple[type[Central365Error], int], ...] = (
     (CsrfRefused, 403),
     (PageNotFound, 404),
     (RunInProgress, 409),
+    (MassChangeRefused, 409),  # the plan trips a guard: a state to allow or fix
     (InvalidInput, 400),
     (ConfigError, 409),  # the stored settings cannot be used: a state to fix, not a bad request
     (AuthFailed, 502),

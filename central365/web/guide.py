@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from central365.core.guards import GuardThresholds
 from central365.core.mapping import (
     FIELD_LABELS,
     MAX_BUSINESS_PHONES,
@@ -180,6 +181,7 @@ class Guide:
     mailbox_concurrency: int
     max_attempts: int
     max_retry_after_min: int
+    guard_defaults: GuardThresholds
 
 
 def build_guide() -> Guide:
@@ -210,4 +212,5 @@ def build_guide() -> Guide:
         mailbox_concurrency=MAILBOX_CONCURRENCY,
         max_attempts=DEFAULT_MAX_ATTEMPTS,
         max_retry_after_min=int(DEFAULT_MAX_RETRY_AFTER // 60),
+        guard_defaults=GuardThresholds(),
     )

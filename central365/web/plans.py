@@ -125,7 +125,7 @@ class PlanCache:
 
     def put(self, key: str, report: PlanReport) -> CachedPlan:
         found = self._entries.get(key)
-        if found is not None and found.report.plan is report.plan:
+        if found is not None and found.report.plan.items is report.plan.items:
             # The service handed back the same plan (nothing changed): keep its index.
             cached = replace(found, report=report)
         else:

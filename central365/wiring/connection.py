@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 
+from central365.core.guards import GuardThresholds
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -109,6 +110,8 @@ class Connection:
     timeout: float = DEFAULT_TIMEOUT
     run_deadline: float = DEFAULT_RUN_DEADLINE
     label: str | None = None
+    #: How much one run may change before it must be allowed (None: the defaults).
+    guard_thresholds: GuardThresholds | None = None
 
     @property
     def mailbox_label(self) -> str:

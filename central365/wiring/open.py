@@ -152,7 +152,12 @@ def open_service(
     source = open_central(connection.central)
     with open_mailbox(connection, auth, transport=transport, caches=caches) as mailbox:
         yield SyncService(
-            source, mailbox, connection.folder, run_deadline=connection.run_deadline, memo=memo
+            source,
+            mailbox,
+            connection.folder,
+            run_deadline=connection.run_deadline,
+            guard_thresholds=connection.guard_thresholds,
+            memo=memo,
         )
 
 

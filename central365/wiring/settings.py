@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from central365.appdb import AppSettings, AuthChoice, User, run_lock_key
 from central365.config import Settings
 from central365.core.errors import ConfigError
+from central365.core.guards import GuardThresholds
 from central365.wiring.connection import Central, Connection, Credential, SignIn
 
 
@@ -56,6 +57,7 @@ def connection_from_settings(settings: Settings) -> Connection:
         graph_url=settings.graph_url,
         timeout=settings.timeout,
         run_deadline=settings.run_deadline,
+        guard_thresholds=settings.guard_thresholds,
     )
 
 
@@ -122,4 +124,10 @@ def connection_from_app(
         graph_url=settings.graph_url,
         timeout=settings.timeout,
         run_deadline=settings.run_deadline,
+        guard_thresholds=guard_thresholds_of(settings, app),
     )
+
+
+def guard_thresholds_of(settings: Settings, app: AppSettings) -> GuardThresholds:
+    """The homepage's thresholds: the Settings page's when it set them, else the start-up ones."""
+    return app.guard_thresholds or settings.guard_thresholds

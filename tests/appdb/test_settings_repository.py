@@ -111,3 +111,24 @@ def test_a_changed_key_is_flagged_even_when_only_the_certificate_is_stale(
     assert loaded.central_url == SETTINGS.central_url
     with pytest.raises(ConfigError, match="secret key has changed"):
         other.client_certificate_pem()
+
+
+def test_guard_thresholds_are_stored_and_none_means_the_start_up_ones(
+    database: Database, box: SecretBox
+) -> None:
+    from sqlalchemy import update
+
+    from central365.core.guards import GuardThresholds
+
+    repo = SettingsRepository(database, box)
+    repo.save(SETTINGS, by="ann")
+    loaded = repo.load()
+    assert loaded is not None and loaded.guard_thresholds is None
+    chosen = GuardThresholds(clear_percent=5, update_percent=25.5, min_contacts=3)
+    repo.save(replace(SETTINGS, guard_thresholds=chosen), by="ann")
+    loaded = repo.load()
+    assert loaded is not None and loaded.guard_thresholds == chosen
+    with database.session(write=True) as s, s.begin():
+        s.execute(update(AppSettingsRow).values(guard_thresholds="not json"))
+    loaded = repo.load()
+    assert loaded is not None and loaded.guard_thresholds is None  # unreadable: start-up's

@@ -494,3 +494,40 @@ def test_a_run_says_when_it_waits_and_fails_when_it_stopped_early(
         assert "the run's deadline passed" in record.error
     else:
         assert record.status is RunStatus.FINISHED and record.created == len(PEOPLE)
+
+
+def test_a_run_whose_fresh_plan_is_a_mass_change_writes_nothing_unless_allowed(
+    manager: RunManager, runs: RunRepository, store: SandboxStore
+) -> None:
+    """The homepage checks the plan it showed; the run checks its own fresh plan again."""
+    from dataclasses import replace
+
+    from central365.core.guards import GuardThresholds
+
+    mailbox = InMemoryMailbox(store, MAILBOX)
+    ended(
+        manager,
+        runs,
+        manager.start(
+            request(opener(InMemorySource(PEOPLE), mailbox), Selection(everything=True))
+        ).id,
+    )
+    renamed = [replace(p, title="Dr") for p in PEOPLE]  # every contact would be updated
+
+    @contextmanager
+    def strict() -> Iterator[SyncService]:
+        yield SyncService(
+            InMemorySource(renamed),
+            mailbox,
+            FOLDER,
+            guard_thresholds=GuardThresholds(min_contacts=1),
+        )
+
+    refused = ended(manager, runs, manager.start(request(strict, Selection(everything=True))).id)
+    assert refused.status is RunStatus.FAILED and refused.updated == 0
+    assert refused.error is not None
+    assert refused.error.startswith("Refusing to synchronise a mass change. The run would update 5")
+
+    allowed = replace(request(strict, Selection(everything=True)), allow_mass_change=True)
+    record = ended(manager, runs, manager.start(allowed).id)
+    assert (record.status, record.updated) == (RunStatus.FINISHED, 5)

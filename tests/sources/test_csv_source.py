@@ -13,6 +13,7 @@ import pytest
 
 from central365.core.errors import SourceError
 from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.ports import SourceRows
 from central365.sources import CsvSource, load_mapping, write_csv
 from central365.sources.column_mapping import ColumnMapping
 
@@ -175,6 +176,23 @@ def test_mapping_file_and_loose_header_matching(tmp_path: Path) -> None:
         "Lee",
     )
     assert (record.email, record.mobile, record.telephone) == ("a@x.org", "07700", "")
+
+
+def test_the_rows_say_which_columns_the_header_has(tmp_path: Path) -> None:
+    """A missing column is "not provided", not blank: the planner must be able to tell."""
+    mapping_file = tmp_path / "central.toml"
+    mapping_file.write_text('[columns]\nid = "ContactID"\n')
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "ContactID,status,first_name,last_name,email,MOBILE\n1,Active,Ann,Lee,a@x.org,07700\n",
+        encoding="utf-8",
+    )
+
+    rows = CsvSource(path, mapping=load_mapping(mapping_file)).read()
+
+    assert isinstance(rows, SourceRows)
+    assert rows.provided == {"id", "status", "first_name", "last_name", "email", "mobile"}
+    assert [r.key for r in rows if isinstance(r, CentralContact)] == ["1"]
 
 
 def test_exact_header_wins_over_a_case_insensitive_one(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event, make_url, text
 
 from central365.core.errors import SourceError
 from central365.core.model import CANONICAL_COLUMNS, CentralContact, RowProblem
+from central365.core.ports import SourceRows
 from central365.sources import SqlSource, load_mapping
 from central365.sources.column_mapping import ColumnMapping
 from central365.sources.sql_source import _as_text, _TrueFalseValue
@@ -76,6 +77,10 @@ def test_optional_columns_may_be_absent(any_db: Database) -> None:
     (record,) = _contacts(SqlSource(any_db.url, table=table))
 
     assert (record.title, record.home.town, record.home.county) == ("", "", "home_county-1")
+    rows = SqlSource(any_db.url, table=table).read()
+    assert isinstance(rows, SourceRows)
+    assert rows.provided == set(CANONICAL_COLUMNS) - {"title", "home_town"}
+    rows.close()
 
 
 def test_missing_required_columns_are_all_named(any_db: Database) -> None:

@@ -101,3 +101,23 @@ def test_secrets_are_not_shown() -> None:
 
 def test_folders_does_not_need_central() -> None:
     assert load_settings({"CENTRAL365_AUTH": "sandbox"}, require_central=False).central is None
+
+
+def test_guard_thresholds_come_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    from central365.core.guards import GuardThresholds
+
+    base = {"CENTRAL365_CENTRAL": "csv:x.csv", "CENTRAL365_AUTH": "sandbox"}
+    assert load_settings(base).guard_thresholds == GuardThresholds()
+    config = tmp_path / "central365.toml"
+    config.write_text("guard_clear_percent = 25\nguard_min_contacts = 3\n")
+    env = base | {"CENTRAL365_GUARD_UPDATE_PERCENT": "75.5"}
+    assert load_settings(env, config).guard_thresholds == GuardThresholds(
+        clear_percent=25, update_percent=75.5, min_contacts=3
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            base | {"CENTRAL365_GUARD_SHRINK_PERCENT": "101", "CENTRAL365_GUARD_MIN_CONTACTS": "0"}
+        )
+    problems = " ".join(caught.value.problems)
+    assert "CENTRAL365_GUARD_SHRINK_PERCENT" in problems
+    assert "CENTRAL365_GUARD_MIN_CONTACTS" in problems

@@ -75,6 +75,7 @@ def homepage(
             "actionable": chosen in ACTIONABLE_STATES,
             "sync_refusal": context.sync_refusal,
             "notice": NOTHING_SELECTED if nothing_selected else None,
+            "may_allow_mass_change": context.access.is_admin,
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,

@@ -50,13 +50,14 @@ def start(
     key: Annotated[list[str] | None, Form()] = None,
     all_in_state: Annotated[str, Form()] = "",
     from_state: Annotated[str, Form()] = "",
+    allow_mass_change: Annotated[str, Form()] = "",
 ) -> Response:
     if not all_in_state and not any(k.strip() for k in key or []):
         tab = parse_state(from_state).value
         return RedirectResponse(f"/?state={tab}&nothing_selected=1", status_code=303)
     # A whole state wins over the ticked boxes: the person chose "all N in this state".
     selection = selection_of([], [all_in_state]) if all_in_state else selection_of(key or [], [])
-    run = start_run(runtime, caller, selection)
+    run = start_run(runtime, caller, selection, allow_mass_change=allow_mass_change == "on")
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 

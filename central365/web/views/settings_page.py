@@ -31,6 +31,13 @@ from central365.core.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from central365.sources import ColumnMapping, CsvSource, SqlSource, mask_secrets, open_source
 from central365.sources.survey import SourceSurvey, survey
 from central365.web.deps import Admin, AdminCsrf, Caller, RuntimeDep
+from central365.web.guard_form import (
+    GUARD_FIELDS,
+    guard_problems,
+    read_guards,
+    shown_values,
+    thresholds_of,
+)
 from central365.web.pages import render_page
 from central365.web.runtime import Runtime
 from central365.web.scopes import NOT_NEEDED, scopes_panel
@@ -53,6 +60,7 @@ from central365.web.uploads import (
     receive_upload,
     text_problem,
 )
+from central365.wiring.settings import guard_thresholds_of
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +135,7 @@ def _page(
     test: CentralCheck | None = None,
     upload: CentralCheck | None = None,
     status_code: int = 200,
+    guards: Mapping[str, str] | None = None,
 ) -> Response:
     app = runtime.load_app_settings()
     policy = SourcePolicy.of(runtime.settings)
@@ -170,6 +179,8 @@ def _page(
             error=scope_error,
         ),
         "not_needed": NOT_NEEDED,
+        "guard_fields": GUARD_FIELDS,
+        "guards": guards or shown_values(guard_thresholds_of(runtime.settings, app)),
         "saved": request.query_params.get("saved") == "1",
         "consented": request.query_params.get("consented") == "1",
     }
@@ -271,9 +282,12 @@ async def save_settings(request: Request, caller: AdminCsrf, runtime: RuntimeDep
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
     stored = await run_in_threadpool(runtime.load_app_settings)
     form, errors = await run_in_threadpool(_posted_form, values, runtime, stored)
+    guards = read_guards(values)
     if values.get("action") == "test":
-        return await run_in_threadpool(_test, request, runtime, caller, form, stored, errors)
-    return await run_in_threadpool(_save, request, runtime, caller, form, errors)
+        return await run_in_threadpool(
+            _test, request, runtime, caller, form, stored, errors, guards
+        )
+    return await run_in_threadpool(_save, request, runtime, caller, form, errors, guards)
 
 
 def _test(
@@ -283,6 +297,7 @@ def _test(
     form: SettingsForm,
     stored: AppSettings,
     errors: dict[str, str],
+    guards: Mapping[str, str] | None = None,
 ) -> Response:
     allowed = _allowed_central(runtime, form, stored)
     if errors:
@@ -298,6 +313,7 @@ def _test(
         form.without_typed_secrets(),
         test=CentralCheck(found),
         errors=errors,
+        guards=guards,
     )
 
 
@@ -307,9 +323,11 @@ def _save(
     caller: Caller,
     form: SettingsForm,
     errors: dict[str, str],
+    guards: Mapping[str, str] | None = None,
 ) -> Response:
     stored = runtime.load_app_settings()
-    errors = {**validate(form, stored), **errors}
+    guards = guards or {}
+    errors = {**validate(form, stored), **guard_problems(guards), **errors}
     if "central_url" not in errors and "import_file" not in errors:
         allowed = _allowed_central(runtime, form, stored)
         if isinstance(allowed, Allowed):
@@ -320,10 +338,19 @@ def _save(
         errors.update(_create_folder(runtime, caller.user, form, stored))
     if errors:
         return _page(
-            request, runtime, caller, form.without_typed_secrets(), errors=errors, status_code=400
+            request,
+            runtime,
+            caller,
+            form.without_typed_secrets(),
+            errors=errors,
+            status_code=400,
+            guards=guards,
         )
     runtime.app_settings.save(
-        to_app_settings(form),
+        replace(
+            to_app_settings(form),
+            guard_thresholds=thresholds_of(guards, runtime.settings.guard_thresholds),
+        ),
         client_secret=secret_change(form.client_secret, form.remove_client_secret),
         client_certificate_pem=secret_change(
             form.client_certificate, form.remove_client_certificate
