@@ -71,6 +71,11 @@ def user_path(mailbox: str) -> str:
     return f"/users/{quote(mailbox.strip(), safe='')}"
 
 
+def graph_id(value: str) -> str:
+    """An id as a path segment: `/` and other reserved characters escaped, `=` kept."""
+    return quote(value, safe="=")
+
+
 def odata_string(value: str) -> str:
     """An OData string literal: single quotes around, inner `'` doubled."""
     return "'" + value.replace("'", "''") + "'"

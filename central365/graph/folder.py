@@ -1,8 +1,7 @@
 """`GraphFolder`: the `ContactsFolder` port over Microsoft Graph, for one folder of one mailbox.
 
 Owns: listing the folder's contacts (`$select` + `$top=1000`, every page) — or, given a
-`FolderCache`, reading only what changed since the last plan with a delta round (see
-`contacts`) —, finding contacts by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
+`FolderCache`, reading only what changed since the last plan (`graph.cached_read`) —, finding contacts by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
 up the creates whose answer was lost (batched: up to 20 email look-ups per call), then sends the
 rest; after every answer `graph.decide` says what each write does next, and `graph.breaker`
 says whether the run goes on (breaker, deadline) and in which batch shape.  A contact is never
@@ -23,15 +22,11 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from urllib.parse import quote
 
-from central365.core.errors import GraphError
 from central365.core.mapping import GRAPH_SELECT, folder_contact_from_graph
 from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
 from central365.core.ports import (
-    ContactJson,
     FolderCache,
-    FolderSnapshot,
     ResultCallback,
     RunLimits,
 )
@@ -46,7 +41,8 @@ from central365.graph.batch import (
     parse_batch_response,
 )
 from central365.graph.breaker import BreakerPolicy
-from central365.graph.client import GraphClient, build_query, odata_string
+from central365.graph.cached_read import CachedRead
+from central365.graph.client import GraphClient, build_query, graph_id, odata_string
 from central365.graph.decide import (
     Action,
     Decision,
@@ -55,8 +51,7 @@ from central365.graph.decide import (
     decide_look_up,
     longest_wait,
 )
-from central365.graph.delta import DELTA_PREFER, RoundChanges, read_page
-from central365.graph.errors import Answer, DeadlineReached, Verdict, classify, needs_resync
+from central365.graph.errors import Answer, DeadlineReached, Verdict, classify
 from central365.graph.rounds import LOST, Guard, Heard, Round, Run, Task
 
 logger = logging.getLogger(__name__)
@@ -71,11 +66,6 @@ _NO_EMAIL = (
 )
 
 
-def graph_id(value: str) -> str:
-    """An id as a path segment: `/` and other reserved characters escaped, `=` kept."""
-    return quote(value, safe="=")
-
-
 class GraphFolder:
     """One contacts folder of one mailbox, through a `GraphClient`.
 
@@ -88,6 +78,8 @@ class GraphFolder:
         breaker: when Graph counts as down for good (default `BreakerPolicy()`).
         cache: where the folder's contacts and deltaLink are kept between plans; None lists
             the whole folder every time.
+        expand: a `$expand` the cached contacts must carry (an extended property: the delta
+            round cannot, see `graph.cached_read`).
     """
 
     def __init__(
@@ -99,6 +91,7 @@ class GraphFolder:
         batch_size: int = MAX_BATCH_REQUESTS,
         breaker: BreakerPolicy | None = None,
         cache: FolderCache | None = None,
+        expand: str | None = None,
     ) -> None:
         self._client = client
         self._info = info
@@ -106,6 +99,7 @@ class GraphFolder:
         self._batch_size = max(1, min(MAX_BATCH_REQUESTS, batch_size))
         self._breaker = breaker or BreakerPolicy()
         self._cache = cache
+        self._expand = expand
         self._path = f"{client.user_path}/contactFolders/{graph_id(info.id)}/contacts"
 
     @property
@@ -122,7 +116,8 @@ class GraphFolder:
         """Every contact of this folder: from the cache and a delta round when there is one,
         else page after page of the whole folder."""
         if self._cache is not None:
-            for item in self._current(self._cache).values():
+            read = CachedRead(self._client, self._path, self._info.id, self._cache, self._expand)
+            for item in read.contacts().values():
                 yield folder_contact_from_graph(item)
             return
         url = self._client.url(
@@ -130,50 +125,6 @@ class GraphFolder:
         )
         for item in self._client.pages(url, what="the folder's contact list"):
             yield folder_contact_from_graph(item)
-
-    def _current(self, cache: FolderCache) -> dict[str, ContactJson]:
-        """The folder now: the kept snapshot plus one delta round, or a full round.
-
-        With nothing changed in Outlook that is one request (the round's only page); k changes
-        cost about k/1000 + 1.  A token Graph no longer knows (expired, 410, syncStateNotFound)
-        costs one refused request, then a full round that replaces the snapshot.
-        """
-        folder_id = self._info.id
-        kept = cache.load(folder_id)
-        if kept is not None:
-            try:
-                link, changes = self._delta_round(kept.delta_link)
-            except GraphError as exc:
-                if not needs_resync(exc):
-                    raise
-                logger.info("the folder's delta token was refused: reading the whole folder")
-            else:
-                if not changes.empty or link != kept.delta_link:
-                    cache.update(folder_id, link, changes.changed, changes.removed)
-                return changes.applied_to(kept.contacts)
-        first = self._client.url(f"{self._path}/delta", {"$select": ",".join(GRAPH_SELECT)})
-        link, changes = self._delta_round(first)
-        cache.replace(folder_id, FolderSnapshot(link, changes.changed))
-        return changes.changed
-
-    def _delta_round(self, url: str) -> tuple[str, RoundChanges]:
-        """Follow one round from `url` to its deltaLink; the link and what the pages said."""
-        changes = RoundChanges()
-        next_url = url
-        while True:
-            body = self._client.get(next_url, what="the folder's changes", prefer=DELTA_PREFER)
-            try:
-                page = read_page(body)
-            except ValueError:
-                raise GraphError(
-                    "Office 365 answered the folder's changes with something that is not a "
-                    "delta page; check that the Graph URL points at Microsoft Graph v1.0."
-                ) from None
-            changes.add(page.items)
-            if page.delta_link is not None:
-                return page.delta_link, changes
-            assert page.next_link is not None  # read_page guarantees one of the two
-            next_url = page.next_link
 
     def find_by_email(self, email: str) -> list[FolderContact]:
         """The folder's contacts whose `emailAddresses` hold `email` (Graph compares the case)."""

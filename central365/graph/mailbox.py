@@ -27,10 +27,10 @@ from central365.core.folder_choice import only_folder
 from central365.core.model import FolderInfo
 from central365.core.ports import FolderCache, RunLimits
 from central365.graph.batch import BatchStrategy
-from central365.graph.client import GraphClient, odata_string
+from central365.graph.client import GraphClient, graph_id, odata_string
 from central365.graph.decide import Action, Member, decide
 from central365.graph.errors import Answer, Verdict
-from central365.graph.folder import GraphFolder, graph_id
+from central365.graph.folder import GraphFolder
 from central365.graph.throttle import Clock, RetryPolicy
 
 #: Graph v1.0 in the global cloud (national clouds and the sandbox pass their own).
@@ -75,6 +75,7 @@ class GraphMailbox:
         strategy: batch strategy handed to every `GraphFolder`.
         owned_http: an `httpx.Client` to close with the mailbox (set by `connect()`).
         cache: this mailbox's folder cache, handed to every `GraphFolder` (delta reads).
+        expand: the `$expand` the cached contacts carry (an extended property), or None.
     """
 
     def __init__(
@@ -84,11 +85,13 @@ class GraphMailbox:
         strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS,
         owned_http: httpx.Client | None = None,
         cache: FolderCache | None = None,
+        expand: str | None = None,
     ) -> None:
         self._client = client
         self._strategy = strategy
         self._owned_http = owned_http
         self._cache = cache
+        self._expand = expand
 
     @property
     def name(self) -> str:
@@ -153,7 +156,9 @@ class GraphMailbox:
         self._client.limit_run(limits)
 
     def folder(self, info: FolderInfo) -> GraphFolder:
-        return GraphFolder(self._client, info, strategy=self._strategy, cache=self._cache)
+        return GraphFolder(
+            self._client, info, strategy=self._strategy, cache=self._cache, expand=self._expand
+        )
 
     def close(self) -> None:
         """Close the HTTP client if this mailbox owns it (`connect()` made it)."""

@@ -222,3 +222,53 @@ def test_a_delta_page_that_is_not_a_graph_list_is_a_clear_error() -> None:
     )
     with pytest.raises(GraphError, match="not a delta page"):
         list(folder.contacts())
+
+
+ANCHOR = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name centralId"
+EXPAND = f"singleValueExtendedProperties($filter=id eq '{ANCHOR}')"
+
+
+def anchored(i: int) -> dict[str, Any]:
+    return person(i) | {"singleValueExtendedProperties": [{"id": ANCHOR, "value": f"k{i}"}]}
+
+
+def anchors(cache: InMemoryFolderCache, folder_id: str) -> dict[str, Any]:
+    contacts = cache.snapshots[folder_id].contacts
+    return {cid: c.get("singleValueExtendedProperties") for cid, c in contacts.items()}
+
+
+def test_an_expanded_property_is_kept_right_through_delta_rounds(sandbox: Sandbox) -> None:
+    """Delta carries no extended properties: a full read lists them, a round re-reads them
+    for contacts changed since (one `$batch`), and keeps them for the others."""
+    info = sandbox.mailbox().create_folder("CRM")
+    ids = [sandbox.store.create_contact(MAILBOX, info.id, anchored(i))["id"] for i in range(30)]
+    cache = InMemoryFolderCache()
+    folder = GraphFolder(sandbox.mailbox().client, info, cache=cache, expand=EXPAND)
+    stats = sandbox.app.state.sandbox.stats
+
+    before = stats.requests
+    assert len(list(folder.contacts())) == 30
+    assert stats.requests - before == 2  # the delta round for its link, the list with $expand
+    values = sorted(v[0]["value"] for v in anchors(cache, info.id).values())
+    assert values == sorted(f"k{i}" for i in range(30))
+
+    before = stats.requests
+    list(folder.contacts())
+    assert stats.requests - before == 1
+
+    sandbox.store.update_contact(
+        MAILBOX,
+        ids[0],
+        {"surname": "Moved", "singleValueExtendedProperties": [{"id": ANCHOR, "value": "k99"}]},
+    )
+    sandbox.store.delete_contact(MAILBOX, ids[1])
+    before = stats.requests
+    contacts = list(folder.contacts())
+    assert stats.requests - before == 2  # the round, and one batch re-reading one contact
+    assert len(contacts) == 29
+    kept = anchors(cache, info.id)
+    changed = next(c.id for c in contacts if c.surname == "Moved")
+    assert kept[changed] == [{"id": ANCHOR, "value": "k99"}]
+    assert sorted(v[0]["value"] for v in kept.values()) == sorted(
+        ["k99", *(f"k{i}" for i in range(2, 30))]
+    )
