@@ -1,7 +1,8 @@
 """`GraphFolder`: the `ContactsFolder` port over Microsoft Graph, for one folder of one mailbox.
 
-Owns: listing the folder's contacts (`$select` + `$top=1000`, every page) — or, given a
-`FolderCache`, reading only what changed since the last plan (`graph.cached_read`) —, finding contacts by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
+Owns: listing the folder's contacts (`$select` + `$top=1000`, every page; given a
+`FolderCache`, only what changed since the last plan: `graph.cached_read`), finding contacts
+by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
 up the creates whose answer was lost (batched: up to 20 email look-ups per call), then sends the
 rest; after every answer `graph.decide` says what each write does next, and `graph.breaker`
 says whether the run goes on (breaker, deadline) and in which batch shape.  A contact is never
@@ -25,11 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from central365.core.mapping import GRAPH_SELECT, folder_contact_from_graph
 from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
-from central365.core.ports import (
-    FolderCache,
-    ResultCallback,
-    RunLimits,
-)
+from central365.core.ports import FolderCache, ResultCallback, RunLimits
 from central365.graph.batch import (
     MAILBOX_CONCURRENCY,
     MAX_BATCH_REQUESTS,

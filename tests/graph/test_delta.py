@@ -272,3 +272,20 @@ def test_an_expanded_property_is_kept_right_through_delta_rounds(sandbox: Sandbo
     assert sorted(v[0]["value"] for v in kept.values()) == sorted(
         ["k99", *(f"k{i}" for i in range(2, 30))]
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "resync"),
+    [
+        (410, None, True),
+        (400, "syncStateNotFound", True),
+        (400, "resyncRequired", True),
+        (404, "ErrorItemNotFound", False),
+        (400, "BadRequest", False),
+        (None, None, False),
+    ],
+)
+def test_what_counts_as_a_refused_delta_token(
+    status: int | None, code: str | None, resync: bool
+) -> None:
+    assert needs_resync(GraphError("x", status=status, code=code)) is resync
