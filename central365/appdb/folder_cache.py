@@ -10,13 +10,19 @@ run outcomes already hold (names, emails) in the same private database; nothing 
 
 Each call is one short transaction; two plans applying rounds at the same time each leave a
 consistent pair (contacts, link): a round re-reports anything a later link has not seen yet.
+
+A long-lived process (the homepage) keeps one repository, which remembers the last snapshot of
+each folder it read or wrote: a load then reads only the folder's row, and the 50,000 contact
+rows only when that row moved (another process applied a round, or replaced the folder).
 Must not: call Graph or decide what a round means (`central365.graph.folder` does).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -30,6 +36,30 @@ from central365.core.ports import ContactJson, FolderSnapshot
 #: Ids per `IN (...)` when deleting changed rows: well under every database's parameter limit.
 _CHUNK = 500
 
+#: What identifies one stored state of a folder: its row, its link and when it was written.
+_Version = tuple[int, str, datetime]
+
+
+class _Remembered:
+    """The last snapshot per (mailbox, folder id), with the version of the row it matches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[_Version, FolderSnapshot]] = {}
+
+    def get(self, key: tuple[str, str], version: _Version) -> FolderSnapshot | None:
+        with self._lock:
+            found = self._entries.get(key)
+        return found[1] if found is not None and found[0] == version else None
+
+    def put(self, key: tuple[str, str], version: _Version, snapshot: FolderSnapshot) -> None:
+        with self._lock:
+            self._entries[key] = (version, snapshot)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
 
 class FolderCacheRepository:
     """Folder caches of every mailbox; `for_mailbox` gives the port one mailbox's plans use."""
@@ -37,38 +67,61 @@ class FolderCacheRepository:
     def __init__(self, database: Database, clock: Now = utc_now) -> None:
         self._db = database
         self._clock = clock
+        self._remembered = _Remembered()
 
     def for_mailbox(self, mailbox: str) -> MailboxFolderCache:
         """The `FolderCache` of one mailbox, named as people name it (an address, case-folded)."""
-        return MailboxFolderCache(self._db, mailbox.strip().casefold(), self._clock)
+        return MailboxFolderCache(
+            self._db, mailbox.strip().casefold(), self._clock, self._remembered
+        )
 
 
 class MailboxFolderCache:
     """The `FolderCache` port for one mailbox, in the application database."""
 
-    def __init__(self, database: Database, mailbox: str, clock: Now = utc_now) -> None:
+    def __init__(
+        self,
+        database: Database,
+        mailbox: str,
+        clock: Now = utc_now,
+        remembered: _Remembered | None = None,
+    ) -> None:
         self._db = database
         self.mailbox = mailbox
         self._clock = clock
+        self._remembered = remembered or _Remembered()
 
     def load(self, folder_id: str) -> FolderSnapshot | None:
+        key = (self.mailbox, folder_id)
         with self._db.session() as s, s.begin():
             row = self._row(s, folder_id)
             if row is None:
+                self._remembered.drop(key)
                 return None
+            version = _version(row)
+            found = self._remembered.get(key, version)
+            if found is not None:
+                return found
             bodies = s.execute(
                 select(FolderCacheContactRow.contact_id, FolderCacheContactRow.body).where(
                     FolderCacheContactRow.cache_id == row.id
                 )
             ).all()
-            link = row.delta_link
-        return FolderSnapshot(link, {contact_id: json.loads(body) for contact_id, body in bodies})
+        contacts = {contact_id: json.loads(body) for contact_id, body in bodies}
+        snapshot = FolderSnapshot(version[1], contacts)
+        self._remembered.put(key, version, snapshot)
+        return snapshot
 
     def replace(self, folder_id: str, snapshot: FolderSnapshot) -> None:
+        key = (self.mailbox, folder_id)
+        self._remembered.drop(key)
         with self._db.session(write=True) as s, s.begin():
             row = self._ensure(s, folder_id, snapshot.delta_link)
             s.execute(delete(FolderCacheContactRow).where(FolderCacheContactRow.cache_id == row.id))
             _insert(s, row.id, snapshot.contacts.items())
+            version = _version(row)
+        kept = FolderSnapshot(snapshot.delta_link, dict(snapshot.contacts))
+        self._remembered.put(key, version, kept)
 
     def update(
         self,
@@ -77,7 +130,11 @@ class MailboxFolderCache:
         changed: Mapping[str, ContactJson],
         removed: Collection[str],
     ) -> None:
+        key = (self.mailbox, folder_id)
         with self._db.session(write=True) as s, s.begin():
+            before = self._row(s, folder_id)
+            previous = self._remembered.get(key, _version(before)) if before else None
+            self._remembered.drop(key)
             row = self._ensure(s, folder_id, delta_link)
             for ids in _chunks([*removed, *changed]):
                 s.execute(
@@ -87,9 +144,17 @@ class MailboxFolderCache:
                     )
                 )
             _insert(s, row.id, changed.items())
+            version = _version(row)
+        if previous is not None:  # the remembered state was current: apply the round to it
+            contacts = dict(previous.contacts)
+            for contact_id in removed:
+                contacts.pop(contact_id, None)
+            contacts.update(changed)
+            self._remembered.put(key, version, FolderSnapshot(delta_link, contacts))
 
     def forget(self, folder_id: str) -> None:
         """Drop what is kept for the folder (its rows go with it)."""
+        self._remembered.drop((self.mailbox, folder_id))
         with self._db.session(write=True) as s, s.begin():
             row = self._row(s, folder_id)
             if row is not None:
@@ -118,6 +183,10 @@ class MailboxFolderCache:
         else:
             row.delta_link, row.updated_at = delta_link, now
         return row
+
+
+def _version(row: FolderCacheRow) -> _Version:
+    return (row.id, row.delta_link, row.updated_at)
 
 
 def _insert(s: Session, cache_id: int, contacts: Iterable[tuple[str, ContactJson]]) -> None:

@@ -79,3 +79,21 @@ def test_forget_drops_the_folder_and_its_rows(database: Database) -> None:
     assert cache.load("f1") is None
     with database.session() as s:
         assert s.scalars(select(FolderCacheContactRow)).all() == []
+
+
+def test_a_repository_remembers_its_snapshot_until_another_writer_moves_the_folder(
+    database: Database, clock: FakeClock
+) -> None:
+    homepage = FolderCacheRepository(database, clock).for_mailbox("a@x.io")
+    other_process = FolderCacheRepository(database, clock).for_mailbox("a@x.io")
+    homepage.replace("f1", FolderSnapshot("l1", {"c1": contact(1)}))
+    first = homepage.load("f1")
+    assert first is not None and homepage.load("f1") is first  # no rows read again
+    clock.advance(timedelta(seconds=1))
+    homepage.update("f1", "l2", {"c2": contact(2)}, ["c1"])
+    assert homepage.load("f1") == FolderSnapshot("l2", {"c2": contact(2)})
+    clock.advance(timedelta(seconds=1))
+    other_process.update("f1", "l3", {"c3": contact(3)}, [])
+    assert homepage.load("f1") == FolderSnapshot("l3", {"c2": contact(2), "c3": contact(3)})
+    other_process.forget("f1")
+    assert homepage.load("f1") is None
