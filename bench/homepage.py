@@ -1,12 +1,16 @@
 """Benchmark: the homepage on a 100,000-record plan, and a 1,000-record run from the page.
 
-    .venv/bin/python bench/homepage.py [--records 100000] [--run 1000] [--latency-ms 50]
+    .venv/bin/python bench/homepage.py [--records 100000] [--folder 50000] [--run 1000]
+        [--latency-ms 50]
 
 Starts the demo stack (sandbox with sign-in over TLS, homepage) with a Central of `--records`
 records, signs in as the demo user through the sandbox's sign-in page (as a browser would:
 authorize page → form → callback), then measures, as seen by an HTTP client on loopback:
 
-1. the first homepage visit, which reads Central and the folder and plans;
+1. the first homepage visit, which reads Central and the folder (`--folder` contacts that
+   match Central records, added to the demo folder) and plans;
+1b. "Plan again" twice with nothing changed (`POST /api/plan`): time and Graph requests — the
+   folder is read as kept in the application database plus one delta round (issue 11 §3);
 2. one page of the plan (50 rows) — the median of 30 requests over different pages, tabs
    and searches, served from the plan kept in memory;
 3. a run of `--run` new records started like the **Synchronise selected** button does
@@ -28,7 +32,11 @@ from urllib.parse import urljoin
 import httpx
 from bs4 import BeautifulSoup, Tag
 
-from central365.demo.run import DemoOptions, DemoStack
+from central365.core.mapping import create_body, desired_contact
+from central365.core.model import CentralContact
+from central365.demo.data import build_demo_data
+from central365.demo.run import DEMO_FOLDER, DEMO_MAILBOX, DemoOptions, DemoStack
+from central365.mailstore.store import seed_folder
 
 
 def sign_in(client: httpx.Client, homepage: str) -> str:
@@ -54,6 +62,7 @@ def sign_in(client: httpx.Client, homepage: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--folder", type=int, default=50_000)
     parser.add_argument("--run", type=int, default=1000)
     parser.add_argument("--latency-ms", type=int, default=50)
     args = parser.parse_args()
@@ -63,10 +72,27 @@ def main() -> None:
             data_dir=Path(tmp), port=0, sandbox_port=0, size=args.records, wait=False
         )
         with DemoStack(options) as stack, httpx.Client(timeout=600) as client:
+            rows = build_demo_data(args.records).rows  # the demo's Central, seeded the same
+            in_sync = [
+                create_body(desired_contact(CentralContact.from_row(row)))
+                for row in rows[100 : 100 + args.folder]
+            ]
+            seed_folder(stack.sandbox.store, DEMO_MAILBOX, DEMO_FOLDER, in_sync)
             home = stack.homepage_url
             started = time.perf_counter()
             csrf = sign_in(client, home)  # lands on the homepage, which plans on first visit
             first_visit = time.perf_counter() - started
+            refreshes = []
+            with httpx.Client(
+                base_url=stack.sandbox.admin_url, verify=str(stack.sandbox.ca_path)
+            ) as admin:
+                for _ in range(2):
+                    admin.post("/stats/reset")
+                    t = time.perf_counter()
+                    again = client.post(home + "/api/plan", headers={"X-CSRF-Token": csrf})
+                    again.raise_for_status()
+                    seconds = time.perf_counter() - t
+                    refreshes.append((seconds, admin.get("/stats").json()["requests"]))
 
             timings = []
             for n in range(30):
@@ -113,6 +139,11 @@ def main() -> None:
 
     print(f"Homepage, {args.records:,} Central records (demo data), demo stack on loopback")
     print(f"  first visit (sign-in + read Central and folder + plan): {first_visit:6.2f} s")
+    for n, (seconds, requests) in enumerate(refreshes, 1):
+        print(
+            f"  Plan again #{n}, nothing changed ({args.folder:,} contacts in the folder): "
+            f"{seconds:6.2f} s, {requests} Graph requests"
+        )
     print(
         f"  one page of the plan (50 rows), median of {len(timings)}: "
         f"{statistics.median(timings) * 1000:6.1f} ms (max {max(timings) * 1000:.1f} ms)"

@@ -12,7 +12,7 @@ tests need (instead of monkeypatching `write`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from central365.core.errors import GraphError, SourceError
@@ -28,7 +28,7 @@ from central365.core.model import (
     WriteKind,
     WriteResult,
 )
-from central365.core.ports import ResultCallback
+from central365.core.ports import ContactJson, FolderSnapshot, ResultCallback
 from central365.graph.errors import error_from_response
 from central365.mailstore.problem import GraphProblem
 from central365.mailstore.store import SandboxStore
@@ -206,3 +206,37 @@ class InMemorySource:
         if self._error is not None:
             raise SourceError(self._error, problems=[self._error])
         yield from self._records
+
+
+class InMemoryFolderCache:
+    """A `FolderCache` in a dict: the fake for the Graph folder's delta reads.
+
+    `loads`, `replaced` and `updated` count the calls, so a test can see which path a plan took.
+    """
+
+    def __init__(self) -> None:
+        self.snapshots: dict[str, FolderSnapshot] = {}
+        self.loads = self.replaced = self.updated = 0
+
+    def load(self, folder_id: str) -> FolderSnapshot | None:
+        self.loads += 1
+        return self.snapshots.get(folder_id)
+
+    def replace(self, folder_id: str, snapshot: FolderSnapshot) -> None:
+        self.replaced += 1
+        self.snapshots[folder_id] = FolderSnapshot(snapshot.delta_link, dict(snapshot.contacts))
+
+    def update(
+        self,
+        folder_id: str,
+        delta_link: str,
+        changed: Mapping[str, ContactJson],
+        removed: Collection[str],
+    ) -> None:
+        self.updated += 1
+        kept = self.snapshots.get(folder_id)
+        contacts = dict(kept.contacts) if kept is not None else {}
+        for contact_id in removed:
+            contacts.pop(contact_id, None)
+        contacts.update(changed)
+        self.snapshots[folder_id] = FolderSnapshot(delta_link, contacts)

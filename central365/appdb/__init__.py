@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from central365.appdb.crypto import SecretBox, derive_key
 from central365.appdb.database import Database, alembic_config, migrate, open_database
+from central365.appdb.folder_cache import FolderCacheRepository, MailboxFolderCache
 from central365.appdb.journal_repository import JournalRepository, JournalWrite
 from central365.appdb.records import (
     AppSettings,
@@ -40,8 +41,10 @@ __all__ = [
     "AppSettings",
     "AuthChoice",
     "Database",
+    "FolderCacheRepository",
     "JournalRepository",
     "JournalWrite",
+    "MailboxFolderCache",
     "OutcomeRecord",
     "Repositories",
     "RunInProgress",

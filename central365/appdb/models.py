@@ -220,3 +220,32 @@ class JournalWriteRow(Base):
     before: Mapped[str | None] = mapped_column(Text)
     change_key: Mapped[str] = mapped_column(Text)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FolderCacheRow(Base):
+    """A mailbox folder as last read from Office 365: the deltaLink its next round starts from.
+
+    `mailbox` is the mailbox's identity, case-folded (the address people see, never Graph's
+    `me`, which names a different mailbox for each signed-in person).
+    """
+
+    __tablename__ = "folder_caches"
+    __table_args__ = (UniqueConstraint("mailbox", "folder_id", name="uq_folder_caches_folder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    folder_id: Mapped[str] = mapped_column(String(512))
+    delta_link: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FolderCacheContactRow(Base):
+    """One contact of a cached folder: its projected Graph properties as JSON text."""
+
+    __tablename__ = "folder_cache_contacts"
+
+    cache_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("folder_caches.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)

@@ -22,6 +22,7 @@ from central365.cli.app import (
     errors_handled,
     print_json,
 )
+from central365.cli.folder_cache import folder_caches
 from central365.cli.render import (
     DEFAULT_LIMIT,
     plan_table,
@@ -71,12 +72,14 @@ def plan(
     ctx: Context = typer_ctx.obj
     engine_logs(ctx)
     with errors_handled(ctx):
-        connection = connection_from_settings(ctx.settings())
+        settings = ctx.settings()
+        connection = connection_from_settings(settings)
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
-        with open_service(connection, auth) as service:
-            report = service.plan(
-                last_source_size(ctx.settings(), mailbox_identity(connection, auth))
-            )
+        with (
+            folder_caches(settings, ctx.err.print) as caches,
+            open_service(connection, auth, caches=caches) as service,
+        ):
+            report = service.plan(last_source_size(settings, mailbox_identity(connection, auth)))
         chosen = frozenset(states) if states else None
         if as_json:
             items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
@@ -136,7 +139,8 @@ def sync(
         auth = sign_in_auth(connection.sign_in, ctx.err.print)
         mailbox = mailbox_identity(connection, auth)
         with (
-            open_service(connection, auth) as service,
+            folder_caches(settings, ctx.err.print) as caches,
+            open_service(connection, auth, caches=caches) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
             nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as held,
         ):

@@ -6,9 +6,9 @@ a real adapter (`central365.sources`, `central365.graph`).  One contract suite r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from central365.core.journal import JournalContact, JournalEntry, RunSummary
 from central365.core.model import (
@@ -171,4 +171,43 @@ class Journal(Protocol):
 
     def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
         """What the journal holds for the folder, by Central id."""
+
+
+#: One contact as Graph last showed it: its projected properties (`$select`ed JSON).
+ContactJson = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSnapshot:
+    """A folder's contacts as last seen, by id, and the deltaLink that continues from there.
+
+    The contacts are kept as Graph's projected JSON, not as `FolderContact`s, so a property
+    read later (an extended property) is one more key, not a schema change.
+    """
+
+    delta_link: str
+    contacts: Mapping[str, ContactJson]
+
+
+class FolderCache(Protocol):
+    """Where one mailbox's folders are remembered between plans (the application database).
+
+    Keyed by folder id within the mailbox the cache was opened for.  Implementations make each
+    call one transaction: a snapshot is never seen half-written.
+    """
+
+    def load(self, folder_id: str) -> FolderSnapshot | None: ...
+
+    def replace(self, folder_id: str, snapshot: FolderSnapshot) -> None:
+        """Forget what was kept for the folder and keep `snapshot` (after a full read)."""
+        ...
+
+    def update(
+        self,
+        folder_id: str,
+        delta_link: str,
+        changed: Mapping[str, ContactJson],
+        removed: Collection[str],
+    ) -> None:
+        """Apply one delta round: upsert `changed`, drop `removed`, keep the new link."""
         ...

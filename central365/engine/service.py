@@ -30,6 +30,7 @@ from central365.core.ports import (
 )
 from central365.engine.collector import cycle_collector_paused
 from central365.engine.journaling import Journaling, JournalRun, adoptions
+from central365.engine.plan_memo import PlanMemo
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class SyncService:
 
     `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`);
     `guard_thresholds` say how much one run may change before it must be allowed.
+    `memo` hands back the folder's last plan when Central and the folder are as they were
+    (a long-lived front end keeps one across services; see `engine.plan_memo`).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class SyncService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         run_deadline: float = DEFAULT_RUN_DEADLINE,
         guard_thresholds: GuardThresholds | None = None,
+        memo: PlanMemo | None = None,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
@@ -97,6 +101,7 @@ class SyncService:
         #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
+        self._memo = memo
 
     @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
     def plan(self, previous_source_size: int | None = None) -> PlanReport:
@@ -122,12 +127,16 @@ class SyncService:
             info, contacts = folder_read.result()
         finally:
             pool.shutdown(wait=False)
-        plan = build_plan(records, contacts, provided_columns=provided)
+        ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
+        if self._memo is not None:
+            key = f"{self.mailbox.name}\n{ref.id}"
+            plan = self._memo.plan(key, records, contacts, provided_columns=provided)
+        else:
+            plan = build_plan(records, contacts, provided_columns=provided)
         self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
             plan, self.guard_thresholds, previous_source_size=previous_source_size
         )
-        ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
         return PlanReport(
             self.mailbox.name,
             ref,

@@ -84,6 +84,11 @@ def user_path(mailbox: str) -> str:
     return f"/users/{quote(mailbox.strip(), safe='')}"
 
 
+def graph_id(value: str) -> str:
+    """An id as a path segment: `/` and other reserved characters escaped, `=` kept."""
+    return quote(value, safe="=")
+
+
 def odata_string(value: str) -> str:
     """An OData string literal: single quotes around, inner `'` doubled."""
     return "'" + value.replace("'", "''") + "'"
@@ -178,16 +183,19 @@ class GraphClient:
         json: Any = None,
         what: str = "the request",
         units: int = 1,
+        prefer: str | None = None,
     ) -> httpx.Response:
         """Send once, after the fence opens, the budget has room for `units` (a `$batch`
         counts its members) and a mailbox slot is free; the body is read.
+
+        `prefer` adds a preference (`odata.maxpagesize=1000`) beside the immutable-id one.
 
         Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
         not be reached, `OutcomeUnknown` when the request may have arrived but no answer came,
         `AuthFailed` when no token could be had, and `DeadlineReached` (nothing sent) when the
         run's deadline has passed or the fence or the budget would hold past it.
         """
-        headers = {"Prefer": IMMUTABLE_ID_PREFER}
+        headers = {"Prefer": f"{IMMUTABLE_ID_PREFER}, {prefer}" if prefer else IMMUTABLE_ID_PREFER}
         self._wait_for_fence()
         self._wait_for_budget(units)
         with self._slots:
@@ -289,11 +297,18 @@ class GraphClient:
     # -- retried calls ----------------------------------------------------------------------
 
     def attempt(
-        self, method: str, url: str, *, json: Any = None, what: str, units: int = 1
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        what: str,
+        units: int = 1,
+        prefer: str | None = None,
     ) -> Answer:
         """Send once and classify the answer; only `DeadlineReached` is raised."""
         try:
-            response = self.send(method, url, json=json, what=what, units=units)
+            response = self.send(method, url, json=json, what=what, units=units, prefer=prefer)
         except DeadlineReached:
             raise
         except GraphError as exc:
@@ -308,6 +323,7 @@ class GraphClient:
         json: Any = None,
         replayable: bool,
         what: str = "the request",
+        prefer: str | None = None,
     ) -> Any:
         """Send with retries and return the answer's JSON (None for an empty body).
 
@@ -317,7 +333,7 @@ class GraphClient:
         """
         member = Member(create=not replayable)
         while True:
-            answer = self.attempt(method, url, json=json, what=what)
+            answer = self.attempt(method, url, json=json, what=what, prefer=prefer)
             if answer.verdict is Verdict.SUCCESS:
                 return answer.body
             if answer.verdict is Verdict.THROTTLED:
@@ -328,8 +344,8 @@ class GraphClient:
             self.wait(decision)
             member = Member(create=member.create, attempts=member.attempts + 1)
 
-    def get(self, url: str, *, what: str = "the request") -> Any:
-        return self.call("GET", url, replayable=True, what=what)
+    def get(self, url: str, *, what: str = "the request", prefer: str | None = None) -> Any:
+        return self.call("GET", url, replayable=True, what=what, prefer=prefer)
 
     def patch(self, url: str, body: Mapping[str, Any], *, what: str = "the request") -> Any:
         return self.call("PATCH", url, json=dict(body), replayable=True, what=what)

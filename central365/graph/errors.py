@@ -167,6 +167,22 @@ def is_permission_refused(error: GraphError) -> bool:
     return error.status == 403
 
 
+#: Codes that say a delta token is no longer usable (`concepts/errors.md`, reference §2.4).
+RESYNC_CODES: frozenset[str] = frozenset(
+    {"syncstatenotfound", "resyncrequired", "syncstateinvalid"}
+)
+
+
+def needs_resync(error: GraphError) -> bool:
+    """True when a delta round was refused because its token expired or is unknown.
+
+    Graph answers `410 Gone` (with a Location, after tenant maintenance) or a 4xx with code
+    `syncStateNotFound` / `resyncRequired` (delta-query-overview "synchronization reset"):
+    either way the client starts a full round.
+    """
+    return error.status == 410 or (error.code or "").casefold() in RESYNC_CODES
+
+
 def is_token_rejected(status: int) -> bool:
     """True when Graph refused the bearer token itself (401), so a fresh token may help."""
     return status == 401

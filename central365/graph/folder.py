@@ -1,7 +1,8 @@
 """`GraphFolder`: the `ContactsFolder` port over Microsoft Graph, for one folder of one mailbox.
 
-Owns: listing the folder's contacts (`$select` + `$top=1000`, every page), finding contacts by
-email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
+Owns: listing the folder's contacts (`$select` + `$top=1000`, every page; given a
+`FolderCache`, only what changed since the last plan: `graph.cached_read`), finding contacts
+by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
 up the creates whose answer was lost (batched: up to 20 email look-ups per call), then sends the
 rest; after every answer `graph.decide` says what each write does next, and `graph.breaker`
 says whether the run goes on (breaker, deadline) and in which batch shape.  A contact is never
@@ -22,11 +23,10 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from urllib.parse import quote
 
 from central365.core.mapping import ANCHOR_EXPAND, GRAPH_SELECT, folder_contact_from_graph
 from central365.core.model import ContactWrite, FolderContact, FolderInfo, WriteKind, WriteResult
-from central365.core.ports import ResultCallback, RunLimits
+from central365.core.ports import FolderCache, ResultCallback, RunLimits
 from central365.graph.batch import (
     MAILBOX_CONCURRENCY,
     MAX_BATCH_REQUESTS,
@@ -38,7 +38,8 @@ from central365.graph.batch import (
     parse_batch_response,
 )
 from central365.graph.breaker import BreakerPolicy
-from central365.graph.client import GraphClient, build_query, odata_string
+from central365.graph.cached_read import CachedRead
+from central365.graph.client import GraphClient, build_query, graph_id, odata_string
 from central365.graph.decide import (
     Action,
     Decision,
@@ -67,11 +68,6 @@ _NO_EMAIL = (
 )
 
 
-def graph_id(value: str) -> str:
-    """An id as a path segment: `/` and other reserved characters escaped, `=` kept."""
-    return quote(value, safe="=")
-
-
 class GraphFolder:
     """One contacts folder of one mailbox, through a `GraphClient`.
 
@@ -82,6 +78,10 @@ class GraphFolder:
             write turns to one unordered batch at a time when chains keep failing.
         batch_size: requests per batch, clamped to 1..20.
         breaker: when Graph counts as down for good (default `BreakerPolicy()`).
+        cache: where the folder's contacts and deltaLink are kept between plans; None lists
+            the whole folder every time.
+        expand: a `$expand` the cached contacts must carry (default: the Central anchor; the delta
+            round cannot, see `graph.cached_read`).
     """
 
     def __init__(
@@ -92,12 +92,16 @@ class GraphFolder:
         strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS,
         batch_size: int = MAX_BATCH_REQUESTS,
         breaker: BreakerPolicy | None = None,
+        cache: FolderCache | None = None,
+        expand: str | None = ANCHOR_EXPAND,
     ) -> None:
         self._client = client
         self._info = info
         self._strategy = strategy
         self._batch_size = max(1, min(MAX_BATCH_REQUESTS, batch_size))
         self._breaker = breaker or BreakerPolicy()
+        self._cache = cache
+        self._expand = expand
         self._path = f"{client.user_path}/contactFolders/{graph_id(info.id)}/contacts"
 
     @property
@@ -111,7 +115,13 @@ class GraphFolder:
     # -- reads --------------------------------------------------------------------------------
 
     def contacts(self) -> Iterator[FolderContact]:
-        """Every contact of this folder, page after page, each with its anchor (§2.5)."""
+        """Every contact of this folder, each with its anchor (§2.5): from the cache and a delta
+        round when there is one, else page after page of the whole folder."""
+        if self._cache is not None:
+            read = CachedRead(self._client, self._path, self._info.id, self._cache, self._expand)
+            for item in read.contacts().values():
+                yield folder_contact_from_graph(item)
+            return
         url = self._client.url(
             self._path,
             {"$select": ",".join(GRAPH_SELECT), "$expand": ANCHOR_EXPAND, "$top": str(PAGE_SIZE)},

@@ -24,13 +24,14 @@ import httpx
 
 from central365.core.errors import Conflict, GraphError
 from central365.core.folder_choice import only_folder
+from central365.core.mapping import ANCHOR_EXPAND
 from central365.core.model import FolderInfo
-from central365.core.ports import RunLimits
+from central365.core.ports import FolderCache, RunLimits
 from central365.graph.batch import BatchStrategy
-from central365.graph.client import GraphClient, odata_string
+from central365.graph.client import GraphClient, graph_id, odata_string
 from central365.graph.decide import Action, Member, decide
 from central365.graph.errors import Answer, Verdict
-from central365.graph.folder import GraphFolder, graph_id
+from central365.graph.folder import GraphFolder
 from central365.graph.throttle import Clock, RetryPolicy
 
 #: Graph v1.0 in the global cloud (national clouds and the sandbox pass their own).
@@ -74,6 +75,8 @@ class GraphMailbox:
         client: the mailbox's `GraphClient`.
         strategy: batch strategy handed to every `GraphFolder`.
         owned_http: an `httpx.Client` to close with the mailbox (set by `connect()`).
+        cache: this mailbox's folder cache, handed to every `GraphFolder` (delta reads).
+        expand: the `$expand` the cached contacts carry (default: the Central anchor), or None.
     """
 
     def __init__(
@@ -82,10 +85,14 @@ class GraphMailbox:
         *,
         strategy: BatchStrategy = BatchStrategy.SEQUENTIAL_CHAINS,
         owned_http: httpx.Client | None = None,
+        cache: FolderCache | None = None,
+        expand: str | None = ANCHOR_EXPAND,
     ) -> None:
         self._client = client
         self._strategy = strategy
         self._owned_http = owned_http
+        self._cache = cache
+        self._expand = expand
 
     @property
     def name(self) -> str:
@@ -150,7 +157,9 @@ class GraphMailbox:
         self._client.limit_run(limits)
 
     def folder(self, info: FolderInfo) -> GraphFolder:
-        return GraphFolder(self._client, info, strategy=self._strategy)
+        return GraphFolder(
+            self._client, info, strategy=self._strategy, cache=self._cache, expand=self._expand
+        )
 
     def close(self) -> None:
         """Close the HTTP client if this mailbox owns it (`connect()` made it)."""
@@ -180,6 +189,7 @@ def connect(
     policy: RetryPolicy | None = None,
     clock: Clock | None = None,
     transport: httpx.BaseTransport | None = None,
+    cache: FolderCache | None = None,
 ) -> GraphMailbox:
     """A `GraphMailbox` over its own `httpx.Client`; close it (or use `with`) when done.
 
@@ -191,6 +201,7 @@ def connect(
         verify: True, False (sandbox only), or a CA bundle path.
         strategy, policy, clock: passed to the folder and client (see their docs).
         transport: an httpx transport (tests, proxies); default the network.
+        cache: the mailbox's folder cache (delta reads); None lists whole folders.
     """
     # A CA bundle path becomes an SSLContext: httpx 0.28 deprecates `verify=<path>`.
     tls: bool | ssl.SSLContext = (
@@ -204,4 +215,4 @@ def connect(
         headers={"Accept": "application/json"},
     )
     client = GraphClient(http, base_url, mailbox, policy=policy, clock=clock)
-    return GraphMailbox(client, strategy=strategy, owned_http=http)
+    return GraphMailbox(client, strategy=strategy, owned_http=http, cache=cache)

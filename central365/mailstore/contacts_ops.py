@@ -257,29 +257,54 @@ class ContactOps(FolderOps):
         *,
         initial: bool,
         immutable: bool = False,
+        limit: int | None = None,
     ) -> list[Change]:
         """What changed in a folder with `after < seq <= upto`, oldest change first.
 
         An initial round (`initial`) lists the contacts present now and no removals: items
         created and deleted before the first call are never reported (reference §2.4).
+        `limit` renders only the first `limit` changes (a page; one more says "more follow"),
+        so paging through a 50,000-contact round costs O(n) per page, not O(n) renders.
         """
         with self._lock:
             box = self._mailbox(mailbox)
             folder = self._folder(box, folder_id)
-            found = [
-                Change(
-                    c.seq, c.immutable_id if immutable else c.id, graph_json(c, immutable=immutable)
-                )
+            found: list[tuple[int, Contact | Tombstone]] = [
+                (c.seq, c)
                 for c in box.contacts.values()
                 if c.folder_id == folder.id and after < c.seq <= upto
             ]
             if not initial:
                 found += [
-                    Change(t.seq, t.immutable_id if immutable and t.immutable_id else t.id, None)
+                    (t.seq, t)
                     for t in box.tombstones
                     if t.folder_id == folder.id and after < t.seq <= upto
                 ]
-            return sorted(found, key=lambda change: change.seq)
+            found.sort(key=lambda pair: pair[0])
+            if limit is not None:
+                found = found[: limit + 1]
+            return [_change(item, immutable) for _, item in found]
+
+    def expire_delta_tokens(self, mailbox: str) -> None:
+        """Refuse every delta token issued so far for the mailbox (the admin API's expiry)."""
+        with self._lock:
+            self._mailbox(mailbox).delta_epoch += 1
+
+    def delta_epoch(self, mailbox: str) -> int:
+        """Tokens carry this; an older one has expired (`expire_delta_tokens`)."""
+        with self._lock:
+            return self._mailbox(mailbox).delta_epoch
+
+
+def _change(item: Contact | Tombstone, immutable: bool) -> Change:
+    if isinstance(item, Contact):
+        return Change(
+            item.seq,
+            item.immutable_id if immutable else item.id,
+            graph_json(item, immutable=immutable),
+        )
+    contact_id = item.immutable_id if immutable and item.immutable_id else item.id
+    return Change(item.seq, contact_id, None)
 
 
 def _sort_key(contact: Contact, name: str) -> tuple[bool, str]:

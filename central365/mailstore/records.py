@@ -81,6 +81,8 @@ class MailboxState:
     user_id: str = ""
     folder_seqs: dict[str, int] = field(default_factory=dict)
     folder_tombstones: list[FolderTombstone] = field(default_factory=list)
+    #: Delta tokens of an older epoch have expired (sandbox admin API); not saved.
+    delta_epoch: int = 0
     #: immutable id -> regular id; derived from `contacts`, never saved.
     immutable: dict[str, str] = field(default_factory=dict, repr=False)
 

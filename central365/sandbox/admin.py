@@ -15,6 +15,9 @@
     POST /_sandbox/mailboxes        {"userPrincipalName", "id"?} → 201: a mailbox that exists
     POST /_sandbox/move             {"mailbox"?, "contact", "folder"} → the contact moved, as a
                                     user dragging it in Outlook (its regular id changes)
+    POST /_sandbox/delta/expire     {"mailbox"?} → every contacts delta token issued so far for
+                                    the mailbox answers 410 syncStateNotFound (a full round
+                                    starts over), as when Exchange drops its sync state
 
 Errors are JSON `{"error": "..."}` with status 400.
 """
@@ -169,6 +172,16 @@ async def seed(request: Request) -> Response:
     return JSONResponse({"mailbox": mailbox, "folder": folder, "seeded": len(contacts)}, 201)
 
 
+async def expire_delta(request: Request) -> Response:
+    ctx = _ctx(request)
+    raw = await _json(request) if await request.body() else {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("mailbox", ""), str):
+        raise ValueError('the body must be {"mailbox"?: "user@domain"} or empty')
+    mailbox = raw.get("mailbox") or ctx.store.default_mailbox
+    ctx.store.expire_delta_tokens(mailbox)
+    return JSONResponse({"mailbox": mailbox, "expired": True})
+
+
 def admin_routes() -> list[Route]:
     return [
         Route("/_sandbox/health", health, methods=["GET"]),
@@ -184,4 +197,5 @@ def admin_routes() -> list[Route]:
         Route("/_sandbox/mailboxes", list_mailboxes, methods=["GET"]),
         Route("/_sandbox/mailboxes", _guarded(add_mailbox), methods=["POST"]),
         Route("/_sandbox/move", _guarded(move), methods=["POST"]),
+        Route("/_sandbox/delta/expire", _guarded(expire_delta), methods=["POST"]),
     ]

@@ -9,7 +9,12 @@ contacts changed since, plus `{"id", "@removed": {"reason": "deleted"}}` for del
 `Prefer: IdType="ImmutableId"` on each call (reference §6.1: delta works with both forms).
 
 Tokens are url-safe base64 of a small JSON document: opaque to clients, readable in a
-debugger.  A round is pinned to the store's change sequence at its first page, so writes made
+debugger.  Each carries the mailbox's token epoch: after `POST /_sandbox/delta/expire` every
+older token answers `410 Gone` with `syncStateNotFound`, as Graph does when its sync state
+expired (delta-query-overview "synchronization reset"), and the client starts a full round.
+Only `$select` is taken: the contact delta page documents no `$expand` (the messages page
+does), and a delta with `$expand=singleValueExtendedProperties(...)` was seen to fail
+(mgdc#7929), so the sandbox refuses it like any undocumented option.  A round is pinned to the store's change sequence at its first page, so writes made
 while a client pages through a round show up in the next round rather than shifting pages.
 """
 
@@ -34,7 +39,7 @@ def _encode(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
 
 
-def _decode(token: str, folder_id: str) -> dict[str, Any]:
+def _decode(token: str, folder_id: str, epoch: int = 0) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(token.encode()))
         valid = isinstance(state, dict) and state.get("f") == folder_id
@@ -43,6 +48,8 @@ def _decode(token: str, folder_id: str) -> dict[str, Any]:
     if not valid:
         # Graph's generic answer to a token it no longer (or never) knew (reference §2.4).
         raise GraphProblem(400, "syncStateNotFound", "The sync state is invalid or has expired.")
+    if state.get("e", 0) != epoch:
+        raise GraphProblem(410, "syncStateNotFound", "The sync state has expired.")
     return dict(state)
 
 
@@ -51,11 +58,13 @@ def contacts_delta(
 ) -> GraphResponse:
     skiptoken = odata.option(req.query, "$skiptoken")
     deltatoken = odata.option(req.query, "$deltatoken")
+    epoch = store.delta_epoch(mailbox)
     if skiptoken is None and deltatoken is None:
         odata.check_options(req.query, _FIRST_CALL_OPTIONS)
         select = odata.parse_select(odata.option(req.query, "$select"))
         state: dict[str, Any] = {
             "f": folder_id,
+            "e": epoch,
             "s": list(select) if select is not None else None,
             "a": 0,
             "u": store.current_seq(mailbox),
@@ -67,15 +76,21 @@ def contacts_delta(
         odata.check_options(
             {k: v for k, v in req.query.items() if k.lower() in _FOLLOW_OPTIONS}, _FOLLOW_OPTIONS
         )
-        state = _decode(skiptoken or deltatoken or "", folder_id)
+        state = _decode(skiptoken or deltatoken or "", folder_id, epoch)
         if deltatoken is not None:  # a new round: everything after the last one's end
             upto = store.current_seq(mailbox)
             state = {**state, "a": state["u"], "u": upto, "c": state["u"], "i": False}
     immutable = odata.wants_immutable_ids(req.headers)
-    changes = store.changes(
-        mailbox, folder_id, state["c"], state["u"], initial=state["i"], immutable=immutable
-    )
     size = page_size(req)
+    changes = store.changes(
+        mailbox,
+        folder_id,
+        state["c"],
+        state["u"],
+        initial=state["i"],
+        immutable=immutable,
+        limit=size,
+    )
     page, more = changes[:size], len(changes) > size
     select = tuple(state["s"]) if state["s"] is not None else None
     values: list[dict[str, Any]] = []

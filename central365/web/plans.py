@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from central365.core.model import PlanItem, State
 from central365.engine.service import PlanReport
@@ -124,7 +124,12 @@ class PlanCache:
         return self._entries.get(key)
 
     def put(self, key: str, report: PlanReport) -> CachedPlan:
-        cached = CachedPlan.of(report)
+        found = self._entries.get(key)
+        if found is not None and found.report.plan.items is report.plan.items:
+            # The service handed back the same plan (nothing changed): keep its index.
+            cached = replace(found, report=report)
+        else:
+            cached = CachedPlan.of(report)
         self._entries[key] = cached
         self._stale.discard(key)
         return cached

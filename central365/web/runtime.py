@@ -23,6 +23,7 @@ from central365.appdb import (
     AppSettings,
     AuthChoice,
     Database,
+    FolderCacheRepository,
     JournalRepository,
     Repositories,
     RunRepository,
@@ -35,6 +36,7 @@ from central365.appdb import (
 from central365.appdb.leases import LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error
+from central365.engine.plan_memo import PlanMemo
 from central365.engine.runs import RunManager
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
@@ -113,7 +115,14 @@ class Runtime:
             bearer=injected.bearer,
             tenant=self.tenancy.authority_tenant,
         )
-        self.connector = Connector(settings, self.clients, self.users, injected.graph_transport)
+        self.connector = Connector(
+            settings,
+            self.clients,
+            self.users,
+            injected.graph_transport,
+            caches=FolderCacheRepository(self.database).for_mailbox,
+            memo=PlanMemo(),
+        )
         self.plans = PlanCache()
         self._run_plans: dict[int, tuple[str, Callable[[], AbstractContextManager[SyncService]]]]
         self._run_plans = {}

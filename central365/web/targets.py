@@ -22,13 +22,14 @@ from central365.appdb import AppSettings, AuthChoice, User, UserRepository
 from central365.config import Settings
 from central365.core.errors import ConfigError
 from central365.core.ports import Mailbox
+from central365.engine.plan_memo import PlanMemo
 from central365.engine.service import SyncService
 from central365.graph.auth import TokenProviderAuth
 from central365.web.clients import Clients
 from central365.web.errors import SignInRequired
 from central365.web.identity import AccessToken
 from central365.web.source_policy import Refused, SourcePolicy
-from central365.wiring.open import open_mailbox, open_service
+from central365.wiring.open import FolderCaches, open_mailbox, open_service
 from central365.wiring.settings import connection_from_app, target_of
 
 
@@ -40,6 +41,9 @@ class Connector:
         clients: the identity client for the current settings.
         users: where each person's msal token cache is kept, encrypted.
         graph_transport: an httpx transport for Graph (tests: the in-process sandbox).
+        caches: the application database's folder caches, so plans read only what changed.
+        memo: the last plan of each folder, handed back when Central and the folder are as
+            they were (a refresh with nothing changed does not plan 100,000 records again).
     """
 
     def __init__(
@@ -48,11 +52,15 @@ class Connector:
         clients: Clients,
         users: UserRepository,
         graph_transport: httpx.BaseTransport | None = None,
+        caches: FolderCaches | None = None,
+        memo: PlanMemo | None = None,
     ) -> None:
         self._settings = settings
         self._clients = clients
         self._users = users
         self._transport = graph_transport
+        self._caches = caches
+        self._memo = memo
 
     def token(self, user: User, app: AppSettings, *, force_refresh: bool = False) -> AccessToken:
         """A Graph token: the app's in app-only mode, else the person's (cache saved back)."""
@@ -90,7 +98,13 @@ class Connector:
                 "An administrator can choose another on the Settings page."
             )
         connection = connection_from_app(self._settings, app, target_of(app, user))
-        with open_service(connection, self._auth(user, app), transport=self._transport) as service:
+        with open_service(
+            connection,
+            self._auth(user, app),
+            transport=self._transport,
+            caches=self._caches,
+            memo=self._memo,
+        ) as service:
             yield service
 
     def service_factory(

@@ -8,7 +8,7 @@ by leaving the `with` block.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import MappingProxyType
 
@@ -16,7 +16,15 @@ import httpx
 
 from central365.core.errors import ConfigError
 from central365.core.model import FolderInfo
-from central365.core.ports import ContactsFolder, ContactSource, Mailbox, RunLimited, RunLimits
+from central365.core.ports import (
+    ContactsFolder,
+    ContactSource,
+    FolderCache,
+    Mailbox,
+    RunLimited,
+    RunLimits,
+)
+from central365.engine.plan_memo import PlanMemo
 from central365.engine.service import SyncService
 from central365.graph import DeviceCodeAuth, connect
 from central365.graph.groups import group_users
@@ -86,17 +94,26 @@ class LabelledMailbox:
             self._inner.limit_run(limits)
 
 
+#: Given a mailbox's identity (`mailbox_identity`), its folder cache: in the application
+#: database, `appdb.FolderCacheRepository(database).for_mailbox`.
+FolderCaches = Callable[[str], FolderCache]
+
+
 @contextmanager
 def open_mailbox(
     connection: Connection,
     auth: httpx.Auth,
     *,
     transport: httpx.BaseTransport | None = None,
+    caches: FolderCaches | None = None,
 ) -> Iterator[Mailbox]:
     """The connection's mailbox over Graph, named by its label when it has one.
 
-    `transport` is borrowed, never closed (tests pass the in-process sandbox).
+    `transport` is borrowed, never closed (tests pass the in-process sandbox).  With `caches`,
+    folders are read as last seen plus a delta round (keyed by the mailbox's identity, never
+    Graph's `me`, which is a different mailbox for each person); without, in full.
     """
+    cache = caches(mailbox_identity(connection, auth)) if caches is not None else None
     with connect(
         connection.graph_url,
         connection.mailbox,
@@ -104,6 +121,7 @@ def open_mailbox(
         timeout=connection.timeout,
         verify=connection.verify,
         transport=BorrowedTransport(transport) if transport is not None else None,
+        cache=cache,
     ) as mailbox:
         if connection.label is None:
             yield mailbox
@@ -117,8 +135,13 @@ def open_service(
     auth: httpx.Auth,
     *,
     transport: httpx.BaseTransport | None = None,
+    caches: FolderCaches | None = None,
+    memo: PlanMemo | None = None,
 ) -> Iterator[SyncService]:
     """A `SyncService` over the connection's Central source and Office 365 folder.
+
+    `caches`: see `open_mailbox` (both fronts pass the application database's).  `memo`: the
+    last plans of a long-lived front end (the homepage), handed back when nothing changed.
 
     Raises:
         ConfigError: the connection names no Central source.
@@ -128,13 +151,14 @@ def open_service(
             "No Central source is set: give csv:PATH for a Central export or a database URL."
         )
     source = open_central(connection.central)
-    with open_mailbox(connection, auth, transport=transport) as mailbox:
+    with open_mailbox(connection, auth, transport=transport, caches=caches) as mailbox:
         yield SyncService(
             source,
             mailbox,
             connection.folder,
             run_deadline=connection.run_deadline,
             guard_thresholds=connection.guard_thresholds,
+            memo=memo,
         )
 
 

@@ -25,9 +25,11 @@ TABLES = {
     "run_leases",
     "journal_contacts",
     "journal_writes",
+    "folder_caches",
+    "folder_cache_contacts",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0005"
+HEAD = "0006"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:

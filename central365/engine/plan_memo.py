@@ -1,0 +1,73 @@
+"""The last plan of each folder, handed back when it was made from the same inputs.
+
+`build_plan` is pure: the same Central records and the same folder contacts give the same plan.
+"Plan again" with nothing changed on either side — the homepage's everyday refresh — would
+otherwise spend seconds re-deciding 100,000 records (issue 11 §3: a refresh answers in
+≤ 1.5 s).  The inputs are compared by a fingerprint, not kept: counts plus Python's hash of
+every record and contact (frozen dataclasses, so the hash covers every field).  That hash is
+SipHash under a key chosen per process, so two different inputs share a fingerprint with a
+chance of about 2^-64, and nobody outside the process can aim for one.
+
+Owns: one entry per folder key, the few most recently planned (a long-running homepage serves
+several people's folders).  Must not: read Central or Graph (the service does), or outlive the
+process (a fingerprint means nothing to another one).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
+
+from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
+from central365.core.plan import build_plan
+
+#: Folders whose last plan is kept; each costs one plan's memory (the homepage keeps it too).
+DEFAULT_FOLDERS = 8
+
+Fingerprint = tuple[int, int, int, int, int]
+
+
+def fingerprint(
+    records: Sequence[CentralContact | RowProblem],
+    contacts: Sequence[FolderContact],
+    provided_columns: Collection[str] | None = None,
+) -> Fingerprint:
+    """The inputs of one plan, reduced to five integers (see the module docstring)."""
+    columns = hash(None if provided_columns is None else frozenset(provided_columns))
+    return (len(records), hash(tuple(records)), len(contacts), hash(tuple(contacts)), columns)
+
+
+class PlanMemo:
+    """Plans by folder key, each with the fingerprint of what it was made from; thread-safe."""
+
+    def __init__(self, folders: int = DEFAULT_FOLDERS) -> None:
+        self._folders = max(1, folders)
+        self._entries: OrderedDict[str, tuple[Fingerprint, Plan]] = OrderedDict()
+        self._lock = threading.Lock()
+        #: Plans handed back without planning (tests and benchmarks read it).
+        self.hits = 0
+
+    def plan(
+        self,
+        key: str,
+        records: Sequence[CentralContact | RowProblem],
+        contacts: Sequence[FolderContact],
+        *,
+        provided_columns: Collection[str] | None = None,
+    ) -> Plan:
+        """`build_plan`'s answer for these inputs: the kept one when they are the same."""
+        seen = fingerprint(records, contacts, provided_columns)
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == seen:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return kept[1]
+        plan = build_plan(records, contacts, provided_columns=provided_columns)
+        with self._lock:
+            self._entries[key] = (seen, plan)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._folders:
+                self._entries.popitem(last=False)
+        return plan
