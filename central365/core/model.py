@@ -228,11 +228,16 @@ class Match(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldChange:
-    """One synced Graph property whose value would change (`field` as in "homeAddress.street")."""
+    """One synced Graph property whose value would change (`field` as in "homeAddress.street").
+
+    `baseline` is what central365 last wrote there, set only when Outlook changed the field
+    since (the item's `edited_in_office365`); None otherwise, or when it wrote a blank.
+    """
 
     field: str
     before: str | None
     after: str | None
+    baseline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +259,9 @@ class PlanItem:
     line: int | None = None
     #: How `office365_id` was found; None when no single contact matched.
     match: Match | None = None
+    #: The synced fields Outlook changed since central365 last wrote them, where Central asks
+    #: for something else (`core.policy`); empty when the journal holds no baseline.
+    edited_in_office365: tuple[str, ...] = ()
 
 
 class GuardCode(StrEnum):

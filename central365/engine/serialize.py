@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from central365.core.execute import SyncReport
-from central365.core.model import Outcome, PlanItem, RowProblem, State
+from central365.core.model import FieldChange, Outcome, PlanItem, RowProblem, State
 from central365.engine.service import PlanReport
 
 
@@ -22,9 +22,19 @@ def item_json(item: PlanItem) -> dict[str, Any]:
         "email": item.email,
         "office365_id": item.office365_id,
         "reasons": [r.value for r in item.reasons],
-        "changes": [{"field": c.field, "from": c.before, "to": c.after} for c in item.changes],
+        "changes": [change_json(c, item.edited_in_office365) for c in item.changes],
         "match": item.match.value if item.match is not None else None,
+        "edited_in_office365": list(item.edited_in_office365),
     }
+
+
+def change_json(change: FieldChange, edited: tuple[str, ...]) -> dict[str, Any]:
+    """One change; a field Outlook edited since central365 last wrote it also says what that
+    write was (`"baseline"`), so a reader sees all three values."""
+    out: dict[str, Any] = {"field": change.field, "from": change.before, "to": change.after}
+    if change.field in edited:
+        out["baseline"] = change.baseline
+    return out
 
 
 def plan_json(report: PlanReport) -> dict[str, Any]:
