@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from central365.core.normalize import email_key
+from central365.core.provided import COLUMN_FIELDS
 
 #: The field central365 matches contacts by: always synced (`ignore` would orphan every contact).
 EMAIL_FIELD = "emailAddresses[0]"
@@ -99,3 +100,41 @@ def held_fields(
         ):
             held.add(f)
     return frozenset(held)
+
+
+def _synced_field_names() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(COLUMN_FIELDS.values()))
+
+
+def parse_policies(raw: Mapping[str, object]) -> tuple[dict[str, FieldPolicy], list[str]]:
+    """Policies as a person wrote them (field → policy word), and a sentence per field at fault.
+
+    Fields are named as in `plan --json` (`mobilePhone`, `homeAddress.city`,
+    `emailAddresses[0]`) or by the Central column feeding them (`mobile`, `home_town`); the
+    words are `FieldPolicy`'s values, in any case.
+    """
+    known = _synced_field_names()
+    words = ", ".join(p.value for p in FieldPolicy)
+    policies: dict[str, FieldPolicy] = {}
+    problems: list[str] = []
+    for given, value in raw.items():
+        name = COLUMN_FIELDS.get(given, given)
+        if name not in known:
+            problems.append(
+                f"{given!r} is not a synced field: name one of {', '.join(known)} (or the "
+                "Central column feeding it)."
+            )
+            continue
+        word = value.strip().casefold() if isinstance(value, str) else ""
+        try:
+            policy = FieldPolicy(word)
+        except ValueError:
+            problems.append(f"{name}: {value!r} is not a write policy: use one of {words}.")
+            continue
+        if name == EMAIL_FIELD and policy is FieldPolicy.IGNORE:
+            problems.append(
+                f"{name} cannot be ignored: contacts are matched by it; choose another policy."
+            )
+            continue
+        policies[name] = policy
+    return policies, problems

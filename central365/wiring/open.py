@@ -134,6 +134,7 @@ def open_service(
             connection.folder,
             run_deadline=connection.run_deadline,
             guard_thresholds=connection.guard_thresholds,
+            field_policies=connection.field_policies,
         )
 
 
