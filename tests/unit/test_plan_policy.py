@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from central365.cli.render import details
 from central365.core.journal import JournalContact
 from central365.core.mapping import ANCHOR_PROPERTY_ID, folder_contact_from_graph, synced_values
 from central365.core.model import CentralContact, FieldChange, FolderContact, PlanItem, State
 from central365.core.plan import build_plan
 from central365.core.policy import FieldPolicy
+from central365.engine.serialize import item_json
 
 
 def person(**fields: Any) -> CentralContact:
@@ -224,3 +226,32 @@ def test_every_policy_leaves_an_in_sync_contact_unchanged(policy: FieldPolicy) -
     item = one(person(), LAST_WRITE, written(LAST_WRITE), mobilePhone=policy)
     assert item.state is State.UNCHANGED
     assert item.edited_in_office365 == ()
+
+
+def test_the_terminal_and_the_json_say_all_three_values() -> None:
+    flagged = one(person(), OUTLOOK_EDITED, written(LAST_WRITE))
+    assert details(flagged) == (
+        "Mobile: +44 7700 900999 → +44 7700 900001 (changed in Office 365 since the last sync, "
+        "which wrote +44 7700 900001)"
+    )
+    assert item_json(flagged)["edited_in_office365"] == ["mobilePhone"]
+    assert item_json(flagged)["changes"] == [
+        {
+            "field": "mobilePhone",
+            "from": "+44 7700 900999",
+            "to": "+44 7700 900001",
+            "baseline": "+44 7700 900001",
+        }
+    ]
+    kept = one(
+        person(),
+        OUTLOOK_EDITED,
+        written(LAST_WRITE),
+        mobilePhone=FieldPolicy.KEEP_OFFICE365_EDITS,
+    )
+    assert details(kept) == "Mobile: changed in Office 365 since the last sync; kept (field policy)"
+    plain = one(person(mobile="+44 1"), LAST_WRITE, written(LAST_WRITE))
+    assert item_json(plain)["changes"] == [
+        {"field": "mobilePhone", "from": "+44 7700 900001", "to": "+44 1"}
+    ]
+    assert details(plain) == "Mobile: +44 7700 900001 → +44 1"
