@@ -262,6 +262,9 @@ class PlanItem:
     #: The synced fields Outlook changed since central365 last wrote them, where Central asks
     #: for something else (`core.policy`); empty when the journal holds no baseline.
     edited_in_office365: tuple[str, ...] = ()
+    #: The baseline of the edited fields a policy kept: central365 did not write them, so the
+    #: journal's next entry keeps this as their baseline (the edit stays an edit).
+    kept_baseline: Mapping[str, str] = field(default_factory=dict)
 
 
 class GuardCode(StrEnum):

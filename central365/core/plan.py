@@ -290,8 +290,10 @@ def _decide(
     edited: tuple[str, ...] = ()
     baseline: Mapping[str, str] = {}
     if three_way.active:
+        wanted = synced
         synced, edited, baseline = three_way.fields(record.key, desired, contact, synced)
         base["edited_in_office365"] = edited
+        base["kept_baseline"] = {f: baseline[f] for f in edited if f not in synced and f in wanted}
     changes, body = diff(desired, contact, synced, owned=how is Match.ANCHOR)
     if edited:
         changes = [

@@ -90,12 +90,17 @@ def test_an_outlook_edit_is_flagged_and_kept_or_overwritten_by_policy(
     assert item(kept, "1")["edited_in_office365"] == ["mobilePhone"]
     assert item(kept, "2")["state"] == "update"
 
+    # Central changes Ann's website: her contact is written, her edited mobile is not.
+    ann_site = {**ROWS[0], "website": "https://ann.example"}
+    write_csv(csv, [ann_site, {**ROWS[1], "mobile": "07700 900222"}], CANONICAL_COLUMNS)
+    assert [c["field"] for c in item(kept_cli.json("plan"), "1")["changes"]] == ["businessHomePage"]
     done = kept_cli.json("sync", "--all", "--yes")
-    assert (done["created"], done["updated"], done["failed"]) == (0, 1, 0)
+    assert (done["created"], done["updated"], done["failed"]) == (0, 2, 0)
     mobiles = {c["emailAddresses"][0]["address"]: c["mobilePhone"] for c in cli.folder_contacts()}
     assert mobiles == {"ann@example.com": "07700 900999", "bo@example.com": "07700 900222"}
-    # Still flagged: the journal's baseline is the last value central365 wrote.
-    assert item(kept_cli.json("plan"), "1") == item(kept, "1")
+    # Still flagged and kept: the journal's baseline is still the last mobile central365 wrote.
+    again = item(kept_cli.json("plan"), "1")
+    assert (again["state"], again["edited_in_office365"]) == ("unchanged", ["mobilePhone"])
 
     # The default policy writes Central's value back; the edit is then no longer an edit.
     assert cli.json("sync", "--all", "--yes")["updated"] == 1

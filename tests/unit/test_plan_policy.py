@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from central365.cli.render import details
-from central365.core.journal import JournalContact
+from central365.core.journal import JournalContact, journal_entry
 from central365.core.mapping import ANCHOR_PROPERTY_ID, folder_contact_from_graph, synced_values
-from central365.core.model import CentralContact, FieldChange, FolderContact, PlanItem, State
+from central365.core.model import (
+    CentralContact,
+    FieldChange,
+    FolderContact,
+    Outcome,
+    PlanItem,
+    State,
+    WriteResult,
+)
 from central365.core.plan import build_plan
 from central365.core.policy import FieldPolicy
 from central365.engine.serialize import item_json
@@ -255,3 +264,17 @@ def test_the_terminal_and_the_json_say_all_three_values() -> None:
         {"field": "mobilePhone", "from": "+44 7700 900001", "to": "+44 1"}
     ]
     assert details(plain) == "Mobile: +44 7700 900001 → +44 1"
+
+
+def test_a_kept_edit_stays_an_edit_after_a_write_of_another_field() -> None:
+    policy = {"mobilePhone": FieldPolicy.KEEP_OFFICE365_EDITS}
+    item = one(person(home_town="York"), OUTLOOK_EDITED, written(LAST_WRITE), **policy)
+    assert item.kept_baseline == {"mobilePhone": "+44 7700 900001"}
+    after_write = contact(mobilePhone="+44 7700 900999", homeAddress={"city": "York"})
+    entry = journal_entry(item, WriteResult("7", Outcome.UPDATED, "c1", contact=after_write))
+    assert entry is not None
+    assert entry.baseline["mobilePhone"] == "+44 7700 900001"
+    assert entry.baseline["homeAddress.city"] == "York"
+    journal = {"7": replace(written(LAST_WRITE)["7"], baseline=entry.baseline)}
+    again = one(person(home_town="York"), after_write, journal, **policy)
+    assert (again.state, again.edited_in_office365) == (State.UNCHANGED, ("mobilePhone",))
