@@ -25,6 +25,7 @@ from central365.core.guards import (
     PERCENT_RANGE,
     GuardThresholds,
 )
+from central365.core.policy import FieldPolicy, parse_policies
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 from central365.core.targets import SyncTarget
 from central365.wiring.checks import (
@@ -102,6 +103,9 @@ class Settings(BaseModel):
     guard_min_contacts: int = Field(
         default=DEFAULT_MIN_CONTACTS, ge=MIN_CONTACTS_RANGE[0], le=MIN_CONTACTS_RANGE[1]
     )
+    #: Per-field write policies (`core/policy.py`): `[fields]` of central365.toml, or
+    #: `CENTRAL365_FIELDS="mobilePhone=keep_office365_edits, homeAddress.city=never_clear"`.
+    fields: dict[str, str] = Field(default_factory=dict)
     # The web app (`central365 serve`).
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: sqlite:///<data_dir>/central365.db
@@ -130,6 +134,18 @@ class Settings(BaseModel):
             return tuple(word for word in re.split(r"[\s,;]+", value) if word)
         return value
 
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _flatten_fields(cls, value: object) -> object:
+        """`[fields]` as TOML reads it (`homeAddress.city = …` nests), or the environment's
+        `field=policy` pairs separated by commas or spaces, as one flat field → word map."""
+        if isinstance(value, str):
+            pairs = [p for p in re.split(r"[,\s]+", value) if p]
+            return dict(p.partition("=")[::2] for p in pairs)
+        if isinstance(value, Mapping):
+            return _flat(value)
+        return value
+
     @field_validator("central_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
@@ -147,6 +163,11 @@ class Settings(BaseModel):
             shrink_percent=self.guard_shrink_percent,
             min_contacts=self.guard_min_contacts,
         )
+
+    @property
+    def field_policies(self) -> dict[str, FieldPolicy]:
+        """The write policies as the core takes them (a field not named: `overwrite`)."""
+        return parse_policies(self.fields)[0]
 
     @property
     def app_database_url(self) -> str:
@@ -174,6 +195,18 @@ FIELD_NAMES = tuple(Settings.model_fields)
 FILE_ONLY_FIELDS = frozenset({"targets"})
 
 
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A TOML table with its sub-tables' keys joined by dots (`homeAddress.city`)."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value if isinstance(value, str) else repr(value)
+    return flat
+
+
 def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
@@ -186,6 +219,10 @@ def _problems_of_auth(settings: Settings) -> list[str]:
         problems += _file_problems("The column mapping file", settings.central_mapping)
     if settings.import_dir and not settings.import_dir.is_dir():
         problems.append(f"The import folder {settings.import_dir} is not a folder.")
+    problems += [
+        f"[fields] in central365.toml or {env_name('fields')}: {p}"
+        for p in parse_policies(settings.fields)[1]
+    ]
     if not settings.graph_url.startswith(("https://", "http://")):
         problems.append(f"{env_name('graph_url')} must be an http(s) URL.")
     return problems

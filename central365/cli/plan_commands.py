@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,6 +36,7 @@ from central365.config import Settings
 from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
+from central365.core.ports import JournalReader
 from central365.engine.journaling import JournalRun
 from central365.engine.serialize import sync_json, write_plan_json
 from central365.engine.service import PlanReport, SyncOutcome, SyncService
@@ -78,8 +79,10 @@ def plan(
         with (
             folder_caches(settings, ctx.err.print) as caches,
             open_service(connection, auth, caches=caches) as service,
+            reading_journal(settings) as journal,
         ):
-            report = service.plan(last_source_size(settings, mailbox_identity(connection, auth)))
+            # The journal: the last run's size (guards) and the baselines (Outlook's edits).
+            report = service.plan(journal=journal)
         chosen = frozenset(states) if states else None
         if as_json:
             items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
@@ -151,7 +154,7 @@ def sync(
                 if held is None
                 else previous_source_size(held[0], mailbox, settings.folder)
             )
-            planned = None if yes and not dry_run else service.plan(previous)
+            planned = None if yes and not dry_run else _plan_now(service, settings, held, previous)
             try:
                 if planned is not None and not _confirmed(
                     ctx, service, planned, selection, dry_run, as_json, allow_mass_change
@@ -205,6 +208,29 @@ def last_source_size(settings: Settings, mailbox: str) -> int | None:
     from central365.cli.run_record import last_source_size as read
 
     return read(settings, mailbox)
+
+
+def reading_journal(settings: Settings) -> AbstractContextManager[JournalReader | None]:
+    """The journal for a command that writes nothing (`cli.run_record`)."""
+    from central365.cli.run_record import reading_journal as read
+
+    return read(settings)
+
+
+def _plan_now(
+    service: SyncService,
+    settings: Settings,
+    held: tuple[Database, Lease] | None,
+    previous: int | None,
+) -> PlanReport:
+    """The plan shown before a sync, compared three ways with the journal's baselines (read
+    under the folder's lease for a real run, without it for a dry run)."""
+    if held is None:
+        with reading_journal(settings) as journal:
+            return service.plan(previous, journal=journal)
+    from central365.appdb import JournalRepository
+
+    return service.plan(previous, journal=JournalRepository(held[0]))
 
 
 def previous_source_size(database: Database, mailbox: str, folder_name: str) -> int | None:

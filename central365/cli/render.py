@@ -13,6 +13,7 @@ from central365.core.mapping import field_label
 from central365.core.model import (
     REASON_TEXT,
     STATE_LABELS,
+    FieldChange,
     Guard,
     Outcome,
     PlanItem,
@@ -39,12 +40,29 @@ def details(item: PlanItem) -> str:
     """What a person needs to know about one item, in words."""
     if item.state is State.NON_ACTIONABLE:
         return "\n".join(REASON_TEXT[r] for r in item.reasons)
-    if item.state is State.UPDATE:
-        return "\n".join(
-            f"{field_label(c.field)}: {c.before or '(blank)'} → {c.after or '(blank)'}"
-            for c in item.changes
+    if item.state is State.NEW:
+        return ""
+    lines = [_change_words(c, item.edited_in_office365) for c in item.changes]
+    changed = {c.field for c in item.changes}
+    lines += [
+        f"{field_label(f)}: changed in Office 365 since the last sync; kept (field policy)"
+        for f in item.edited_in_office365
+        if f not in changed
+    ]
+    return "\n".join(lines)
+
+
+def _change_words(change: FieldChange, edited: tuple[str, ...]) -> str:
+    """ "Mobile: a → b", and for a field Outlook edited since the last write, what that was."""
+    words = (
+        f"{field_label(change.field)}: {change.before or '(blank)'} → {change.after or '(blank)'}"
+    )
+    if change.field in edited:
+        words += (
+            f" (changed in Office 365 since the last sync, which wrote "
+            f"{change.baseline or '(blank)'})"
         )
-    return ""
+    return words
 
 
 def summary_line(report: PlanReport) -> Text:

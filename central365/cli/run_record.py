@@ -29,6 +29,8 @@ from central365.appdb import (
 from central365.appdb.leases import Lease, LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
+from central365.core.journal import JournalContact, RunSummary
+from central365.core.ports import JournalReader
 from central365.engine.journaling import JournalRun
 from central365.engine.service import SyncOutcome
 
@@ -173,6 +175,44 @@ def last_source_size(settings: Settings, mailbox: str) -> int | None:
     cannot be read, has no last run to compare with (the `source_shrunk` guard is then not
     checked; a real `sync` reads it under its lease and fails loudly instead).
     """
+    with reading_journal(settings) as journal:
+        last = journal.last_run(mailbox, settings.folder) if journal is not None else None
+        return last.active_records if last is not None else None
+
+
+class _ReadOnlyJournal:
+    """The journal as a command that writes nothing reads it (`ports.JournalReader`).
+
+    A journal that cannot be read reads as empty: the plan is then the two-way one, as before
+    any run, and `source_shrunk` is not checked (a real `sync` reads it under its lease and
+    fails loudly instead).
+    """
+
+    def __init__(self, inner: JournalRepository) -> None:
+        self._inner = inner
+
+    def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return self._inner.last_run(mailbox, folder_name)
+        except SQLAlchemyError:
+            return None
+
+    def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return self._inner.contacts(mailbox, folder_name)
+        except SQLAlchemyError:
+            return {}
+
+
+@contextmanager
+def reading_journal(settings: Settings) -> Iterator[JournalReader | None]:
+    """The journal for a command that writes nothing (`plan`, `sync --dry-run`); None when the
+    application database does not exist yet or cannot be opened (it is never created or
+    migrated for a plan)."""
     from pathlib import Path
 
     from sqlalchemy.engine import make_url
@@ -182,18 +222,19 @@ def last_source_size(settings: Settings, mailbox: str) -> int | None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return None
+        yield None
+        return
     if parsed.get_backend_name() == "sqlite" and not (
         parsed.database and Path(parsed.database).is_file()
     ):
-        return None
+        yield None
+        return
     try:
         database = open_database(url)
     except (SQLAlchemyError, OSError, ValueError):
-        return None
+        yield None
+        return
     try:
-        return previous_source_size(database, mailbox, settings.folder)
-    except SQLAlchemyError:
-        return None
+        yield _ReadOnlyJournal(JournalRepository(database))
     finally:
         database.dispose()

@@ -103,6 +103,8 @@ def journal_entry(item: PlanItem, result: WriteResult) -> JournalEntry | None:
         baseline = _sent_values(item)
     else:  # an update always answers with the contact; without it, only what was sent is known
         baseline = {c.field: c.after or "" for c in item.changes}
+    # An Outlook edit a policy kept was not written: its baseline stays the last write's.
+    baseline = {**baseline, **item.kept_baseline}
     return JournalEntry(
         key=item.key,
         office365_id=result.office365_id,

@@ -364,6 +364,19 @@ _FOLDER_SCALARS: Mapping[str, str] = {
 }
 
 
+def desired_values(desired: DesiredContact) -> dict[str, str]:
+    """What a record asks of every synced property, by the field names of `FieldChange`
+    ("" = blank): the Central side of the three-way compare (`policy`)."""
+    values = dict(desired.scalars)
+    values["emailAddresses[0]"] = desired.email
+    values["businessPhones[0]"] = desired.telephone
+    for prop in ADDRESS_PROPERTIES:
+        address = desired.addresses[prop]
+        for part, attr in ADDRESS_FIELDS.items():
+            values[f"{prop}.{part}"] = getattr(address, attr)
+    return values
+
+
 def current_scalar(contact: FolderContact, prop: str) -> str:
     """The value of a scalar synced property on a folder contact."""
     value: str = getattr(contact, _FOLDER_SCALARS[prop])

@@ -251,6 +251,8 @@ class Match(StrEnum):
 class FieldChange(NamedTuple):
     """One synced Graph property whose value would change (`field` as in "homeAddress.street").
 
+    `baseline` is what central365 last wrote there, set only when Outlook changed the field
+    since (the item's `edited_in_office365`); None otherwise, or when it wrote a blank.
     A named tuple for the same reason as `CentralContact`: a new contact's plan lists one per
     property, ten million on a large Central.
     """
@@ -258,6 +260,7 @@ class FieldChange(NamedTuple):
     field: str
     before: str | None
     after: str | None
+    baseline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,12 @@ class PlanItem:
     line: int | None = None
     #: How `office365_id` was found; None when no single contact matched.
     match: Match | None = None
+    #: The synced fields Outlook changed since central365 last wrote them, where Central asks
+    #: for something else (`core.policy`); empty when the journal holds no baseline.
+    edited_in_office365: tuple[str, ...] = ()
+    #: The baseline of the edited fields a policy kept: central365 did not write them, so the
+    #: journal's next entry keeps this as their baseline (the edit stays an edit).
+    kept_baseline: Mapping[str, str] = field(default_factory=dict)
 
 
 class GuardCode(StrEnum):

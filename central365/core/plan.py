@@ -25,14 +25,22 @@ record with a duplicate id claims neither its email nor a folder contact.
 
 A column the source did not have is "not provided" (`provided.py`): the fields it feeds are
 neither compared nor cleared, and the plan lists it in `missing_columns`.
+
+Given the journal's `baselines` (what central365 last wrote, by Central id) and the per-field
+write `policies` (`policy.py`), a matched contact is compared three ways: the fields Outlook
+edited since the last write are flagged on the item (`edited_in_office365`, their changes
+carrying the baseline), and a field its policy leaves alone is neither a change nor in the
+body.  A baseline counts only for the contact it was written to.  Without either, the plan is
+the two-way one.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from central365.core.journal import JournalContact
 from central365.core.mapping import (
     ADDRESS_FIELDS,
     ADDRESS_PROPERTIES,
@@ -42,9 +50,11 @@ from central365.core.mapping import (
     current_address,
     current_scalar,
     desired_contact,
+    desired_values,
     email_list,
     new_contact_changes,
     phone_list,
+    synced_values,
 )
 from central365.core.model import (
     CentralContact,
@@ -59,6 +69,7 @@ from central365.core.model import (
     State,
 )
 from central365.core.normalize import display_name, email_key, text
+from central365.core.policy import FieldPolicies, edited_fields, held_fields, ignored_fields
 from central365.core.provided import missing_columns, synced_fields
 from central365.core.validate import is_active, record_reasons
 
@@ -68,12 +79,18 @@ def build_plan(
     folder: Iterable[FolderContact],
     *,
     provided_columns: Collection[str] | None = None,
+    baselines: Mapping[str, JournalContact] | None = None,
+    policies: FieldPolicies | None = None,
 ) -> Plan:
     """Decide what to do with every active Central record against the folder's contacts.
 
-    `provided_columns` are the canonical columns the source had (None: every one).
+    `provided_columns` are the canonical columns the source had (None: every one);
+    `baselines` the journal's last write per Central id (None: not known); `policies` the
+    per-field write policies (None or a field left out: `overwrite`).
     """
-    synced = synced_fields(provided_columns)
+    ignored = ignored_fields(policies or {})
+    synced = synced_fields(provided_columns) - ignored
+    three_way = _ThreeWay(baselines, policies or {}, ignored)
     folder = folder if isinstance(folder, Sequence) else list(folder)
     records: list[CentralContact] = []
     problems: list[RowProblem] = []
@@ -130,7 +147,7 @@ def build_plan(
             all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
         if conflict:
             all_reasons.append(Reason.ANCHOR_CONFLICT)
-        items.append(_decide(record, all_reasons, found, how, synced))
+        items.append(_decide(record, all_reasons, found, how, synced, three_way))
     return Plan(
         items=tuple(items),
         excluded=excluded,
@@ -195,12 +212,46 @@ def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderCon
     return index
 
 
+class _ThreeWay:
+    """The journal's baselines and the write policies, applied to one matched contact."""
+
+    def __init__(
+        self,
+        baselines: Mapping[str, JournalContact] | None,
+        policies: FieldPolicies,
+        ignored: frozenset[str],
+    ) -> None:
+        self.baselines = baselines
+        self.policies = policies
+        self.ignored = ignored
+        self.active = baselines is not None or bool(policies)
+
+    def fields(
+        self, key: str, desired: DesiredContact, contact: FolderContact, synced: frozenset[str]
+    ) -> tuple[frozenset[str], tuple[str, ...], Mapping[str, str]]:
+        """The fields to sync on this contact, those Outlook edited, and the baseline."""
+        central = desired_values(desired)
+        outlook = synced_values(contact)
+        written = self.baselines.get(text(key)) if self.baselines is not None else None
+        baseline = written.baseline if written and written.office365_id == contact.id else None
+        edited = edited_fields(synced, central, outlook, baseline)
+        held = held_fields(synced, self.policies, central, outlook, edited)
+        return synced - held, edited, baseline or {}
+
+    def new_contact(self, changes: tuple[FieldChange, ...]) -> tuple[FieldChange, ...]:
+        """A new contact's values without its ignored fields (its body is made from them)."""
+        if not self.ignored:
+            return changes
+        return tuple(c for c in changes if c.field not in self.ignored)
+
+
 def _decide(
     record: CentralContact,
     reasons: list[Reason],
     found: Sequence[FolderContact],
     how: Match | None,
-    synced: Collection[str],
+    synced: frozenset[str],
+    three_way: _ThreeWay,
 ) -> PlanItem:
     key, line = record.key, record.line
     name, email = display_name(record.first_name, record.last_name), text(record.email)
@@ -219,7 +270,7 @@ def _decide(
             match=match,
         )
     if not found:
-        changes = new_contact_changes(record)
+        changes = three_way.new_contact(new_contact_changes(record))
         return PlanItem(
             key=key,
             state=State.NEW,
@@ -230,27 +281,32 @@ def _decide(
             line=line,
         )
     desired = desired_contact(record)
-    changes_found, body = diff(desired, found[0], synced, owned=how is Match.ANCHOR)
-    if not changes_found:
-        return PlanItem(
-            key=key,
-            state=State.UNCHANGED,
-            name=name,
-            email=email,
-            office365_id=office365_id,
-            line=line,
-            match=match,
-        )
+    contact = found[0]
+    edited: tuple[str, ...] = ()
+    baseline: Mapping[str, str] = {}
+    kept: Mapping[str, str] = {}
+    if three_way.active:
+        wanted = synced
+        synced, edited, baseline = three_way.fields(record.key, desired, contact, synced)
+        kept = {f: baseline[f] for f in edited if f not in synced and f in wanted}
+    changes_found, body = diff(desired, contact, synced, owned=how is Match.ANCHOR)
+    if edited:
+        changes_found = [
+            c._replace(baseline=baseline[c.field] or None) if c.field in edited else c
+            for c in changes_found
+        ]
     return PlanItem(
         key=key,
-        state=State.UPDATE,
+        state=State.UPDATE if changes_found else State.UNCHANGED,
         name=name,
         email=email,
         office365_id=office365_id,
         changes=tuple(changes_found),
-        body=body,
+        body=body if changes_found else {},
         line=line,
         match=match,
+        edited_in_office365=edited,
+        kept_baseline=kept,
     )
 
 
@@ -282,7 +338,7 @@ def diff(
             body[prop] = wanted or None
 
     first_email = contact.email_addresses[0].address if contact.email_addresses else ""
-    if email_key(first_email) != email_key(desired.email):
+    if "emailAddresses[0]" in synced and email_key(first_email) != email_key(desired.email):
         changes.append(FieldChange("emailAddresses[0]", text(first_email) or None, desired.email))
         body["emailAddresses"] = [
             {"address": a.address, "name": a.name}

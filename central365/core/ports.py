@@ -140,7 +140,19 @@ class Mailbox(Protocol):
     def folder(self, info: FolderInfo) -> ContactsFolder: ...
 
 
-class Journal(Protocol):
+class JournalReader(Protocol):
+    """What a plan reads of the journal: the last run (guards) and the baselines (three-way)."""
+
+    def last_run(self, mailbox: str, folder_name: str) -> RunSummary | None:
+        """The newest run into this mailbox folder that planned (any case, trimmed)."""
+        ...
+
+    def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        """What the journal holds for the folder, by Central id."""
+        ...
+
+
+class Journal(JournalReader, Protocol):
     """What central365 remembers of its runs (kept in the application database).
 
     The engine records each write as soon as its answer is read, so a run killed at any point

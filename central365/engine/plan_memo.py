@@ -4,7 +4,7 @@
 "Plan again" with nothing changed on either side — the homepage's everyday refresh — would
 otherwise spend seconds re-deciding 100,000 records (issue 11 §3: a refresh answers in
 ≤ 1.5 s).  The inputs are compared by a fingerprint, not kept: counts plus Python's hash of
-every record and contact (frozen dataclasses, so the hash covers every field).  That hash is
+every record, contact, journal baseline and field policy (frozen dataclasses, so the hash covers every field).  That hash is
 SipHash under a key chosen per process, so two different inputs share a fingerprint with a
 chance of about 2^-64, and nobody outside the process can aim for one.
 
@@ -17,25 +17,46 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+from central365.core.journal import JournalContact
 from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
 from central365.core.plan import build_plan
+from central365.core.policy import FieldPolicies
 
 #: Folders whose last plan is kept; each costs one plan's memory (the homepage keeps it too).
 DEFAULT_FOLDERS = 8
 
-Fingerprint = tuple[int, int, int, int, int]
+Fingerprint = tuple[int, int, int, int, int, int, int]
 
 
 def fingerprint(
     records: Sequence[CentralContact | RowProblem],
     contacts: Sequence[FolderContact],
     provided_columns: Collection[str] | None = None,
+    baselines: Mapping[str, JournalContact] | None = None,
+    policies: FieldPolicies | None = None,
 ) -> Fingerprint:
-    """The inputs of one plan, reduced to five integers (see the module docstring)."""
+    """The inputs of one plan, reduced to seven integers (see the module docstring)."""
     columns = hash(None if provided_columns is None else frozenset(provided_columns))
-    return (len(records), hash(tuple(records)), len(contacts), hash(tuple(contacts)), columns)
+    written = hash(
+        None
+        if baselines is None
+        else frozenset(
+            (key, c.office365_id, c.change_key, frozenset(c.baseline.items()))
+            for key, c in baselines.items()
+        )
+    )
+    rules = hash(None if policies is None else frozenset(policies.items()))
+    return (
+        len(records),
+        hash(tuple(records)),
+        len(contacts),
+        hash(tuple(contacts)),
+        columns,
+        written,
+        rules,
+    )
 
 
 class PlanMemo:
@@ -55,16 +76,24 @@ class PlanMemo:
         contacts: Sequence[FolderContact],
         *,
         provided_columns: Collection[str] | None = None,
+        baselines: Mapping[str, JournalContact] | None = None,
+        policies: FieldPolicies | None = None,
     ) -> Plan:
         """`build_plan`'s answer for these inputs: the kept one when they are the same."""
-        seen = fingerprint(records, contacts, provided_columns)
+        seen = fingerprint(records, contacts, provided_columns, baselines, policies)
         with self._lock:
             kept = self._entries.get(key)
             if kept is not None and kept[0] == seen:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return kept[1]
-        plan = build_plan(records, contacts, provided_columns=provided_columns)
+        plan = build_plan(
+            records,
+            contacts,
+            provided_columns=provided_columns,
+            baselines=baselines,
+            policies=policies,
+        )
         with self._lock:
             self._entries[key] = (seen, plan)
             self._entries.move_to_end(key)

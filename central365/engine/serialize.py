@@ -11,7 +11,7 @@ from json.encoder import encode_basestring as _string  # what json.dumps uses
 from typing import Any, TextIO
 
 from central365.core.execute import SyncReport
-from central365.core.model import Outcome, PlanItem, RowProblem, State
+from central365.core.model import FieldChange, Outcome, PlanItem, RowProblem, State
 from central365.engine.service import PlanReport
 
 #: Items written to the output at once: fewer, larger writes, in a bounded string.
@@ -27,8 +27,9 @@ def item_json(item: PlanItem) -> dict[str, Any]:
         "email": item.email,
         "office365_id": item.office365_id,
         "reasons": [r.value for r in item.reasons],
-        "changes": [{"field": c.field, "from": c.before, "to": c.after} for c in item.changes],
+        "changes": [change_json(c, item.edited_in_office365) for c in item.changes],
         "match": item.match.value if item.match is not None else None,
+        "edited_in_office365": list(item.edited_in_office365),
     }
 
 
@@ -40,11 +41,13 @@ def item_line(item: PlanItem) -> str:
     a key added to `item_json` must be added here too.
     """
     reasons = ", ".join([_string(r.value) for r in item.reasons])
+    edited = item.edited_in_office365
     changes = ", ".join(
         [
             f'{{"field": {_string(c.field)}, '
-            f'"from": {"null" if c.before is None else _string(c.before)}, '
-            f'"to": {"null" if c.after is None else _string(c.after)}}}'
+            f'"from": {_null_or_string(c.before)}, '
+            f'"to": {_null_or_string(c.after)}'
+            + (f', "baseline": {_null_or_string(c.baseline)}}}' if c.field in edited else "}")
             for c in item.changes
         ]
     )
@@ -54,8 +57,22 @@ def item_line(item: PlanItem) -> str:
         f'"office365_id": {"null" if item.office365_id is None else _string(item.office365_id)}, '
         f'"reasons": [{reasons}], '
         f'"changes": [{changes}], '
-        f'"match": {"null" if item.match is None else _string(item.match.value)}}}'
+        f'"match": {"null" if item.match is None else _string(item.match.value)}, '
+        f'"edited_in_office365": [{", ".join([_string(f) for f in edited])}]}}'
     )
+
+
+def _null_or_string(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def change_json(change: FieldChange, edited: tuple[str, ...]) -> dict[str, Any]:
+    """One change; a field Outlook edited since central365 last wrote it also says what that
+    write was (`"baseline"`), so a reader sees all three values."""
+    out: dict[str, Any] = {"field": change.field, "from": change.before, "to": change.after}
+    if change.field in edited:
+        out["baseline"] = change.baseline
+    return out
 
 
 def plan_json(report: PlanReport) -> dict[str, Any]:

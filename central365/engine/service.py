@@ -7,7 +7,7 @@ before writing, so it acts on what Central and Office 365 hold now, not on a sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,10 +17,11 @@ from central365.core.execute import Selection, SyncReport, execute, select
 from central365.core.guards import GuardThresholds, check_guards
 from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
 from central365.core.plan import build_plan
+from central365.core.policy import FieldPolicy
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
     ContactSource,
-    Journal,
+    JournalReader,
     Mailbox,
     ResultCallback,
     RunLimited,
@@ -77,9 +78,10 @@ class SyncService:
     """Plan and synchronise one Central source into one named folder of one mailbox.
 
     `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`);
-    `guard_thresholds` say how much one run may change before it must be allowed.
-    `memo` hands back the folder's last plan when Central and the folder are as they were
-    (a long-lived front end keeps one across services; see `engine.plan_memo`).
+    `guard_thresholds` say how much one run may change before it must be allowed;
+    `field_policies` how each synced field is written (`core.policy`; None: all `overwrite`).
+    `memo` hands back the folder's last plan when its inputs are as they were (a long-lived
+    front end keeps one across services; see `engine.plan_memo`).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class SyncService:
         run_deadline: float = DEFAULT_RUN_DEADLINE,
         guard_thresholds: GuardThresholds | None = None,
         memo: PlanMemo | None = None,
+        field_policies: Mapping[str, FieldPolicy] | None = None,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
@@ -98,17 +101,23 @@ class SyncService:
         self._clock = clock
         self.run_deadline = run_deadline
         self.guard_thresholds = guard_thresholds or GuardThresholds()
+        self.field_policies: Mapping[str, FieldPolicy] = dict(field_policies or {})
         #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
         self._memo = memo
 
     @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
-    def plan(self, previous_source_size: int | None = None) -> PlanReport:
+    def plan(
+        self, previous_source_size: int | None = None, *, journal: JournalReader | None = None
+    ) -> PlanReport:
         """Read Central and the folder, plan, and check the guards against mass changes.
 
         A missing folder plans as an empty one.  `previous_source_size` is the active Central's
-        size at the last run (None: unknown, `source_shrunk` is not checked).
+        size at the last run (None: unknown, `source_shrunk` is not checked).  `journal`: the
+        plan compares three ways with the baselines it holds for the folder (Outlook's edits
+        since central365's last write are flagged, and kept where the policy says so), and it
+        gives `previous_source_size` when that is not passed.
 
         The two reads overlap: the folder's pages mostly wait on the network while Central is
         read.  A Central that cannot be read wins over anything the folder read meets, and
@@ -128,11 +137,28 @@ class SyncService:
         finally:
             pool.shutdown(wait=False)
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
+        baselines = None
+        if journal is not None:
+            baselines = journal.contacts(self.mailbox.name, self.folder_name)
+            if previous_source_size is None:
+                previous_source_size = self.previous_source_size(journal)
         if self._memo is not None:
-            key = f"{self.mailbox.name}\n{ref.id}"
-            plan = self._memo.plan(key, records, contacts, provided_columns=provided)
+            plan = self._memo.plan(
+                f"{self.mailbox.name}\n{ref.id}",
+                records,
+                contacts,
+                provided_columns=provided,
+                baselines=baselines,
+                policies=self.field_policies,
+            )
         else:
-            plan = build_plan(records, contacts, provided_columns=provided)
+            plan = build_plan(
+                records,
+                contacts,
+                provided_columns=provided,
+                baselines=baselines,
+                policies=self.field_policies,
+            )
         self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
             plan, self.guard_thresholds, previous_source_size=previous_source_size
@@ -207,7 +233,9 @@ class SyncService:
         if journal is not None and previous_source_size is None:
             previous_source_size = self.previous_source_size(journal.journal)
         if planned is None:
-            planned = self.plan(previous_source_size)
+            planned = self.plan(
+                previous_source_size, journal=journal.journal if journal is not None else None
+            )
         writes, skipped = select(planned.plan, selection)
         if not allow_mass_change:
             # Before the journal hears of the plan: a refused run is no baseline for later guards.
@@ -238,7 +266,7 @@ class SyncService:
         failures = journaling.failures if journaling is not None else 0
         return SyncOutcome(planned, report, folder_created, len(stopped), reason, failures)
 
-    def previous_source_size(self, journal: Journal) -> int | None:
+    def previous_source_size(self, journal: JournalReader) -> int | None:
         """How many active Central records the last run into this folder planned (None: none did)."""
         last = journal.last_run(self.mailbox.name, self.folder_name)
         return last.active_records if last is not None else None

@@ -79,8 +79,9 @@ def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> Pl
 
     def plan_now() -> PlanReport:
         with runtime.connector.service(caller.user, app) as service:
-            # The last run's Central size, for the `source_shrunk` guard.
-            return service.plan(service.previous_source_size(runtime.journal))
+            # The journal: the last run's Central size (the `source_shrunk` guard) and the
+            # baselines of the three-way compare (Outlook's edits since the last write).
+            return service.plan(journal=runtime.journal)
 
     running = runtime.runs.running(target.key)
     if again:

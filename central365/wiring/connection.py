@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from central365.core.guards import GuardThresholds
+from central365.core.policy import FieldPolicy
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -112,6 +113,13 @@ class Connection:
     label: str | None = None
     #: How much one run may change before it must be allowed (None: the defaults).
     guard_thresholds: GuardThresholds | None = None
+    #: How each synced field is written (`core.policy`; a field not named: `overwrite`).
+    field_policies: Mapping[str, FieldPolicy] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_policies", MappingProxyType(dict(self.field_policies)))
 
     @property
     def mailbox_label(self) -> str:

@@ -159,6 +159,7 @@ def open_service(
             run_deadline=connection.run_deadline,
             guard_thresholds=connection.guard_thresholds,
             memo=memo,
+            field_policies=connection.field_policies,
         )
 
 

@@ -58,6 +58,7 @@ def connection_from_settings(settings: Settings) -> Connection:
         timeout=settings.timeout,
         run_deadline=settings.run_deadline,
         guard_thresholds=settings.guard_thresholds,
+        field_policies=settings.field_policies,
     )
 
 
@@ -125,6 +126,8 @@ def connection_from_app(
         timeout=settings.timeout,
         run_deadline=settings.run_deadline,
         guard_thresholds=guard_thresholds_of(settings, app),
+        # The homepage's Settings page does not edit them (yet): central365.toml's `[fields]`.
+        field_policies=settings.field_policies,
     )
 
 
