@@ -184,7 +184,6 @@ class GraphClient:
         longer than the time left already ended the run (`wait`).
         """
         headers = {"Prefer": IMMUTABLE_ID_PREFER}
-        self._check_run_over()
         self._wait_for_fence()
         self._wait_for_budget(units)
         with self._slots:
@@ -271,6 +270,7 @@ class GraphClient:
         self.clock.sleep(held)
 
     def _wait_for_fence(self) -> None:
+        self._check_run_over()  # the run is over: no point waiting for the fence to open
         held = self.fence.remaining()
         left = self.deadline.remaining()
         if held > left:
