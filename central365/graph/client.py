@@ -150,6 +150,10 @@ class GraphClient:
         self.pacer = Pacer()
         self._limits: RunLimits | None = None
         self._on_wait: WaitCallback | None = None
+        #: Why the run ended before its deadline (Graph asked for a wait longer than the time
+        #: left): from then on no worker of the run sends, whatever it had already checked.
+        self._run_over: str | None = None
+        self._run_over_lock = threading.Lock()
 
     def limit_run(self, limits: RunLimits | None) -> None:
         """Start the run's deadline now and tell `limits.on_wait` of every pause; None lifts both.
@@ -160,6 +164,8 @@ class GraphClient:
         if limits is self._limits:
             return
         self._limits = limits
+        with self._run_over_lock:
+            self._run_over = None
         seconds = limits.deadline_s if limits is not None else math.inf
         self.deadline = Deadline(self.clock, seconds)
         self._on_wait = limits.on_wait if limits is not None else None
@@ -193,13 +199,15 @@ class GraphClient:
         Returns every HTTP answer as is (errors included).  Raises `GraphError` when Graph could
         not be reached, `OutcomeUnknown` when the request may have arrived but no answer came,
         `AuthFailed` when no token could be had, and `DeadlineReached` (nothing sent) when the
-        run's deadline has passed or the fence or the budget would hold past it.
+        run's deadline has passed, the fence or the budget would hold past it, or a wait
+        longer than the time left already ended the run (`wait`).
         """
         headers = {"Prefer": f"{IMMUTABLE_ID_PREFER}, {prefer}" if prefer else IMMUTABLE_ID_PREFER}
         self._wait_for_fence()
         self._wait_for_budget(units)
         with self._slots:
             try:
+                self._check_run_over()  # again: another worker may have ended it meanwhile
                 timeout = self._timeout()
             except DeadlineReached:
                 self.pacer.refund(units)
@@ -235,11 +243,15 @@ class GraphClient:
 
     def wait(self, decision: Decision) -> None:
         """Apply a decision's pause, or raise `DeadlineReached` when it (or the Retry-After
-        Graph asked for, uncapped) is longer than the run has left."""
+        Graph asked for, uncapped) is longer than the run has left; the run is then over, and
+        every later send of it raises the same reason."""
         longest = max(decision.delay, decision.asked or 0.0)
         left = self.deadline.remaining()
         if longest > left:
-            raise DeadlineReached(wait_too_long_reason(longest, decision.reason, left))
+            reason = wait_too_long_reason(longest, decision.reason, left)
+            with self._run_over_lock:
+                self._run_over = self._run_over or reason
+            raise DeadlineReached(reason)
         self.pause(decision.delay, decision.reason)
 
     def throttled(self, retry_afters: Iterable[str | None], refused: int) -> None:
@@ -253,6 +265,14 @@ class GraphClient:
             budget = self.pacer.learn(self.clock.monotonic(), seconds)
             if budget is not None:
                 logger.debug("mailbox budget: %d requests per %.0fs", budget.units, budget.window_s)
+
+    def _check_run_over(self) -> None:
+        """Raise `DeadlineReached` with the first reason once a wait ended the run: the other
+        requests of the run must not go into a mailbox that asked for the pause."""
+        with self._run_over_lock:
+            reason = self._run_over
+        if reason is not None:
+            raise DeadlineReached(reason)
 
     def _wait_for_budget(self, units: int) -> None:
         """Wait until the learnt budget has room; a wait past the deadline sends nothing."""
@@ -269,6 +289,7 @@ class GraphClient:
         self.clock.sleep(held)
 
     def _wait_for_fence(self) -> None:
+        self._check_run_over()  # the run is over: no point waiting for the fence to open
         held = self.fence.remaining()
         left = self.deadline.remaining()
         if held > left:

@@ -52,10 +52,15 @@ class FakeGraph:
     lose: dict[str, str] = field(default_factory=dict)
     #: Real seconds each outer request takes (to observe concurrency).
     latency: float = 0.0
+    #: Hold the first this many outer requests until all of them are in flight together (0:
+    #: off): proof that the client sends that many at once, without trusting the scheduler.
+    together: int = 0
     seen: list[Seen] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _met: threading.Condition = field(default_factory=threading.Condition)
+    _arrived: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     # -- helpers for tests ------------------------------------------------------------------
@@ -84,6 +89,8 @@ class FakeGraph:
             body = json.loads(request.content) if request.content else None
             self.seen.append(Seen(request.method, str(request.url), dict(request.headers), body))
         try:
+            if self.together:
+                self._meet()
             if self.latency:
                 time.sleep(self.latency)
             with self._lock:
@@ -96,6 +103,18 @@ class FakeGraph:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _meet(self) -> None:
+        """Wait until the first `together` requests have all arrived (later ones pass)."""
+        with self._met:
+            if self._arrived >= self.together:
+                return
+            self._arrived += 1
+            self._met.notify_all()
+            if not self._met.wait_for(lambda: self._arrived >= self.together, timeout=10):
+                raise AssertionError(
+                    f"only {self._arrived} of {self.together} requests were ever in flight together"
+                )
 
     def _route(self, request: httpx.Request, body: Any) -> httpx.Response:
         url = urlsplit(str(request.url))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from urllib.parse import unquote
 
 import httpx
@@ -8,8 +9,16 @@ import pytest
 
 from central365.core.errors import AuthFailed, GraphError, NotFound, OutcomeUnknown, Throttled
 from central365.core.ports import RunLimits
+from central365.graph.auth import StaticTokenAuth
 from central365.graph.batch import IMMUTABLE_ID_PREFER
-from central365.graph.client import build_query, loggable_url, odata_string, user_path
+from central365.graph.client import (
+    GraphClient,
+    build_query,
+    loggable_url,
+    odata_string,
+    user_path,
+)
+from central365.graph.decide import Action, Decision
 from central365.graph.errors import DeadlineReached
 from central365.graph.throttle import RetryPolicy
 from tests.graph.conftest import ClientFactory, FakeClock
@@ -236,6 +245,72 @@ def test_a_retry_after_past_the_deadline_raises_instead_of_sleeping(
     with pytest.raises(DeadlineReached, match="asked us to wait 100000 s"):
         client.get(f"{BASE}/me")
     assert clock.sleeps == [] and len(seen) == 1
+
+
+def test_a_wait_that_ends_the_run_stops_every_later_send_of_the_run(
+    make_client: ClientFactory, clock: FakeClock
+) -> None:
+    seen, handler = _script(
+        httpx.Response(429, headers={"Retry-After": "100000"}),
+        httpx.Response(200, json={}),
+    )
+    client = make_client(handler)
+    client.limit_run(RunLimits(3600))
+    with pytest.raises(DeadlineReached, match="asked us to wait 100000 s") as first:
+        client.get(f"{BASE}/me")
+    # the deadline is still an hour away, but the run is over: the same reason, nothing sent
+    with pytest.raises(DeadlineReached) as later:
+        client.get(f"{BASE}/me")
+    assert later.value.message == first.value.message and len(seen) == 1
+    client.limit_run(None)  # the next run (a replan) may send again
+    assert client.get(f"{BASE}/me") == {} and len(seen) == 2
+
+
+class GatedClock(FakeClock):
+    """A fake clock whose sleeps block until the test opens the gate (then move time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = threading.Event()
+        self.gate = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeping.set()
+        assert self.gate.wait(10), "the test never opened the gate"
+        super().sleep(seconds)
+
+
+def test_a_worker_waiting_at_the_fence_sends_nothing_once_another_ends_the_run() -> None:
+    """The race behind the flaky 429 test: a worker past its checks (here held at the fence)
+    while another hears a Retry-After longer than the time left must not send afterwards."""
+    clock = GatedClock()
+    seen, handler = _script(httpx.Response(200, json={}))
+    http = httpx.Client(transport=httpx.MockTransport(handler), auth=StaticTokenAuth("t"))
+    client = GraphClient(http, BASE, "sync@contoso.com", clock=clock, jitter=lambda: 0.5)
+    client.limit_run(RunLimits(3600))
+    client.fence.hold(5)  # an earlier, short 429
+    raised: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            client.send("GET", f"{BASE}/me")
+        except Exception as exc:  # read below, on the test thread
+            raised.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert clock.sleeping.wait(10)  # the worker waits out the fence
+    too_long = Decision(Action.WAIT, "throttled (429 TooManyRequests)", 600.0, asked=100000.0)
+    with pytest.raises(DeadlineReached) as ended:
+        client.wait(too_long)
+    clock.gate.set()
+    thread.join(10)
+    http.close()
+
+    assert not thread.is_alive() and seen == []
+    assert len(raised) == 1 and isinstance(raised[0], DeadlineReached)
+    assert raised[0].message == ended.value.message
+    assert "asked us to wait 100000 s" in ended.value.message
 
 
 def test_a_fence_held_past_the_deadline_sends_nothing(
