@@ -129,14 +129,21 @@ class CachedRead:
         return found
 
     def _carry_expanded(self, changes: RoundChanges, kept: Mapping[str, ContactJson]) -> None:
-        """Give each changed contact its extended properties: kept, or read again."""
+        """Give each changed contact its extended properties: kept, or read again.
+
+        Kept when the contact is unchanged, or when it already carried them: the Central anchor
+        is written only by central365, always the same record's id onto the same contact, and
+        Outlook cannot edit it, so a person's edit leaves it as it was.  Read again (one `$batch`
+        per 20) for contacts new to the snapshot and those that carried none (central365 may have
+        just anchored a contact it found by email).
+        """
         if self._expand is None:
             return
         stale: list[str] = []
         for contact_id, item in changes.changed.items():
             old = kept.get(contact_id)
             same = old is not None and old.get("changeKey") == item.get("changeKey")
-            if same and old is not None and EXPANDED in old:
+            if old is not None and EXPANDED in old and (same or old[EXPANDED]):
                 changes.changed[contact_id] = {**item, EXPANDED: old[EXPANDED]}
             else:
                 stale.append(contact_id)

@@ -48,7 +48,9 @@ class Delta:
             self.store.create_contact(MAILBOX, info.id, person(i))
         self.cache = InMemoryFolderCache()
         mailbox = sandbox.mailbox()
-        self.folder = GraphFolder(mailbox.client, info, cache=self.cache)
+        # The delta round alone (no anchors read: `expand=None`); the anchors' path is tested
+        # on its own below.
+        self.folder = GraphFolder(mailbox.client, info, cache=self.cache, expand=None)
 
     @property
     def requests(self) -> int:
@@ -238,39 +240,51 @@ def anchors(cache: InMemoryFolderCache, folder_id: str) -> dict[str, Any]:
 
 
 def test_an_expanded_property_is_kept_right_through_delta_rounds(sandbox: Sandbox) -> None:
-    """Delta carries no extended properties: a full read lists them, a round re-reads them
-    for contacts changed since (one `$batch`), and keeps them for the others."""
+    """Delta carries no extended properties: a full read lists them; a round keeps them for
+    contacts that already carried an anchor (only central365 writes it, and never changes it),
+    and re-reads them (one `$batch`) for new contacts and for those that carried none."""
     info = sandbox.mailbox().create_folder("CRM")
     ids = [sandbox.store.create_contact(MAILBOX, info.id, anchored(i))["id"] for i in range(30)]
+    plain = sandbox.store.create_contact(MAILBOX, info.id, person(30))["id"]
     cache = InMemoryFolderCache()
     folder = GraphFolder(sandbox.mailbox().client, info, cache=cache, expand=EXPAND)
     stats = sandbox.app.state.sandbox.stats
 
     before = stats.requests
-    assert len(list(folder.contacts())) == 30
+    assert len(list(folder.contacts())) == 31
     assert stats.requests - before == 2  # the delta round for its link, the list with $expand
-    values = sorted(v[0]["value"] for v in anchors(cache, info.id).values())
+    values = sorted(v[0]["value"] for v in anchors(cache, info.id).values() if v)
     assert values == sorted(f"k{i}" for i in range(30))
 
     before = stats.requests
     list(folder.contacts())
     assert stats.requests - before == 1
 
-    sandbox.store.update_contact(
-        MAILBOX,
-        ids[0],
-        {"surname": "Moved", "singleValueExtendedProperties": [{"id": ANCHOR, "value": "k99"}]},
-    )
+    # A person's edit of an anchored contact: the round alone, the anchor kept.
+    sandbox.store.update_contact(MAILBOX, ids[0], {"surname": "Edited"})
     sandbox.store.delete_contact(MAILBOX, ids[1])
     before = stats.requests
     contacts = list(folder.contacts())
-    assert stats.requests - before == 2  # the round, and one batch re-reading one contact
-    assert len(contacts) == 29
+    assert stats.requests - before == 1
+    assert len(contacts) == 30
+    edited = next(c.id for c in contacts if c.surname == "Edited")
+    assert anchors(cache, info.id)[edited] == [{"id": ANCHOR, "value": "k0"}]
+
+    # A contact anchored since (central365 found it by email) and a new anchored contact:
+    # the round, and one batch re-reading both.
+    sandbox.store.update_contact(
+        MAILBOX, plain, {"singleValueExtendedProperties": [{"id": ANCHOR, "value": "k30"}]}
+    )
+    sandbox.store.create_contact(MAILBOX, info.id, anchored(31))
+    before = stats.requests
+    contacts = list(folder.contacts())
+    assert stats.requests - before == 2
     kept = anchors(cache, info.id)
-    changed = next(c.id for c in contacts if c.surname == "Moved")
-    assert kept[changed] == [{"id": ANCHOR, "value": "k99"}]
+    by_name = {c.given_name: c.id for c in contacts}
+    assert kept[by_name["Person30"]] == [{"id": ANCHOR, "value": "k30"}]
+    assert kept[by_name["Person31"]] == [{"id": ANCHOR, "value": "k31"}]
     assert sorted(v[0]["value"] for v in kept.values()) == sorted(
-        ["k99", *(f"k{i}" for i in range(2, 30))]
+        ["k0", *(f"k{i}" for i in range(2, 32))]
     )
 
 

@@ -85,8 +85,14 @@ def test_writes_by_central365_are_seen_by_the_next_plan(sandbox: Sandbox) -> Non
     assert (report.count(Outcome.CREATED), report.count(Outcome.UPDATED)) == (15, 10)
     before = requests(sandbox)
     after = service.plan()
-    assert requests(sandbox) - before == 2  # the folder search and one delta page
+    # The folder search, one delta page, and one `$batch` reading the anchors of the 25
+    # contacts central365 just wrote (15 new, 10 anchored by this run): 20 per batch.
+    assert requests(sandbox) - before == 4
     assert after.plan.count(State.UNCHANGED) == 25
+    assert all(item.match is not None for item in after.plan.items)
+    before = requests(sandbox)
+    service.plan()
+    assert requests(sandbox) - before == 2  # nothing changed since
 
 
 def test_a_memo_hands_back_the_plan_only_for_the_same_inputs(sandbox: Sandbox) -> None:
