@@ -147,14 +147,7 @@ def sync(
             # Taken before the plan that is shown and acted on: no other run writes in between.
             nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as held,
         ):
-            # The last run's Central size, for the `source_shrunk` guard (a dry run reads it
-            # without taking the lease; a run reads it under the lease, before it plans).
-            previous = (
-                last_source_size(settings, mailbox)
-                if held is None
-                else previous_source_size(held[0], mailbox, settings.folder)
-            )
-            planned = None if yes and not dry_run else _plan_now(service, settings, held, previous)
+            planned = None if yes and not dry_run else _plan_now(service, settings, held)
             try:
                 if planned is not None and not _confirmed(
                     ctx, service, planned, selection, dry_run, as_json, allow_mass_change
@@ -172,7 +165,6 @@ def sync(
                         planned,
                         not as_json,
                         allow_mass_change,
-                        previous,
                         journal=run.journal,
                     )
                     run.finish(outcome)
@@ -203,13 +195,6 @@ def sync(
             raise typer.Exit(EXIT_FAILED_RECORDS)
 
 
-def last_source_size(settings: Settings, mailbox: str) -> int | None:
-    """The last run's Central size for a command that writes nothing (`cli.run_record`)."""
-    from central365.cli.run_record import last_source_size as read
-
-    return read(settings, mailbox)
-
-
 def reading_journal(settings: Settings) -> AbstractContextManager[JournalReader | None]:
     """The journal for a command that writes nothing (`cli.run_record`)."""
     from central365.cli.run_record import reading_journal as read
@@ -221,23 +206,15 @@ def _plan_now(
     service: SyncService,
     settings: Settings,
     held: tuple[Database, Lease] | None,
-    previous: int | None,
 ) -> PlanReport:
-    """The plan shown before a sync, compared three ways with the journal's baselines (read
-    under the folder's lease for a real run, without it for a dry run)."""
+    """The plan shown before a sync, with the journal's last run (guards) and baselines (the
+    three-way compare): read under the folder's lease for a real run, without it for a dry run."""
     if held is None:
         with reading_journal(settings) as journal:
-            return service.plan(previous, journal=journal)
+            return service.plan(journal=journal)
     from central365.appdb import JournalRepository
 
-    return service.plan(previous, journal=JournalRepository(held[0]))
-
-
-def previous_source_size(database: Database, mailbox: str, folder_name: str) -> int | None:
-    """The last run's Central size, read under the folder's lease (`cli.run_record`)."""
-    from central365.cli.run_record import previous_source_size as read
-
-    return read(database, mailbox, folder_name)
+    return service.plan(journal=JournalRepository(held[0]))
 
 
 @contextmanager
@@ -328,7 +305,6 @@ def _run_sync(
     planned: PlanReport | None,
     show_progress: bool,
     allow_mass_change: bool,
-    previous_source_size: int | None = None,
     journal: JournalRun | None = None,
 ) -> SyncOutcome:
     on_terminal = show_progress and ctx.err.is_terminal
@@ -372,7 +348,6 @@ def _run_sync(
             planned=planned,
             on_wait=on_wait,
             allow_mass_change=allow_mass_change,
-            previous_source_size=previous_source_size,
             journal=journal,
         )
     if outcome.folder_created:

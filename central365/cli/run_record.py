@@ -162,24 +162,6 @@ def recorded_run(
         raise
 
 
-def previous_source_size(database: Database, mailbox: str, folder_name: str) -> int | None:
-    """How many active Central records the last run into this folder planned (None: no run has)."""
-    last = JournalRepository(database).last_run(mailbox, folder_name)
-    return last.active_records if last is not None else None
-
-
-def last_source_size(settings: Settings, mailbox: str) -> int | None:
-    """`previous_source_size` for a command that writes nothing (`plan`, `sync --dry-run`).
-
-    It neither creates nor migrates the application database: one that does not exist yet, or
-    cannot be read, has no last run to compare with (the `source_shrunk` guard is then not
-    checked; a real `sync` reads it under its lease and fails loudly instead).
-    """
-    with reading_journal(settings) as journal:
-        last = journal.last_run(mailbox, settings.folder) if journal is not None else None
-        return last.active_records if last is not None else None
-
-
 class _ReadOnlyJournal:
     """The journal as a command that writes nothing reads it (`ports.JournalReader`).
 

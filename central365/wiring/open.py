@@ -107,13 +107,14 @@ def open_mailbox(
     transport: httpx.BaseTransport | None = None,
     caches: FolderCaches | None = None,
 ) -> Iterator[Mailbox]:
-    """The connection's mailbox over Graph, named by its label when it has one.
+    """The connection's mailbox over Graph, named by its identity (`mailbox_identity`).
 
     `transport` is borrowed, never closed (tests pass the in-process sandbox).  With `caches`,
     folders are read as last seen plus a delta round (keyed by the mailbox's identity, never
     Graph's `me`, which is a different mailbox for each person); without, in full.
     """
-    cache = caches(mailbox_identity(connection, auth)) if caches is not None else None
+    identity = mailbox_identity(connection, auth)
+    cache = caches(identity) if caches is not None else None
     with connect(
         connection.graph_url,
         connection.mailbox,
@@ -123,10 +124,9 @@ def open_mailbox(
         transport=BorrowedTransport(transport) if transport is not None else None,
         cache=cache,
     ) as mailbox:
-        if connection.label is None:
-            yield mailbox
-        else:
-            yield LabelledMailbox(mailbox, connection.label)
+        # Named as people name it (the signed-in person's address rather than Graph's `me`), so
+        # plans, History, the journal and the lock all speak of the same mailbox.
+        yield mailbox if identity == connection.mailbox else LabelledMailbox(mailbox, identity)
 
 
 @contextmanager
