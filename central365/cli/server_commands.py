@@ -169,6 +169,12 @@ def demo(
     sandbox_port: Annotated[int, typer.Option(help="Port of the Graph sandbox.")] = 8765,
     size: Annotated[int, typer.Option(help="How many Central records.")] = 300,
     wait: Annotated[bool, typer.Option(help="Keep running until Ctrl-C.")] = True,
+    history: Annotated[
+        bool,
+        typer.Option(
+            help="Play a short past first: an earlier run, then edits in Outlook and Central."
+        ),
+    ] = True,
 ) -> None:
     """Build a demo Central, start the sandbox seeded against it, and serve the homepage."""
     ctx: Context = typer_ctx.obj
@@ -176,7 +182,12 @@ def demo(
         from central365.demo.run import DemoOptions, run_demo
 
         options = DemoOptions(
-            data_dir=data_dir, port=port, sandbox_port=sandbox_port, size=size, wait=wait
+            data_dir=data_dir,
+            port=port,
+            sandbox_port=sandbox_port,
+            size=size,
+            wait=wait,
+            history=history,
         )
         try:
             run_demo(ctx.out, options)

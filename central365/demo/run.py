@@ -9,6 +9,7 @@ sandbox's directory has a Staff group of a few mailboxes, and the settings file 
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,15 @@ from rich.console import Console
 
 from central365.config import Settings
 from central365.demo.data import OTHER_FOLDER, build_demo_data, write_sqlite
+from central365.demo.history import (
+    DELETED_IN_OUTLOOK,
+    EDITED_IN_OUTLOOK,
+    EMAIL_CHANGED,
+    LEFT_CENTRAL,
+    DemoHistory,
+    DemoHistoryError,
+    play_history,
+)
 from central365.demo.staff import demo_directory, staff_target_toml
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.private_files import private_folder, write_private_text
@@ -32,6 +42,7 @@ DEMO_USER = "Demo User"
 DEMO_FOLDER = "Central Contacts"
 DEMO_CLIENT_ID = "central365-demo"
 DEMO_CLIENT_SECRET = "demo-secret"  # the sandbox's demo app registration, not a real secret
+MIN_SIZE_FOR_HISTORY = 100  # the played past uses records 1074-1078
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,8 @@ class DemoOptions:
     sandbox_port: int = 8765
     size: int = 300
     wait: bool = True
+    #: Play an earlier run and later edits (`demo.history`); off for tests that count states.
+    history: bool = False
 
 
 def seeded_store(size: int) -> tuple[SandboxStore, list[dict[str, str]]]:
@@ -92,6 +105,8 @@ class DemoStack:
         self.web: BackgroundServer | None = None
         self.sign_in_pages: BackgroundServer | None = None
         self.settings: Settings | None = None
+        self.history: DemoHistory | None = None
+        self.history_error: str | None = None
 
     @property
     def homepage_url(self) -> str:
@@ -130,6 +145,17 @@ class DemoStack:
         self.web = BackgroundServer(create_app(self.settings), name="central365-web", sock=sock)
         self.web.start()
         self._write_cli_settings()
+        if self.options.history and self.options.size >= MIN_SIZE_FOR_HISTORY:
+            try:
+                self.history = play_history(
+                    self.data_dir / "central365.toml",
+                    self.database,
+                    self.sandbox.store,
+                    DEMO_MAILBOX,
+                    DEMO_FOLDER,
+                )
+            except (DemoHistoryError, OSError, subprocess.SubprocessError) as exc:
+                self.history_error = str(exc)
 
     def _write_cli_settings(self) -> None:
         write_private_text(  # it holds the demo app's client secret
@@ -194,6 +220,7 @@ def run_demo(console: Console, options: DemoOptions) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        _print_history(console, stack)
         if not options.wait:
             return
         console.print("Press Ctrl-C to stop the demo.")
@@ -202,3 +229,27 @@ def run_demo(console: Console, options: DemoOptions) -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             console.print("Stopped.")
+
+
+def _print_history(console: Console, stack: DemoStack) -> None:
+    """Where the played past shows, or why there is none."""
+    if stack.history_error is not None:
+        console.print(f"[yellow]No history in this demo: {stack.history_error}[/yellow]\n")
+        return
+    history = stack.history
+    if history is None:
+        return
+    console.print(
+        "What to look at (an earlier run is played first, then edits since):\n"
+        f"  History: run {history.run_id} wrote 5 contacts; open it and try "
+        "[bold]Undo this run[/bold].\n"
+        f"  Requires update: record {EDITED_IN_OUTLOOK} was edited in Outlook since (all three "
+        f"values shown); record {EMAIL_CHANGED}'s email changed in Central to "
+        f"{history.new_email}, and its contact follows it by its Central anchor.\n"
+        f"  Record {DELETED_IN_OUTLOOK}'s contact was deleted in Outlook; record "
+        f"{LEFT_CENTRAL} left Central (Only in Office 365).\n"
+        "  Settings: lower a guard's threshold (e.g. update at most 1 % of the folder) and the "
+        "homepage warns above its tabs before anything is written.\n",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -238,8 +238,12 @@ class Demo:
         assert response.status_code == 200, response.text
 
 
-def _start(data_dir: Path, size: int) -> DemoStack:
-    return DemoStack(DemoOptions(data_dir=data_dir, port=0, sandbox_port=0, size=size, wait=False))
+def _start(data_dir: Path, size: int, history: bool = False) -> DemoStack:
+    return DemoStack(
+        DemoOptions(
+            data_dir=data_dir, port=0, sandbox_port=0, size=size, wait=False, history=history
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -262,8 +266,8 @@ def make_demo(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
     """Starts a stack of its own for a test that changes things (stopped after the test)."""
     stacks: list[DemoStack] = []
 
-    def make(size: int = DEMO_SIZE) -> Demo:
-        stack = _start(tmp_path / f"demo-{len(stacks)}", size)
+    def make(size: int = DEMO_SIZE, history: bool = False) -> Demo:
+        stack = _start(tmp_path / f"demo-{len(stacks)}", size, history)
         stacks.append(stack)
         stack.__enter__()
         return Demo(stack)
