@@ -119,6 +119,10 @@ class AppSettingsRow(Base):
     updated_by: Mapped[str] = mapped_column(Text)
     #: JSON object of `GuardThresholds`' fields; NULL: the start-up settings' thresholds.
     guard_thresholds: Mapped[str | None] = mapped_column(Text, default=None)
+    #: JSON field → policy word; NULL: the start-up settings' `[fields]`.
+    field_policies: Mapped[str | None] = mapped_column(Text, default=None)
+    #: `recreate` or `respect_deletes`; NULL: the start-up setting.
+    deleted_contacts: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class RunRow(Base):

@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from central365.core.guards import GuardThresholds
 from central365.core.model import Outcome
+from central365.core.policy import DeletedContacts, FieldPolicy
 
 
 class AuthChoice(StrEnum):
@@ -46,6 +47,10 @@ class AppSettings:
     secrets_unreadable: bool = False
     #: The guards' thresholds against mass changes; None: the start-up settings' ones.
     guard_thresholds: GuardThresholds | None = None
+    #: The per-field write policies (`core.policy`); None: the start-up settings' `[fields]`.
+    field_policies: Mapping[str, FieldPolicy] | None = field(default=None, hash=False)
+    #: What a contact deleted in Outlook becomes; None: the start-up setting.
+    deleted_contacts: DeletedContacts | None = None
 
 
 @dataclass(frozen=True)

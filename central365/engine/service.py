@@ -17,7 +17,7 @@ from central365.core.execute import Selection, SyncReport, execute, select
 from central365.core.guards import GuardThresholds, check_guards
 from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
 from central365.core.plan import build_plan
-from central365.core.policy import FieldPolicy
+from central365.core.policy import DeletedContacts, FieldPolicy
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
     ContactSource,
@@ -79,7 +79,8 @@ class SyncService:
 
     `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`);
     `guard_thresholds` say how much one run may change before it must be allowed;
-    `field_policies` how each synced field is written (`core.policy`; None: all `overwrite`).
+    `field_policies` how each synced field is written (`core.policy`; None: all `overwrite`);
+    `deleted_contacts` what a contact it wrote and a person deleted in Outlook becomes.
     `memo` hands back the folder's last plan when its inputs are as they were (a long-lived
     front end keeps one across services; see `engine.plan_memo`).
     """
@@ -94,6 +95,7 @@ class SyncService:
         guard_thresholds: GuardThresholds | None = None,
         memo: PlanMemo | None = None,
         field_policies: Mapping[str, FieldPolicy] | None = None,
+        deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
@@ -102,6 +104,7 @@ class SyncService:
         self.run_deadline = run_deadline
         self.guard_thresholds = guard_thresholds or GuardThresholds()
         self.field_policies: Mapping[str, FieldPolicy] = dict(field_policies or {})
+        self.deleted_contacts = deleted_contacts
         #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
@@ -150,6 +153,7 @@ class SyncService:
                 provided_columns=provided,
                 baselines=baselines,
                 policies=self.field_policies,
+                deleted_contacts=self.deleted_contacts,
             )
         else:
             plan = build_plan(
@@ -158,6 +162,7 @@ class SyncService:
                 provided_columns=provided,
                 baselines=baselines,
                 policies=self.field_policies,
+                deleted_contacts=self.deleted_contacts,
             )
         self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
