@@ -152,6 +152,10 @@ class RunRow(Base):
     #: Active Central records the run's fresh plan saw (None until it planned): the journal's
     #: "how big was Central last time".
     active_records: Mapped[int | None] = mapped_column(Integer)
+    #: Contacts the run deleted (an undo of a run that created them, or orphans deleted).
+    deleted: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    #: The run this run undoes (`central365 undo`, History's "Undo this run"); None otherwise.
+    undoes: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunOutcomeRow(Base):

@@ -100,6 +100,10 @@ class RunRecord:
     waiting_until: datetime | None = None
     #: Active Central records the run's fresh plan saw; None until it planned.
     active_records: int | None = None
+    #: Contacts the run deleted.
+    deleted: int = 0
+    #: The run this run undoes; None for any other run.
+    undoes: int | None = None
 
     @property
     def duration(self) -> timedelta | None:
@@ -111,7 +115,7 @@ class RunRecord:
     @property
     def done(self) -> int:
         """Outcomes recorded so far."""
-        return self.created + self.updated + self.failed + self.skipped
+        return self.created + self.updated + self.deleted + self.failed + self.skipped
 
 
 @dataclass(frozen=True)

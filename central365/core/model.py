@@ -406,11 +406,14 @@ class Plan:
 class WriteKind(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    #: Remove `contact_id` from the folder (its body is empty); a contact already gone counts
+    #: as deleted, with a note.
+    DELETE = "delete"
 
 
 @dataclass(frozen=True, slots=True)
 class ContactWrite:
-    """One write to the folder: create `body`, or PATCH `body` onto `contact_id`.
+    """One write to the folder: create `body`, PATCH `body` onto `contact_id`, or delete it.
 
     `email` is the Central email, used to look for a contact whose create was sent but whose
     answer was lost, so that it is never created twice.
@@ -423,9 +426,14 @@ class ContactWrite:
     contact_id: str | None = None
 
 
+#: The note on a delete whose contact was no longer in the folder (it counts as deleted).
+ALREADY_GONE = "It was already gone from the folder."
+
+
 class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
+    DELETED = "deleted"
     FAILED = "failed"
     SKIPPED = "skipped"
 
@@ -442,3 +450,5 @@ class WriteResult:
     #: the answer carried it: what the journal keeps as the baseline.  Not part of equality:
     #: two results are the same outcome whatever detail the answer carried.
     contact: FolderContact | None = field(default=None, compare=False, repr=False)
+    #: A remark on a write that happened, for a person ("It was already gone from the folder.").
+    note: str | None = field(default=None, compare=False)

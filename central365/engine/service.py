@@ -30,6 +30,12 @@ from central365.core.ports import (
     WaitCallback,
 )
 from central365.engine.collector import cycle_collector_paused
+from central365.engine.deletion import (
+    DeleteOutcome,
+    delete_contacts,
+    missing_folder,
+    open_folder,
+)
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 from central365.engine.plan_memo import PlanMemo
 
@@ -270,6 +276,39 @@ class SyncService:
         reason = next((r.error for r in stopped if r.error), "")
         failures = journaling.failures if journaling is not None else 0
         return SyncOutcome(planned, report, folder_created, len(stopped), reason, failures)
+
+    def delete(
+        self,
+        office365_ids: Collection[str],
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        journal: JournalRun | None = None,
+    ) -> DeleteOutcome:
+        """Delete the chosen contacts of the folder (by Office 365 id), batched like a sync.
+
+        The folder is read again first: a contact already gone, or without a Central anchor
+        (people's own), ends `skipped` with why; the others end `deleted` (a 404 counts, with a
+        note) or `failed`.  `journal`: each delete is recorded with the contact's synced values
+        as its before-image, and the journal forgets the record's contact.  The run's
+        deadline starts here, as for `sync`.  Guards and the folder's lease are the caller's.
+        """
+        limits = RunLimits(self.run_deadline, on_wait)
+        limited: list[RunLimited] = []
+        try:
+            _limit(self.mailbox, limits, limited)
+            folder = open_folder(self.mailbox, self.folder_name)
+            if folder is None:
+                outcome = missing_folder(self.folder_name, office365_ids)
+                for result in outcome.report.results:
+                    if on_result is not None:
+                        on_result(result)
+                return outcome
+            _limit(folder, limits, limited)
+            return delete_contacts(folder, office365_ids, on_result, journal)
+        finally:
+            for side in limited:
+                side.limit_run(None)
 
     def previous_source_size(self, journal: JournalReader) -> int | None:
         """How many active Central records the last run into this folder planned (None: none did)."""

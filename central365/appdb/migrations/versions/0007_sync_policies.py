@@ -2,7 +2,7 @@
 Outlook becomes (`recreate` / `respect_deletes`); NULL: the start-up settings'.
 
 Revision ID: 0007_sync_policies
-Revises: 0006
+Revises: 0007_run_undo (h-undo's, merged into this branch; 0006 before it)
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_sync_policies"
-down_revision: str | None = "0006"
+# Follows h-undo's 0007_run_undo, merged into this branch for its delete path (two heads would
+# stop `alembic upgrade head`); the coordinator re-chains the 0007s at merge.
+down_revision: str | None = "0007_run_undo"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
