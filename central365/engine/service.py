@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from central365.core.errors import MassChangeRefused
+from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, SyncReport, execute, select
 from central365.core.guards import GuardThresholds, check_guards
-from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
+from central365.core.model import FolderContact, FolderInfo, Guard, Orphan, Outcome, Plan
+from central365.core.orphans import chosen_orphans, orphan_guards
 from central365.core.plan import build_plan
 from central365.core.policy import DeletedContacts, FieldPolicy
 from central365.core.ports import (
@@ -309,6 +310,45 @@ class SyncService:
         finally:
             for side in limited:
                 side.limit_run(None)
+
+    def orphans_to_delete(
+        self, planned: PlanReport, wanted: Collection[str], *, allow_mass_change: bool = False
+    ) -> tuple[Orphan, ...]:
+        """The orphans of `planned` named in `wanted` (Central or Office 365 ids).
+
+        Raises `Central365Error` naming what is no orphan of the plan (or when nothing is
+        named), and `MassChangeRefused` when deleting them is more of the folder than
+        `delete_percent` allows and not `allow_mass_change`.
+        """
+        chosen, unknown = chosen_orphans(planned.plan, wanted)
+        if unknown:
+            raise Central365Error(
+                f"Not a contact only in Office 365: {', '.join(unknown)}. Nothing was deleted: "
+                "name orphans by the Central id or Office 365 id the orphans list shows."
+            )
+        if not chosen:
+            raise Central365Error("Choose the orphans to delete first: nothing was deleted.")
+        if not allow_mass_change:
+            tripped = orphan_guards(planned.plan, chosen, self.guard_thresholds)
+            if tripped:
+                raise MassChangeRefused(tripped)
+        return chosen
+
+    def delete_orphans(
+        self,
+        planned: PlanReport,
+        wanted: Collection[str],
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        allow_mass_change: bool = False,
+        journal: JournalRun | None = None,
+    ) -> DeleteOutcome:
+        """Delete the orphans of `planned` named in `wanted`, checked by `orphans_to_delete`
+        before anything is deleted; the rest is `delete`'s (the folder read again, each
+        delete batched and journalled: an undoable run)."""
+        chosen = self.orphans_to_delete(planned, wanted, allow_mass_change=allow_mass_change)
+        return self.delete([o.office365_id for o in chosen], on_result, on_wait, journal=journal)
 
     def previous_source_size(self, journal: JournalReader) -> int | None:
         """How many active Central records the last run into this folder planned (None: none did)."""

@@ -117,3 +117,50 @@ def test_an_unknown_deleted_contacts_word_is_refused(make_cli: Any, tmp_path: Pa
     done = cli.run("plan")
     assert done.returncode != 0
     assert "CENTRAL365_DELETED_CONTACTS" in done.stderr
+
+
+def test_an_admin_deletes_chosen_orphans_guarded_and_journalled(
+    make_cli: Any, tmp_path: Path
+) -> None:
+    csv = tmp_path / "central.csv"
+    write_csv(csv, ROWS, CANONICAL_COLUMNS)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    cli = make_cli(f"csv:{csv}", CENTRAL365_DATABASE_URL=url, CENTRAL365_GUARD_MIN_CONTACTS="1")
+    assert cli.json("sync", "--all", "--yes")["created"] == 4
+    seed_folder(cli.sandbox.store, MAILBOX, FOLDER, [OWN_CONTACT])
+    write_csv(csv, ROWS[:2], CANONICAL_COLUMNS)  # Cy and Di leave Central: two orphans
+
+    # Only orphans may be deleted: a synced record's id, or one unknown, is refused.
+    refused = cli.run("orphans", "--delete", "1", "--yes")
+    assert refused.returncode == 2
+    assert "Not a contact only in Office 365: 1." in " ".join(refused.stderr.split())
+    # Keys without --delete are refused rather than silently listed.
+    assert cli.run("orphans", "3").returncode == 2
+    # Two of five contacts is more than 10 % of the folder: a mass delete must be allowed.
+    guarded = cli.run("orphans", "--delete", "3", "4", "--yes")
+    assert guarded.returncode == 2
+    words = " ".join(guarded.stderr.split())
+    assert "Refusing to delete this many contacts. Deleting 2 of the folder's 5 contacts" in words
+    assert len(cli.folder_contacts()) == 5
+
+    done = cli.run("orphans", "--delete", "3", "4", "--yes", "--allow-mass-change", "--json")
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["deleted"], outcome["failed"], outcome["skipped"]) == (2, 0, 0)
+    assert {i["key"] for i in outcome["items"]} == {"3", "4"}
+    addresses = {c["emailAddresses"][0]["address"] for c in cli.folder_contacts()}
+    assert addresses == {"ann@example.com", "bo@example.com", "own@example.com"}
+    assert cli.json("orphans")["orphans"] == []
+
+    # A run of History, journalled (its before-images let an undo make them again).
+    runs = cli.json("history")
+    latest = runs[0] if isinstance(runs, list) else runs["runs"][0]
+    assert latest["id"] == outcome["run_id"]
+    from central365.appdb import JournalRepository, open_database
+
+    database = open_database(url)
+    try:
+        known = JournalRepository(database).contacts(MAILBOX, FOLDER)
+    finally:
+        database.dispose()
+    assert set(known) == {"1", "2"}  # the journal forgot the deleted contacts
