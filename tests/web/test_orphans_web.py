@@ -4,12 +4,15 @@ counted, and deleting chosen orphans — admins only, guarded against a mass del
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
+from central365.core.journal import JournalAction, JournalEntry
 from central365.core.mapping import anchor_property
+from central365.core.policy import DeletedContacts
 from central365.mailstore.store import seed_folder
 from tests.web.conftest import FOLDER, MAILBOX, Web, World, serve, signed_in_as
 
@@ -142,3 +145,33 @@ def test_a_mass_delete_needs_the_admin_s_i_understand(strict: Web, world: World)
     status, _, location = post_delete(strict, *ids, allow_mass_change="on")
     assert status == 303 and location.startswith("/runs/")
     assert not {"gil@example.com", "ina@example.com"} & addresses(world)
+
+
+def test_a_contact_deleted_in_outlook_is_shown_as_recreated_or_respected(
+    signed_in: Web, world: World
+) -> None:
+    # Cleo's contact is in the journal (a run wrote it), and a person deleted it in Outlook.
+    (cleo,) = [c for c in world.folder() if c["emailAddresses"][0]["address"] == "cleo@example.com"]
+    runtime = signed_in.runtime
+    run = runtime.runs.start(
+        started_by="test", mailbox=MAILBOX, folder_name=FOLDER, selected=1, hold_lock=False
+    )
+    runtime.journal.record(
+        run.id,
+        JournalEntry("3", cleo["id"], JournalAction.CREATED, {}, {}, "ck"),
+    )
+    world.store.delete_contact(MAILBOX, cleo["id"])
+    signed_in.client.post("/plan", data={"csrf_token": signed_in.csrf(), "state": "new"})
+    page = signed_in.soup("/?state=new")
+    note = page.select_one('tr[data-key="3"] [data-deleted-in-office365]').get_text()
+    assert note == f"Deleted in Outlook since run {run.id}, will be recreated."
+
+    stored = runtime.load_app_settings()
+    runtime.app_settings.save(
+        replace(stored, deleted_contacts=DeletedContacts.RESPECT_DELETES), by="test"
+    )
+    runtime.plans.forget()
+    page = signed_in.soup("/?state=non_actionable")
+    reason = page.select_one('tr[data-key="3"] [data-reason]')
+    assert reason["data-reason"] == "deleted_in_office365"
+    assert "deleted in Outlook" in reason.get_text()
