@@ -148,9 +148,8 @@ def _delete(
             chosen = service.orphans_to_delete(planned, keys, allow_mass_change=allow_mass_change)
         except MassChangeRefused as exc:
             raise Central365Error(
-                f"Refusing to delete this many contacts. {' '.join(g.message for g in exc.guards)}"
-                " Nothing was deleted: choose fewer, or run again with --allow-mass-change if "
-                "it is intended."
+                f"{exc.message} Nothing was deleted: choose fewer, or run again with "
+                "--allow-mass-change if it is intended."
             ) from None
         if not yes:
             names = ", ".join(f"{o.name or o.email} ({o.key})" for o in chosen[:10])
