@@ -74,6 +74,8 @@ def test_an_admin_deletes_a_chosen_orphan(page: Page, demo: Demo) -> None:
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     wait_for_run_end(page)
     expect(page.locator("#run")).to_have_attribute("data-status", "finished")
+    expect(page.locator('#run [data-count="deleted"]')).to_have_text("1")
+    expect(page.locator("#run [data-deleted-row]")).to_be_visible()
     addresses = {c["emailAddresses"][0]["address"] for c in demo.contacts()}
     assert GONE not in addresses
     page.goto(f"{demo.url}/?state=orphans")
