@@ -205,3 +205,26 @@ def test_mass_delete_trips_over_the_share_of_the_folder() -> None:
     assert "11 of the folder's 100" in tripped.message
     assert delete_guard(1, 2, limits) is None  # fewer than min_contacts: never a mass change
     assert delete_guard(5, 0) is None
+
+
+def test_the_terminal_says_what_is_recreated_and_what_is_only_in_office365() -> None:
+    from rich.console import Console
+
+    from central365.cli.render import deleted_note, details, print_orphans_note
+
+    plan = build_plan([person("1", "ann@example.com")], [], baselines={"1": written("1", "c1")})
+    assert details(item(plan, "1")) == "deleted in Outlook since run 3, will be recreated"
+    unknown_run = build_plan(
+        [person("1", "ann@example.com")], [], baselines={"1": written("1", "c1", run_id=None)}
+    )
+    assert deleted_note(item(unknown_run, "1")) == "deleted in Outlook, will be recreated"
+    folder = [contact(f"c{n}", f"x{n}@example.com", anchor=f"9{n}") for n in range(7)]
+    console = Console(record=True, width=200)
+    print_orphans_note(console, build_plan([], [*folder, contact("own", "own@example.com")]))
+    said = " ".join(console.export_text().split())
+    assert "7 contacts are only in Office 365" in said
+    assert said.count("no Central record has this Central id") == 5  # the first few only
+    assert "1 contact of people's own" in said
+    quiet = Console(record=True)
+    print_orphans_note(quiet, build_plan([], []))
+    assert quiet.export_text() == ""
