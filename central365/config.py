@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from central365.core.errors import ConfigError
 from central365.core.guards import (
     DEFAULT_CLEAR_PERCENT,
+    DEFAULT_DELETE_PERCENT,
     DEFAULT_MIN_CONTACTS,
     DEFAULT_SHRINK_PERCENT,
     DEFAULT_UPDATE_PERCENT,
@@ -25,7 +26,7 @@ from central365.core.guards import (
     PERCENT_RANGE,
     GuardThresholds,
 )
-from central365.core.policy import FieldPolicy, parse_policies
+from central365.core.policy import DeletedContacts, FieldPolicy, parse_policies
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 from central365.core.targets import SyncTarget
 from central365.wiring.checks import (
@@ -103,6 +104,14 @@ class Settings(BaseModel):
     guard_min_contacts: int = Field(
         default=DEFAULT_MIN_CONTACTS, ge=MIN_CONTACTS_RANGE[0], le=MIN_CONTACTS_RANGE[1]
     )
+    #: Deleting orphans (an admin's choice, never a sync's): more than this share of the folder
+    #: must be allowed ("I understand", `--allow-mass-change`).
+    guard_delete_percent: float = Field(
+        default=DEFAULT_DELETE_PERCENT, ge=PERCENT_RANGE[0], le=PERCENT_RANGE[1]
+    )
+    #: A contact central365 wrote that a person deleted in Outlook: `recreate` or
+    #: `respect_deletes` (`core/policy.py`).
+    deleted_contacts: DeletedContacts = DeletedContacts.RECREATE
     #: Per-field write policies (`core/policy.py`): `[fields]` of central365.toml, or
     #: `CENTRAL365_FIELDS="mobilePhone=keep_office365_edits, homeAddress.city=never_clear"`.
     fields: dict[str, str] = Field(default_factory=dict)
@@ -162,6 +171,7 @@ class Settings(BaseModel):
             update_percent=self.guard_update_percent,
             shrink_percent=self.guard_shrink_percent,
             min_contacts=self.guard_min_contacts,
+            delete_percent=self.guard_delete_percent,
         )
 
     @property

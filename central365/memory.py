@@ -19,6 +19,7 @@ from central365.core.errors import GraphError, SourceError
 from central365.core.folder_choice import only_folder
 from central365.core.mapping import ANCHOR_PROPERTY_ID, folder_contact_from_graph
 from central365.core.model import (
+    ALREADY_GONE,
     CentralContact,
     ContactWrite,
     FolderContact,
@@ -129,8 +130,10 @@ class InMemoryFolder:
                     write.key,
                     Outcome.FAILED,
                     None,
-                    "The update has no Office 365 contact id to apply to.",
+                    f"The {write.kind} has no Office 365 contact id to apply to.",
                 )
+            if write.kind is WriteKind.DELETE:
+                return self._delete(write.key, write.contact_id)
             updated = self._store.update_contact(
                 self._mailbox, write.contact_id, dict(write.body), self._info.id
             )
@@ -143,6 +146,17 @@ class InMemoryFolder:
         except GraphProblem as problem:
             error = _graph_error(problem, "the contact").message
             return WriteResult(write.key, Outcome.FAILED, write.contact_id, error)
+
+    def _delete(self, key: str, contact_id: str) -> WriteResult:
+        """Delete one contact of this folder; one already gone counts as deleted (like Graph's
+        404 on DELETE, `graph.decide`)."""
+        try:
+            self._store.delete_contact(self._mailbox, contact_id, self._info.id)
+        except GraphProblem as problem:
+            if problem.status != 404:
+                raise
+            return WriteResult(key, Outcome.DELETED, contact_id, note=ALREADY_GONE)
+        return WriteResult(key, Outcome.DELETED, contact_id)
 
 
 class InMemoryMailbox:

@@ -78,7 +78,8 @@ class JournalRepository:
 
     def record(self, run_id: int, entry: JournalEntry) -> None:
         """Remember one write: the before-image, and the record's latest contact (one
-        transaction).  Raises `LookupError` for an unknown run."""
+        transaction); a delete forgets the record's contact when it was the one deleted.
+        Raises `LookupError` for an unknown run."""
         now = self._clock()
         with self._db.session(write=True) as s, s.begin():
             folder_key = self._folder_key(s, run_id)
@@ -99,6 +100,10 @@ class JournalRepository:
                     JournalContactRow.central_key == entry.key,
                 )
             )
+            if entry.action is JournalAction.DELETED:
+                if row is not None and row.office365_id == entry.office365_id:
+                    s.delete(row)
+                return
             if row is None:
                 row = JournalContactRow(folder_key=folder_key, central_key=entry.key)
                 s.add(row)

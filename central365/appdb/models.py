@@ -119,6 +119,10 @@ class AppSettingsRow(Base):
     updated_by: Mapped[str] = mapped_column(Text)
     #: JSON object of `GuardThresholds`' fields; NULL: the start-up settings' thresholds.
     guard_thresholds: Mapped[str | None] = mapped_column(Text, default=None)
+    #: JSON field → policy word; NULL: the start-up settings' `[fields]`.
+    field_policies: Mapped[str | None] = mapped_column(Text, default=None)
+    #: `recreate` or `respect_deletes`; NULL: the start-up setting.
+    deleted_contacts: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class RunRow(Base):
@@ -148,6 +152,10 @@ class RunRow(Base):
     #: Active Central records the run's fresh plan saw (None until it planned): the journal's
     #: "how big was Central last time".
     active_records: Mapped[int | None] = mapped_column(Integer)
+    #: Contacts the run deleted (an undo of a run that created them, or orphans deleted).
+    deleted: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    #: The run this run undoes (`central365 undo`, History's "Undo this run"); None otherwise.
+    undoes: Mapped[int | None] = mapped_column(Integer)
 
 
 class RunOutcomeRow(Base):

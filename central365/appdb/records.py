@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from central365.core.guards import GuardThresholds
 from central365.core.model import Outcome
+from central365.core.policy import DeletedContacts, FieldPolicy
 
 
 class AuthChoice(StrEnum):
@@ -46,6 +47,10 @@ class AppSettings:
     secrets_unreadable: bool = False
     #: The guards' thresholds against mass changes; None: the start-up settings' ones.
     guard_thresholds: GuardThresholds | None = None
+    #: The per-field write policies (`core.policy`); None: the start-up settings' `[fields]`.
+    field_policies: Mapping[str, FieldPolicy] | None = field(default=None, hash=False)
+    #: What a contact deleted in Outlook becomes; None: the start-up setting.
+    deleted_contacts: DeletedContacts | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,10 @@ class RunRecord:
     waiting_until: datetime | None = None
     #: Active Central records the run's fresh plan saw; None until it planned.
     active_records: int | None = None
+    #: Contacts the run deleted.
+    deleted: int = 0
+    #: The run this run undoes; None for any other run.
+    undoes: int | None = None
 
     @property
     def duration(self) -> timedelta | None:
@@ -106,7 +115,7 @@ class RunRecord:
     @property
     def done(self) -> int:
         """Outcomes recorded so far."""
-        return self.created + self.updated + self.failed + self.skipped
+        return self.created + self.updated + self.deleted + self.failed + self.skipped
 
 
 @dataclass(frozen=True)

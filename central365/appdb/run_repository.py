@@ -92,6 +92,8 @@ def _run(row: RunRow) -> RunRecord:
         waiting=row.waiting,
         waiting_until=row.waiting_until,
         active_records=row.active_records,
+        deleted=row.deleted or 0,
+        undoes=row.undoes,
     )
 
 
@@ -109,6 +111,7 @@ def _outcome(row: RunOutcomeRow) -> OutcomeRecord:
 _COUNTER = {
     Outcome.CREATED: "created",
     Outcome.UPDATED: "updated",
+    Outcome.DELETED: "deleted",
     Outcome.FAILED: "failed",
     Outcome.SKIPPED: "skipped",
 }
@@ -137,6 +140,7 @@ class RunRepository:
         selected: int,
         lock_key: str | None = None,
         hold_lock: bool = True,
+        undoes: int | None = None,
     ) -> RunRecord:
         """Record a new RUNNING run holding the folder's lock.
 
@@ -144,11 +148,14 @@ class RunRepository:
         when a RUNNING run (of any process using this database) already holds it.
         `hold_lock=False` records a run whose writer holds the folder's lease instead (the
         command line): a killed process then blocks no one once its lease has expired.
+        `undoes`: the run this one undoes.
         """
         key = lock_key if lock_key is not None else run_lock_key(mailbox, folder_name)
         if not hold_lock:
-            return self._insert(self._new_row(started_by, mailbox, folder_name, selected, None))
-        row = self._new_row(started_by, mailbox, folder_name, selected, key)
+            return self._insert(
+                self._new_row(started_by, mailbox, folder_name, selected, None, undoes)
+            )
+        row = self._new_row(started_by, mailbox, folder_name, selected, key, undoes)
         try:
             with self._db.session(write=True) as s, s.begin():
                 holder = s.scalar(select(RunRow).where(RunRow.active_lock == key))
@@ -165,7 +172,13 @@ class RunRepository:
                 raise RunInProgress(holder.folder_name, holder.id) from None
 
     def _new_row(
-        self, started_by: str, mailbox: str, folder_name: str, selected: int, key: str | None
+        self,
+        started_by: str,
+        mailbox: str,
+        folder_name: str,
+        selected: int,
+        key: str | None,
+        undoes: int | None,
     ) -> RunRow:
         return RunRow(
             started_by=started_by,
@@ -179,6 +192,8 @@ class RunRepository:
             updated=0,
             failed=0,
             skipped=0,
+            deleted=0,
+            undoes=undoes,
             started_at=self._clock(),
             finished_at=None,
             error=None,

@@ -27,6 +27,7 @@ from central365.appdb.records import (
 )
 from central365.core.errors import ConfigError
 from central365.core.guards import GuardThresholds
+from central365.core.policy import DeletedContacts, FieldPolicy, parse_policies
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,31 @@ def _thresholds(stored: str | None) -> GuardThresholds | None:
         return GuardThresholds(**{k: v for k, v in values.items() if k in known})
     except (ValueError, TypeError, AttributeError):
         log.warning("The stored guard thresholds cannot be read; the start-up ones apply.")
+        return None
+
+
+def _policies(stored: str | None) -> dict[str, FieldPolicy] | None:
+    """The stored write policies; None when none are (or what is stored cannot be read).
+
+    A field or word no longer known is dropped, as the command line's settings would refuse it.
+    """
+    if stored is None:
+        return None
+    try:
+        values = json.loads(stored)
+        if not isinstance(values, dict):
+            raise TypeError
+    except (ValueError, TypeError):
+        log.warning("The stored field policies cannot be read; the start-up ones apply.")
+        return None
+    return parse_policies(values)[0]
+
+
+def _deleted_contacts(stored: str | None) -> DeletedContacts | None:
+    try:
+        return None if stored is None else DeletedContacts(stored)
+    except ValueError:
+        log.warning("The stored deleted-contacts policy is unknown; the start-up one applies.")
         return None
 
 
@@ -91,6 +117,8 @@ class SettingsRepository:
                 updated_by=row.updated_by,
                 secrets_unreadable=not readable,
                 guard_thresholds=_thresholds(row.guard_thresholds),
+                field_policies=_policies(row.field_policies),
+                deleted_contacts=_deleted_contacts(row.deleted_contacts),
             )
 
     def _try_open(self, sealed: str) -> tuple[str, bool]:
@@ -127,6 +155,19 @@ class SettingsRepository:
                 None
                 if settings.guard_thresholds is None
                 else json.dumps(asdict(settings.guard_thresholds), sort_keys=True)
+            ),
+            "field_policies": (
+                None
+                if settings.field_policies is None
+                else json.dumps(
+                    {f: FieldPolicy(p).value for f, p in settings.field_policies.items()},
+                    sort_keys=True,
+                )
+            ),
+            "deleted_contacts": (
+                None
+                if settings.deleted_contacts is None
+                else DeletedContacts(settings.deleted_contacts).value
             ),
         }
         if client_secret is not None:

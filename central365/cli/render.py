@@ -16,6 +16,7 @@ from central365.core.model import (
     FieldChange,
     Guard,
     Outcome,
+    Plan,
     PlanItem,
     RowProblem,
     State,
@@ -41,7 +42,7 @@ def details(item: PlanItem) -> str:
     if item.state is State.NON_ACTIONABLE:
         return "\n".join(REASON_TEXT[r] for r in item.reasons)
     if item.state is State.NEW:
-        return ""
+        return deleted_note(item)
     lines = [_change_words(c, item.edited_in_office365) for c in item.changes]
     changed = {c.field for c in item.changes}
     lines += [
@@ -50,6 +51,15 @@ def details(item: PlanItem) -> str:
         if f not in changed
     ]
     return "\n".join(lines)
+
+
+def deleted_note(item: PlanItem) -> str:
+    """ "Deleted in Outlook since run N, will be recreated" for a new item that recreates a
+    contact a person deleted; "" otherwise."""
+    if not item.deleted_in_office365:
+        return ""
+    since = f" since run {item.deleted_since_run}" if item.deleted_since_run is not None else ""
+    return f"deleted in Outlook{since}, will be recreated"
 
 
 def _change_words(change: FieldChange, edited: tuple[str, ...]) -> str:
@@ -131,7 +141,45 @@ def print_plan(
             )
     print_problems(console, report.plan.problems, limit)
     print_plan_notes(console, report.plan.missing_columns, report.plan.guards)
+    print_orphans_note(console, report.plan)
     console.print(summary_line(report))
+
+
+#: Orphans the terminal's plan names before pointing at `central365 orphans`.
+ORPHANS_SHOWN = 5
+
+
+def print_orphans_note(console: Console, plan: Plan, shown: int = ORPHANS_SHOWN) -> None:
+    """How many contacts are only in Office 365 (the first few, with why), and how many of
+    people's own contacts are left alone."""
+    orphans = plan.orphans
+    if orphans:
+        console.print(
+            Text(
+                f"{len(orphans):,} contact{'s are' if len(orphans) != 1 else ' is'} only in "
+                "Office 365: central365 wrote them, and their Central record is gone, inactive "
+                "or non-actionable. Nothing deletes them by itself.",
+                style="yellow",
+            )
+        )
+        for orphan in orphans[:shown]:
+            console.print(
+                Text(
+                    f"  {orphan.name or '(no name)'} <{orphan.email}>, Central id "
+                    f"{orphan.key}: {orphan.why_text}"
+                )
+            )
+        console.print(
+            "See them all with `central365 orphans` (an admin may delete chosen ones there).",
+            style="dim",
+        )
+    if plan.unanchored_count:
+        count = plan.unanchored_count
+        console.print(
+            f"{count:,} contact{'s' if count != 1 else ''} of people's own (not written by "
+            "central365 and matching no record) left alone.",
+            style="dim",
+        )
 
 
 def print_plan_notes(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -30,7 +30,9 @@ from central365.appdb.leases import Lease, LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
 from central365.core.journal import JournalContact, RunSummary
+from central365.core.model import FolderContact, WriteResult
 from central365.core.ports import JournalReader
+from central365.engine.deletion import DeleteOutcome
 from central365.engine.journaling import JournalRun
 from central365.engine.service import SyncOutcome
 
@@ -95,7 +97,23 @@ class CliRun:
     def finish(self, outcome: SyncOutcome) -> None:
         """Store every outcome and end the run (failed when it stopped before the end)."""
         people = {item.key: (item.name, item.email) for item in outcome.planned.plan.items}
-        results = outcome.report.results
+        self._finish(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
+
+    def finish_deletes(self, outcome: DeleteOutcome) -> None:
+        """`finish` for a run that deleted chosen contacts (named as the folder held them)."""
+        people = {
+            contact.anchor: (contact.display_name, _first_address(contact))
+            for contact in outcome.contacts.values()
+        }
+        self._finish(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
+
+    def _finish(
+        self,
+        results: Sequence[WriteResult],
+        people: Mapping[str, tuple[str, str]],
+        unwritten: int,
+        stop_reason: str,
+    ) -> None:
         self.runs.set_total(self.id, len(results), selected=len(results))
         self.runs.add_outcomes(
             self.id,
@@ -111,10 +129,10 @@ class CliRun:
                 for r in results
             ],
         )
-        if outcome.unwritten:
-            why = outcome.stop_reason.rstrip(".")
+        if unwritten:
+            why = stop_reason.rstrip(".")
             error = (
-                f"The run stopped before {outcome.unwritten:,} of its records were written"
+                f"The run stopped before {unwritten:,} of its records were written"
                 + (f": {why}." if why else ".")
                 + " Synchronise them again to finish."
             )
@@ -122,6 +140,10 @@ class CliRun:
         else:
             self.runs.finish(self.id, RunStatus.FINISHED)
         self.ended = True
+
+
+def _first_address(contact: FolderContact) -> str:
+    return contact.email_addresses[0].address if contact.email_addresses else ""
 
 
 @contextmanager

@@ -62,7 +62,9 @@ class MassChangeRefused(Central365Error):
     def __init__(self, guards: Iterable[Guard], advice: str = "") -> None:
         self.guards: tuple[Guard, ...] = tuple(guards)
         said = " ".join([guard.message for guard in self.guards] + ([advice] if advice else []))
-        super().__init__(f"Refusing to synchronise a mass change. {said}")
+        deleting = bool(self.guards) and all(g.code == "mass_delete" for g in self.guards)
+        what = "delete this many contacts" if deleting else "synchronise a mass change"
+        super().__init__(f"Refusing to {what}. {said}")
 
 
 class GraphError(Central365Error):

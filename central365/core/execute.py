@@ -9,7 +9,7 @@ with the cause, so every selected key gets exactly one outcome.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from central365.core.mapping import anchor_property
@@ -17,6 +17,7 @@ from central365.core.model import (
     ACTIONABLE_STATES,
     REASON_TEXT,
     ContactWrite,
+    FolderContact,
     Outcome,
     Plan,
     PlanItem,
@@ -95,6 +96,36 @@ def select(plan: Plan, selection: Selection) -> tuple[list[ContactWrite], list[W
         skipped.append(
             WriteResult(key, Outcome.SKIPPED, None, "No active Central record has this id.")
         )
+    return writes, skipped
+
+
+#: Why a contact chosen for deletion was left alone.
+NOT_IN_FOLDER = "It is no longer in the folder (already deleted, or moved to another folder)."
+NOT_ANCHORED = (
+    "It carries no Central id: central365 never deletes contacts it did not write "
+    "(people's own contacts)."
+)
+
+
+def select_deletes(
+    office365_ids: Iterable[str], current: Mapping[str, FolderContact]
+) -> tuple[list[ContactWrite], list[WriteResult]]:
+    """The deletes to send for the chosen contacts (`current`: the folder as just read, by id),
+    and the outcomes of those left alone: gone already, or never written by central365.
+
+    A delete is keyed by the contact's Central anchor; one asked for twice is deleted once.
+    """
+    writes: list[ContactWrite] = []
+    skipped: list[WriteResult] = []
+    for contact_id in dict.fromkeys(office365_ids):
+        contact = current.get(contact_id)
+        if contact is None:
+            skipped.append(WriteResult("", Outcome.SKIPPED, contact_id, NOT_IN_FOLDER))
+        elif not contact.anchor:
+            skipped.append(WriteResult("", Outcome.SKIPPED, contact_id, NOT_ANCHORED))
+        else:
+            email = contact.email_addresses[0].address if contact.email_addresses else ""
+            writes.append(ContactWrite(contact.anchor, WriteKind.DELETE, {}, email, contact.id))
     return writes, skipped
 
 

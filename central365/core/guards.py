@@ -8,7 +8,9 @@ changes far more than runs usually do.  Three checks, each with a threshold from
 - `mass_update`: more than `update_percent` of the folder's contacts would be updated;
 - `source_shrunk`: the active Central has fewer records than the last run by more than
   `shrink_percent`, or none at all.  The last run's size comes from the caller (the journal);
-  without it the check is not made.
+  without it the check is not made;
+- `mass_delete` (`delete_guard`, checked when an admin deletes orphans, never by a sync):
+  more than `delete_percent` of the folder's contacts would be deleted.
 
 "More than" is strict: exactly 10 % of 50 (5 clears) passes, 6 trips.  A check also needs at
 least `min_contacts` contacts affected (cleared, updated, gone): a small folder whose one
@@ -34,6 +36,7 @@ DEFAULT_CLEAR_PERCENT = 10.0
 DEFAULT_UPDATE_PERCENT = 50.0
 DEFAULT_SHRINK_PERCENT = 50.0
 DEFAULT_MIN_CONTACTS = 10
+DEFAULT_DELETE_PERCENT = 10.0
 #: What each threshold may be set to (the command line's settings and the Settings page alike).
 PERCENT_RANGE: tuple[float, float] = (0.0, 100.0)
 MIN_CONTACTS_RANGE: tuple[int, int] = (1, 1_000_000)
@@ -47,6 +50,7 @@ class GuardThresholds:
     update_percent: float = DEFAULT_UPDATE_PERCENT
     shrink_percent: float = DEFAULT_SHRINK_PERCENT
     min_contacts: int = DEFAULT_MIN_CONTACTS
+    delete_percent: float = DEFAULT_DELETE_PERCENT
 
 
 def check_guards(
@@ -142,4 +146,19 @@ def _source_shrunk(plan: Plan, previous: int | None, limits: GuardThresholds) ->
         GuardCode.SOURCE_SHRUNK,
         f"Central has {active} active records now, against {previous} at the last run "
         f"({_percent(gone, previous)} fewer): more than the {limits.shrink_percent:g} % allowed.",
+    )
+
+
+def delete_guard(
+    deleting: int, folder_size: int, thresholds: GuardThresholds | None = None
+) -> Guard | None:
+    """`mass_delete` when deleting `deleting` of the folder's `folder_size` contacts is more
+    than `delete_percent` of it (and at least `min_contacts`); None otherwise."""
+    limits = thresholds or GuardThresholds()
+    if not _over(deleting, folder_size, limits.delete_percent, limits.min_contacts):
+        return None
+    return Guard(
+        GuardCode.MASS_DELETE,
+        f"Deleting {deleting} of the folder's {folder_size} contacts "
+        f"({_percent(deleting, folder_size)}) is more than the {limits.delete_percent:g} % allowed.",
     )

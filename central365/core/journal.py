@@ -23,6 +23,9 @@ class JournalAction(StrEnum):
 
     CREATED = "created"
     UPDATED = "updated"
+    #: The run deleted the contact; its before-image holds every synced value it had, so an
+    #: undo can make it again.
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,7 @@ class JournalEntry:
 
     `before` is the before-image: each property the run changed (field names as in
     `FieldChange`, e.g. "homeAddress.street") with the value it held, None when blank; empty for
-    a created contact.  `baseline` is every synced property as the contact held it right after
+    a created contact; every synced property for a deleted one.  `baseline` is every synced property as the contact held it right after
     the write ("" when blank); when Office 365's answer did not carry the contact (a create
     whose answer was lost and that was then found), it is what central365 sent.
     """
@@ -112,4 +115,22 @@ def journal_entry(item: PlanItem, result: WriteResult) -> JournalEntry | None:
         before={} if created else {c.field: c.before for c in item.changes},
         baseline=baseline,
         change_key=contact.change_key if contact is not None else "",
+    )
+
+
+def deletion_entry(key: str, contact: FolderContact, result: WriteResult) -> JournalEntry | None:
+    """The journal entry of a delete that happened (None for one that failed or was skipped).
+
+    Its before-image is every synced value `contact` held as read before the delete (None when
+    blank), so an undo can recreate it; a deleted contact has no baseline and no changeKey.
+    """
+    if result.outcome is not Outcome.DELETED:
+        return None
+    return JournalEntry(
+        key=key,
+        office365_id=contact.id,
+        action=JournalAction.DELETED,
+        before={name: value or None for name, value in synced_values(contact).items()},
+        baseline={},
+        change_key="",
     )

@@ -215,6 +215,9 @@ class Reason(StrEnum):
     DUPLICATE_EMAIL = "duplicate_email"
     DUPLICATE_ID = "duplicate_id"
     ANCHOR_CONFLICT = "anchor_conflict"
+    #: central365 wrote the record's contact and a person deleted it in Outlook, and the
+    #: setting `deleted_contacts` is `respect_deletes` (`core.policy.DeletedContacts`).
+    DELETED_IN_OFFICE365 = "deleted_in_office365"
 
 
 #: The same reasons in words, for tables and pages.
@@ -237,6 +240,9 @@ REASON_TEXT: Mapping[Reason, str] = {
     Reason.ANCHOR_CONFLICT: (
         "the Office 365 contact with this email belongs to another Central record (or several "
         "contacts carry this record's Central id)"
+    ),
+    Reason.DELETED_IN_OFFICE365: (
+        "its Office 365 contact was deleted in Outlook, and deleted contacts are respected"
     ),
 }
 
@@ -288,6 +294,64 @@ class PlanItem:
     #: The baseline of the edited fields a policy kept: central365 did not write them, so the
     #: journal's next entry keeps this as their baseline (the edit stays an edit).
     kept_baseline: Mapping[str, str] = field(default_factory=dict)
+    #: The contact central365 wrote for this record was deleted in Outlook since (the journal
+    #: has it, the folder no longer does): a `new` item recreates it, a non-actionable one
+    #: (`deleted_in_office365`) respects the delete.
+    deleted_in_office365: bool = False
+    #: The run that last wrote the deleted contact (None: not known).
+    deleted_since_run: int | None = None
+
+
+class OrphanWhy(StrEnum):
+    """Why a folder contact carrying a Central anchor has no record to sync it from."""
+
+    #: No Central row has the contact's Central id.
+    RECORD_GONE = "record_gone"
+    #: Central's row is there but not active.
+    RECORD_INACTIVE = "record_inactive"
+    #: Central's active row is non-actionable (`Orphan.reason` says why).
+    NON_ACTIONABLE = "non_actionable"
+
+
+ORPHAN_TEXT: Mapping[OrphanWhy, str] = {
+    OrphanWhy.RECORD_GONE: "no Central record has this Central id any more",
+    OrphanWhy.RECORD_INACTIVE: "the Central record is no longer active",
+    OrphanWhy.NON_ACTIONABLE: "the Central record is non-actionable",
+}
+"""What every front end says for each `OrphanWhy`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A folder contact carrying a Central anchor whose record is gone, inactive or
+    non-actionable: reported, never deleted by a run (an admin may delete it on purpose).
+
+    `key` is the Central id the contact carries; `name` and `email` are the contact's own
+    (display name, first address); `reason` is the record's first reason when `why` is
+    `non_actionable`.
+    """
+
+    office365_id: str
+    key: str
+    name: str
+    email: str
+    why: OrphanWhy
+    reason: Reason | None = None
+
+    @property
+    def why_code(self) -> str:
+        """The stable code of `plan --json`: `record_gone`, `record_inactive` or
+        `non_actionable: <reason>`."""
+        if self.why is OrphanWhy.NON_ACTIONABLE and self.reason is not None:
+            return f"{self.why.value}: {self.reason.value}"
+        return self.why.value
+
+    @property
+    def why_text(self) -> str:
+        """`why` in words, for tables and pages."""
+        if self.why is OrphanWhy.NON_ACTIONABLE and self.reason is not None:
+            return f"{ORPHAN_TEXT[self.why]}: {REASON_TEXT[self.reason]}"
+        return ORPHAN_TEXT[self.why]
 
 
 class GuardCode(StrEnum):
@@ -296,6 +360,8 @@ class GuardCode(StrEnum):
     MASS_CLEAR = "mass_clear"
     MASS_UPDATE = "mass_update"
     SOURCE_SHRUNK = "source_shrunk"
+    #: Deleting the selected orphans would delete more than the allowed share of the folder.
+    MASS_DELETE = "mass_delete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +379,9 @@ class Plan:
     `missing_columns` are the optional canonical columns the source did not have (their fields
     were not synced); `folder_size` is how many contacts the folder held; `guards` are the checks
     against a mass change that tripped (set by the service, which knows the thresholds).
+    `orphans` are the folder's contacts carrying a Central anchor whose record is gone,
+    inactive or non-actionable (in folder order); `unanchored_count` is how many contacts
+    carry no anchor and match no record (people's own: never touched, only counted).
     """
 
     items: tuple[PlanItem, ...]
@@ -321,6 +390,8 @@ class Plan:
     missing_columns: tuple[str, ...] = ()
     folder_size: int = 0
     guards: tuple[Guard, ...] = ()
+    orphans: tuple[Orphan, ...] = ()
+    unanchored_count: int = 0
 
     def count(self, state: State) -> int:
         return sum(1 for item in self.items if item.state is state)
@@ -335,11 +406,14 @@ class Plan:
 class WriteKind(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    #: Remove `contact_id` from the folder (its body is empty); a contact already gone counts
+    #: as deleted, with a note.
+    DELETE = "delete"
 
 
 @dataclass(frozen=True, slots=True)
 class ContactWrite:
-    """One write to the folder: create `body`, or PATCH `body` onto `contact_id`.
+    """One write to the folder: create `body`, PATCH `body` onto `contact_id`, or delete it.
 
     `email` is the Central email, used to look for a contact whose create was sent but whose
     answer was lost, so that it is never created twice.
@@ -352,9 +426,14 @@ class ContactWrite:
     contact_id: str | None = None
 
 
+#: The note on a delete whose contact was no longer in the folder (it counts as deleted).
+ALREADY_GONE = "It was already gone from the folder."
+
+
 class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
+    DELETED = "deleted"
     FAILED = "failed"
     SKIPPED = "skipped"
 
@@ -371,3 +450,5 @@ class WriteResult:
     #: the answer carried it: what the journal keeps as the baseline.  Not part of equality:
     #: two results are the same outcome whatever detail the answer carried.
     contact: FolderContact | None = field(default=None, compare=False, repr=False)
+    #: A remark on a write that happened, for a person ("It was already gone from the folder.").
+    note: str | None = field(default=None, compare=False)

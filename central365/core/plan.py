@@ -32,12 +32,22 @@ edited since the last write are flagged on the item (`edited_in_office365`, thei
 carrying the baseline), and a field its policy leaves alone is neither a change nor in the
 body.  A baseline counts only for the contact it was written to.  Without either, the plan is
 the two-way one.
+
+A record the journal says central365 wrote, whose contact is no longer in the folder (a person
+deleted it in Outlook) and that finds no other, is planned by `deleted_contacts`: `recreate`
+(the default) plans it as new, marked `deleted_in_office365` with the run that wrote it;
+`respect_deletes` makes it non-actionable (`deleted_in_office365`).
+
+Folder contacts carrying a Central anchor whose record is gone, inactive or non-actionable are
+the plan's `orphans` (nothing deletes them by itself); contacts without an anchor that no
+record matches are people's own, only counted (`unanchored_count`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from central365.core.journal import JournalContact
@@ -61,6 +71,8 @@ from central365.core.model import (
     FieldChange,
     FolderContact,
     Match,
+    Orphan,
+    OrphanWhy,
     Plan,
     PlanItem,
     PostalAddress,
@@ -69,7 +81,13 @@ from central365.core.model import (
     State,
 )
 from central365.core.normalize import display_name, email_key, text
-from central365.core.policy import FieldPolicies, edited_fields, held_fields, ignored_fields
+from central365.core.policy import (
+    DeletedContacts,
+    FieldPolicies,
+    edited_fields,
+    held_fields,
+    ignored_fields,
+)
 from central365.core.provided import missing_columns, synced_fields
 from central365.core.validate import is_active, record_reasons
 
@@ -81,12 +99,14 @@ def build_plan(
     provided_columns: Collection[str] | None = None,
     baselines: Mapping[str, JournalContact] | None = None,
     policies: FieldPolicies | None = None,
+    deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
 ) -> Plan:
     """Decide what to do with every active Central record against the folder's contacts.
 
     `provided_columns` are the canonical columns the source had (None: every one);
     `baselines` the journal's last write per Central id (None: not known); `policies` the
-    per-field write policies (None or a field left out: `overwrite`).
+    per-field write policies (None or a field left out: `overwrite`); `deleted_contacts`
+    what a journalled contact deleted in Outlook becomes.
     """
     ignored = ignored_fields(policies or {})
     synced = synced_fields(provided_columns) - ignored
@@ -95,6 +115,7 @@ def build_plan(
     records: list[CentralContact] = []
     problems: list[RowProblem] = []
     excluded = 0
+    inactive_keys: set[str] = set()
     for entry in central:
         if isinstance(entry, RowProblem):
             problems.append(entry)
@@ -102,6 +123,7 @@ def build_plan(
             records.append(entry)
         else:
             excluded += 1
+            inactive_keys.add(text(entry.key))
 
     id_counts = Counter(text(record.key) for record in records)
     own_reasons = [
@@ -131,6 +153,7 @@ def build_plan(
         if len(found) == 1 and not reasons and not conflict
     )
 
+    folder_ids = {contact.id for contact in folder} if baselines else set()
     items: list[PlanItem] = []
     for record, reasons, (found, how), conflict in zip(
         records, own_reasons, matches, conflicts, strict=True
@@ -147,14 +170,78 @@ def build_plan(
             all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
         if conflict:
             all_reasons.append(Reason.ANCHOR_CONFLICT)
-        items.append(_decide(record, all_reasons, found, how, synced, three_way))
+        deleted = (
+            None if found or all_reasons else _deleted_in_office365(record, baselines, folder_ids)
+        )
+        if deleted is not None and deleted_contacts is DeletedContacts.RESPECT_DELETES:
+            all_reasons.append(Reason.DELETED_IN_OFFICE365)
+        item = _decide(record, all_reasons, found, how, synced, three_way)
+        if deleted is not None:
+            item = replace(item, deleted_in_office365=True, deleted_since_run=deleted.run_id)
+        items.append(item)
+    seen = {contact.id for found, _ in matches for contact in found}
     return Plan(
         items=tuple(items),
         excluded=excluded,
         problems=tuple(problems),
         missing_columns=missing_columns(provided_columns),
         folder_size=len(folder),
+        orphans=_orphans(folder, items, inactive_keys),
+        unanchored_count=sum(1 for c in folder if not text(c.anchor) and c.id not in seen),
     )
+
+
+def _deleted_in_office365(
+    record: CentralContact,
+    baselines: Mapping[str, JournalContact] | None,
+    folder_ids: Collection[str],
+) -> JournalContact | None:
+    """The journal's write of a record that found no contact, when that contact has gone from
+    the folder (a person deleted it); None when the journal never wrote one."""
+    if not baselines:
+        return None
+    written = baselines.get(text(record.key))
+    if written is None or not written.office365_id:
+        return None
+    if written.office365_id in folder_ids:
+        return None  # still there (its anchor was removed, its email changed): not deleted
+    return written
+
+
+def _orphans(
+    folder: Sequence[FolderContact], items: Sequence[PlanItem], inactive_keys: Collection[str]
+) -> tuple[Orphan, ...]:
+    """The folder's anchored contacts no active, actionable record syncs, with why."""
+    by_key: dict[str, PlanItem] = {}
+    for each in items:
+        by_key.setdefault(text(each.key), each)
+    orphans: list[Orphan] = []
+    for contact in folder:
+        anchor = text(contact.anchor)
+        if not anchor:
+            continue
+        item = by_key.get(anchor)
+        why: OrphanWhy | None
+        reason = None
+        if item is None:
+            why = OrphanWhy.RECORD_INACTIVE if anchor in inactive_keys else OrphanWhy.RECORD_GONE
+        elif item.state is State.NON_ACTIONABLE and item.reasons:
+            why, reason = OrphanWhy.NON_ACTIONABLE, item.reasons[0]
+        else:
+            why = None
+        if why is not None:
+            first = contact.email_addresses[0].address if contact.email_addresses else ""
+            orphans.append(
+                Orphan(
+                    office365_id=contact.id,
+                    key=anchor,
+                    name=contact.display_name or display_name(contact.given_name, contact.surname),
+                    email=text(first),
+                    why=why,
+                    reason=reason,
+                )
+            )
+    return tuple(orphans)
 
 
 def _match(

@@ -43,6 +43,16 @@ class FieldPolicy(StrEnum):
     IGNORE = "ignore"
 
 
+class DeletedContacts(StrEnum):
+    """What a contact central365 wrote and a person then deleted in Outlook becomes
+    (`deleted_contacts` in the settings).  The values are the settings' words."""
+
+    #: Planned as new again (Central is master): the default.
+    RECREATE = "recreate"
+    #: Left deleted: the record is non-actionable, `deleted_in_office365`.
+    RESPECT_DELETES = "respect_deletes"
+
+
 #: Policies per field (field names as in `FieldChange.field`); a field not named is `overwrite`.
 FieldPolicies = Mapping[str, FieldPolicy]
 
@@ -100,6 +110,11 @@ def held_fields(
         ):
             held.add(f)
     return frozenset(held)
+
+
+def synced_field_names() -> tuple[str, ...]:
+    """Every field a policy may name, in the order of Central's columns."""
+    return _synced_field_names()
 
 
 def _synced_field_names() -> tuple[str, ...]:

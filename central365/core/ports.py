@@ -115,7 +115,11 @@ class ContactsFolder(Protocol):
     def write(
         self, writes: Sequence[ContactWrite], on_result: ResultCallback | None = None
     ) -> list[WriteResult]:
-        """Apply every write; one result per write, whatever fails.  Never raises for one record."""
+        """Apply every write; one result per write, whatever fails.  Never raises for one record.
+
+        A `WriteKind.DELETE` ends `deleted`; a contact already gone from the folder counts as
+        deleted too, with the note `model.ALREADY_GONE`.
+        """
         ...
 
 
@@ -168,7 +172,8 @@ class Journal(JournalReader, Protocol):
 
     def record(self, run_id: int, entry: JournalEntry) -> None:
         """Remember one write of the run: the record's contact, baseline, changeKey, and the
-        run's before-image of it, in one transaction."""
+        run's before-image of it, in one transaction.  A delete (`JournalAction.DELETED`)
+        keeps its before-image and forgets the record's contact if it was the one deleted."""
         ...
 
     def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:

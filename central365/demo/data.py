@@ -2,8 +2,9 @@
 
 Deterministic (seeded), and built so that every rule shows up: new records, records that match
 with differences, records already in sync, excluded (inactive) records, each non-actionable
-reason, a duplicate inside the folder, an Outlook-only contact, and a contact with the same
-email in another folder (which must never be matched or touched).
+reason, a duplicate inside the folder, an Outlook-only contact, two contacts only in Office 365
+(central365 wrote them, and their records are now inactive or gone), and a contact with the
+same email in another folder (which must never be matched or touched).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert
 
-from central365.core.mapping import create_body, desired_contact
+from central365.core.mapping import anchor_property, create_body, desired_contact
 from central365.core.model import CANONICAL_COLUMNS, CentralContact
 
 FIRST = [
@@ -173,6 +174,18 @@ def build_demo_data(size: int = 300, seed: int = 365) -> DemoData:
             "personalNotes": "Added in Outlook by hand.",
         }
     )
+    # Only in Office 365: central365 wrote them (they carry their Central ids), and their
+    # records are now inactive (row 0) or gone from Central (an id no row has).
+    gone = CentralContact.from_row(
+        {
+            "id": "999001",
+            "first_name": "Gale",
+            "last_name": "Gone",
+            "email": "gale.gone@example.com",
+        }
+    )
+    folder.append(create_body(desired_contact(records[0])) | anchor_property(records[0].key))
+    folder.append(create_body(desired_contact(gone)) | anchor_property(gone.key))
     other = [create_body(desired_contact(records[73])) | {"personalNotes": "In another folder."}]
     return DemoData(rows=rows, folder_contacts=folder, other_folder_contacts=other)
 

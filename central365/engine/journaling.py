@@ -16,10 +16,10 @@ next journalled sync brings the journal level with the folder again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from central365.core.journal import JournalAction, JournalEntry, journal_entry
+from central365.core.journal import JournalAction, JournalEntry, deletion_entry, journal_entry
 from central365.core.mapping import synced_values
 from central365.core.model import (
     ACTIONABLE_STATES,
@@ -43,21 +43,24 @@ class JournalRun:
     run_id: int
 
 
-class Journaling:
-    """A result callback that journals each write, then passes the result on."""
+class EntryJournaling:
+    """A result callback that journals each write (`entry_of` says as what), then passes the
+    result on."""
 
-    def __init__(self, run: JournalRun, plan: Plan, then: ResultCallback | None) -> None:
+    def __init__(
+        self,
+        run: JournalRun,
+        entry_of: Callable[[WriteResult], JournalEntry | None],
+        then: ResultCallback | None,
+    ) -> None:
         self._run = run
+        self._entry_of = entry_of
         self._then = then
-        self._items: dict[str, PlanItem] = {
-            item.key: item for item in plan.items if item.state in ACTIONABLE_STATES
-        }
         #: Writes that happened but could not be journalled.
         self.failures = 0
 
     def __call__(self, result: WriteResult) -> None:
-        item = self._items.get(result.key)
-        entry = journal_entry(item, result) if item is not None else None
+        entry = self._entry_of(result)
         if entry is not None:
             try:
                 self._run.journal.record(self._run.run_id, entry)
@@ -70,6 +73,37 @@ class Journaling:
                 )
         if self._then is not None:
             self._then(result)
+
+
+class Journaling(EntryJournaling):
+    """Journals a sync's writes: each as its plan item says (`core.journal.journal_entry`)."""
+
+    def __init__(self, run: JournalRun, plan: Plan, then: ResultCallback | None) -> None:
+        super().__init__(run, self._entry, then)
+        self._items: dict[str, PlanItem] = {
+            item.key: item for item in plan.items if item.state in ACTIONABLE_STATES
+        }
+
+    def _entry(self, result: WriteResult) -> JournalEntry | None:
+        item = self._items.get(result.key)
+        return journal_entry(item, result) if item is not None else None
+
+
+class DeletionJournaling(EntryJournaling):
+    """Journals deletes: each contact's synced values as read before (`deletion_entry`)."""
+
+    def __init__(
+        self,
+        run: JournalRun,
+        contacts: Mapping[str, FolderContact],
+        then: ResultCallback | None,
+    ) -> None:
+        super().__init__(run, self._entry, then)
+        self._contacts = contacts
+
+    def _entry(self, result: WriteResult) -> JournalEntry | None:
+        contact = self._contacts.get(result.office365_id or "")
+        return deletion_entry(result.key, contact, result) if contact is not None else None
 
 
 def adoptions(plan: Plan, anchored: Mapping[str, FolderContact]) -> list[JournalEntry]:

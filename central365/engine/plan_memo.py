@@ -4,7 +4,8 @@
 "Plan again" with nothing changed on either side — the homepage's everyday refresh — would
 otherwise spend seconds re-deciding 100,000 records (issue 11 §3: a refresh answers in
 ≤ 1.5 s).  The inputs are compared by a fingerprint, not kept: counts plus Python's hash of
-every record, contact, journal baseline and field policy (frozen dataclasses, so the hash covers every field).  That hash is
+every record, contact, journal baseline (with the run that wrote it) and field policy, and the
+deleted-contacts policy (frozen dataclasses, so the hash covers every field).  That hash is
 SipHash under a key chosen per process, so two different inputs share a fingerprint with a
 chance of about 2^-64, and nobody outside the process can aim for one.
 
@@ -22,12 +23,12 @@ from collections.abc import Collection, Mapping, Sequence
 from central365.core.journal import JournalContact
 from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
 from central365.core.plan import build_plan
-from central365.core.policy import FieldPolicies
+from central365.core.policy import DeletedContacts, FieldPolicies
 
 #: Folders whose last plan is kept; each costs one plan's memory (the homepage keeps it too).
 DEFAULT_FOLDERS = 8
 
-Fingerprint = tuple[int, int, int, int, int, int, int]
+Fingerprint = tuple[int, int, int, int, int, int, int, str]
 
 
 def fingerprint(
@@ -36,14 +37,16 @@ def fingerprint(
     provided_columns: Collection[str] | None = None,
     baselines: Mapping[str, JournalContact] | None = None,
     policies: FieldPolicies | None = None,
+    deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
 ) -> Fingerprint:
-    """The inputs of one plan, reduced to seven integers (see the module docstring)."""
+    """The inputs of one plan, reduced to seven integers and the deleted-contacts word (see
+    the module docstring)."""
     columns = hash(None if provided_columns is None else frozenset(provided_columns))
     written = hash(
         None
         if baselines is None
         else frozenset(
-            (key, c.office365_id, c.change_key, frozenset(c.baseline.items()))
+            (key, c.office365_id, c.change_key, c.run_id, frozenset(c.baseline.items()))
             for key, c in baselines.items()
         )
     )
@@ -56,6 +59,7 @@ def fingerprint(
         columns,
         written,
         rules,
+        deleted_contacts.value,
     )
 
 
@@ -78,9 +82,12 @@ class PlanMemo:
         provided_columns: Collection[str] | None = None,
         baselines: Mapping[str, JournalContact] | None = None,
         policies: FieldPolicies | None = None,
+        deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
     ) -> Plan:
         """`build_plan`'s answer for these inputs: the kept one when they are the same."""
-        seen = fingerprint(records, contacts, provided_columns, baselines, policies)
+        seen = fingerprint(
+            records, contacts, provided_columns, baselines, policies, deleted_contacts
+        )
         with self._lock:
             kept = self._entries.get(key)
             if kept is not None and kept[0] == seen:
@@ -93,6 +100,7 @@ class PlanMemo:
             provided_columns=provided_columns,
             baselines=baselines,
             policies=policies,
+            deleted_contacts=deleted_contacts,
         )
         with self._lock:
             self._entries[key] = (seen, plan)

@@ -82,6 +82,9 @@ class RunRequest:
     folder_name: str = ""
     #: Write even when the fresh plan trips a guard against mass changes (an admin allowed it).
     allow_mass_change: bool = False
+    #: A run that deletes these orphans (Office 365 ids) of the fresh plan instead of
+    #: synchronising `selection` (`SyncService.delete_orphans`): an admin's choice.
+    delete_orphans: frozenset[str] | None = None
 
 
 class _OutcomeWriter:
@@ -314,7 +317,10 @@ class RunManager:
         try:
             writer.start()
             with request.service_factory() as service:
-                stopped = self._sync(run_id, request, service, writer)
+                if request.delete_orphans is not None:
+                    stopped = self._delete(run_id, request, service, writer)
+                else:
+                    stopped = self._sync(run_id, request, service, writer)
             status, error = (RunStatus.FAILED, stopped) if stopped else (RunStatus.FINISHED, None)
         except Central365Error as exc:
             error = exc.full_message().splitlines()[0] if exc.full_message() else INTERNAL_ERROR
@@ -384,6 +390,51 @@ class RunManager:
             + (f": {why.rstrip('.')}." if why else ".")
             + " Synchronise them again to finish."
         )
+
+    def _delete(
+        self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
+    ) -> str | None:
+        """Delete the chosen orphans of a fresh plan; why the run stopped early, or None."""
+        assert request.delete_orphans is not None
+        self._record_target(run_id, request, service)
+        planned = service.plan(journal=self._journal)
+        chosen = service.orphans_to_delete(
+            planned, request.delete_orphans, allow_mass_change=request.allow_mass_change
+        )
+        people = {o.office365_id: (o.name, o.email) for o in chosen}
+        self._runs.set_total(run_id, len(chosen), selected=len(chosen))
+
+        def on_result(result: WriteResult) -> None:
+            name, email = people.get(result.office365_id or "", ("", ""))
+            writer.add(
+                OutcomeRecord(
+                    key=result.key,
+                    name=name,
+                    email=email,
+                    outcome=result.outcome,
+                    office365_id=result.office365_id,
+                    error=result.error,
+                )
+            )
+
+        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
+        outcome = service.delete(list(people), on_result=on_result, journal=journal)
+        if not outcome.unwritten:
+            return None
+        why = outcome.stop_reason
+        return (
+            f"The run stopped before {outcome.unwritten:,} of its contacts were deleted"
+            + (f": {why.rstrip('.')}." if why else ".")
+            + " Delete them again to finish."
+        )
+
+    def _record_target(self, run_id: int, request: RunRequest, service: SyncService) -> None:
+        """Record the mailbox and folder the service actually targets, when not as requested."""
+        mailbox, folder_name = service.mailbox.name, service.folder_name
+        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
+            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
+            with self._lock:
+                self._by_id[run_id].folder_name = folder_name
 
     def _end(
         self,

@@ -11,7 +11,7 @@ from json.encoder import encode_basestring as _string  # what json.dumps uses
 from typing import Any, TextIO
 
 from central365.core.execute import SyncReport
-from central365.core.model import FieldChange, Outcome, PlanItem, RowProblem, State
+from central365.core.model import FieldChange, Orphan, Outcome, PlanItem, RowProblem, State
 from central365.engine.service import PlanReport
 
 #: Items written to the output at once: fewer, larger writes, in a bounded string.
@@ -30,6 +30,7 @@ def item_json(item: PlanItem) -> dict[str, Any]:
         "changes": [change_json(c, item.edited_in_office365) for c in item.changes],
         "match": item.match.value if item.match is not None else None,
         "edited_in_office365": list(item.edited_in_office365),
+        "deleted_in_office365": item.deleted_in_office365,
     }
 
 
@@ -58,7 +59,8 @@ def item_line(item: PlanItem) -> str:
         f'"reasons": [{reasons}], '
         f'"changes": [{changes}], '
         f'"match": {"null" if item.match is None else _string(item.match.value)}, '
-        f'"edited_in_office365": [{", ".join([_string(f) for f in edited])}]}}'
+        f'"edited_in_office365": [{", ".join([_string(f) for f in edited])}], '
+        f'"deleted_in_office365": {"true" if item.deleted_in_office365 else "false"}}}'
     )
 
 
@@ -99,6 +101,20 @@ def plan_envelope(report: PlanReport, counts: Mapping[State, int] | None = None)
         "made_at": report.made_at.isoformat(),
         "missing_columns": list(plan.missing_columns),
         "guards": [{"code": g.code.value, "message": g.message} for g in plan.guards],
+        "orphans": [orphan_json(o) for o in plan.orphans],
+        "unanchored": plan.unanchored_count,
+    }
+
+
+def orphan_json(orphan: Orphan) -> dict[str, Any]:
+    """A folder contact carrying a Central anchor that no record syncs, and why
+    (`record_gone`, `record_inactive` or `non_actionable: <reason>`)."""
+    return {
+        "office365_id": orphan.office365_id,
+        "key": orphan.key,
+        "name": orphan.name,
+        "email": orphan.email,
+        "why": orphan.why_code,
     }
 
 

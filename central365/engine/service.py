@@ -12,12 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from central365.core.errors import MassChangeRefused
+from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, SyncReport, execute, select
 from central365.core.guards import GuardThresholds, check_guards
-from central365.core.model import FolderContact, FolderInfo, Guard, Outcome, Plan
+from central365.core.model import FolderContact, FolderInfo, Guard, Orphan, Outcome, Plan
+from central365.core.orphans import chosen_orphans, orphan_guards
 from central365.core.plan import build_plan
-from central365.core.policy import FieldPolicy
+from central365.core.policy import DeletedContacts, FieldPolicy
 from central365.core.ports import (
     DEFAULT_RUN_DEADLINE,
     ContactSource,
@@ -30,6 +31,12 @@ from central365.core.ports import (
     WaitCallback,
 )
 from central365.engine.collector import cycle_collector_paused
+from central365.engine.deletion import (
+    DeleteOutcome,
+    delete_contacts,
+    missing_folder,
+    open_folder,
+)
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 from central365.engine.plan_memo import PlanMemo
 
@@ -79,7 +86,8 @@ class SyncService:
 
     `run_deadline` is the seconds one `sync()` may take in all (`CENTRAL365_RUN_DEADLINE`);
     `guard_thresholds` say how much one run may change before it must be allowed;
-    `field_policies` how each synced field is written (`core.policy`; None: all `overwrite`).
+    `field_policies` how each synced field is written (`core.policy`; None: all `overwrite`);
+    `deleted_contacts` what a contact it wrote and a person deleted in Outlook becomes.
     `memo` hands back the folder's last plan when its inputs are as they were (a long-lived
     front end keeps one across services; see `engine.plan_memo`).
     """
@@ -94,6 +102,7 @@ class SyncService:
         guard_thresholds: GuardThresholds | None = None,
         memo: PlanMemo | None = None,
         field_policies: Mapping[str, FieldPolicy] | None = None,
+        deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
     ) -> None:
         self.source = source
         self.mailbox = mailbox
@@ -102,6 +111,7 @@ class SyncService:
         self.run_deadline = run_deadline
         self.guard_thresholds = guard_thresholds or GuardThresholds()
         self.field_policies: Mapping[str, FieldPolicy] = dict(field_policies or {})
+        self.deleted_contacts = deleted_contacts
         #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
@@ -150,6 +160,7 @@ class SyncService:
                 provided_columns=provided,
                 baselines=baselines,
                 policies=self.field_policies,
+                deleted_contacts=self.deleted_contacts,
             )
         else:
             plan = build_plan(
@@ -158,6 +169,7 @@ class SyncService:
                 provided_columns=provided,
                 baselines=baselines,
                 policies=self.field_policies,
+                deleted_contacts=self.deleted_contacts,
             )
         self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
@@ -265,6 +277,78 @@ class SyncService:
         reason = next((r.error for r in stopped if r.error), "")
         failures = journaling.failures if journaling is not None else 0
         return SyncOutcome(planned, report, folder_created, len(stopped), reason, failures)
+
+    def delete(
+        self,
+        office365_ids: Collection[str],
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        journal: JournalRun | None = None,
+    ) -> DeleteOutcome:
+        """Delete the chosen contacts of the folder (by Office 365 id), batched like a sync.
+
+        The folder is read again first: a contact already gone, or without a Central anchor
+        (people's own), ends `skipped` with why; the others end `deleted` (a 404 counts, with a
+        note) or `failed`.  `journal`: each delete is recorded with the contact's synced values
+        as its before-image, and the journal forgets the record's contact.  The run's
+        deadline starts here, as for `sync`.  Guards and the folder's lease are the caller's.
+        """
+        limits = RunLimits(self.run_deadline, on_wait)
+        limited: list[RunLimited] = []
+        try:
+            _limit(self.mailbox, limits, limited)
+            folder = open_folder(self.mailbox, self.folder_name)
+            if folder is None:
+                outcome = missing_folder(self.folder_name, office365_ids)
+                for result in outcome.report.results:
+                    if on_result is not None:
+                        on_result(result)
+                return outcome
+            _limit(folder, limits, limited)
+            return delete_contacts(folder, office365_ids, on_result, journal)
+        finally:
+            for side in limited:
+                side.limit_run(None)
+
+    def orphans_to_delete(
+        self, planned: PlanReport, wanted: Collection[str], *, allow_mass_change: bool = False
+    ) -> tuple[Orphan, ...]:
+        """The orphans of `planned` named in `wanted` (Central or Office 365 ids).
+
+        Raises `Central365Error` naming what is no orphan of the plan (or when nothing is
+        named), and `MassChangeRefused` when deleting them is more of the folder than
+        `delete_percent` allows and not `allow_mass_change`.
+        """
+        chosen, unknown = chosen_orphans(planned.plan, wanted)
+        if unknown:
+            raise Central365Error(
+                f"Not a contact only in Office 365: {', '.join(unknown)}. Nothing was deleted: "
+                "name orphans by the Central id or Office 365 id the orphans list shows."
+            )
+        if not chosen:
+            raise Central365Error("Choose the orphans to delete first: nothing was deleted.")
+        if not allow_mass_change:
+            tripped = orphan_guards(planned.plan, chosen, self.guard_thresholds)
+            if tripped:
+                raise MassChangeRefused(tripped)
+        return chosen
+
+    def delete_orphans(
+        self,
+        planned: PlanReport,
+        wanted: Collection[str],
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        allow_mass_change: bool = False,
+        journal: JournalRun | None = None,
+    ) -> DeleteOutcome:
+        """Delete the orphans of `planned` named in `wanted`, checked by `orphans_to_delete`
+        before anything is deleted; the rest is `delete`'s (the folder read again, each
+        delete batched and journalled: an undoable run)."""
+        chosen = self.orphans_to_delete(planned, wanted, allow_mass_change=allow_mass_change)
+        return self.delete([o.office365_id for o in chosen], on_result, on_wait, journal=journal)
 
     def previous_source_size(self, journal: JournalReader) -> int | None:
         """How many active Central records the last run into this folder planned (None: none did)."""

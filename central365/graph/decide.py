@@ -16,6 +16,9 @@ The table (`tests/graph/test_decide.py` holds it row by row):
 | connection never opened        | wait                | wait                      |
 | other 5xx / 4xx / 401 / 403    | give up             | give up                   |
 
+A delete is an update in this table, except that its 404 is done ("already gone", with a note):
+deleting is idempotent, so a delete that may have happened is simply sent again.
+
 "wait" and "look up" count one attempt and turn into "give up" once the policy's attempts are
 used.  When the whole batch call failed (`decide_batch`), no attempt is counted against its
 members: the round counts instead (`graph.breaker`); a 401/403 on the call itself stops the
@@ -31,9 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from central365.core.errors import GraphError, OutcomeUnknown
+from central365.core.errors import GraphError, NotFound, OutcomeUnknown
 from central365.core.mapping import folder_contact_from_graph
-from central365.core.model import FolderContact
+from central365.core.model import ALREADY_GONE, FolderContact
 from central365.graph.errors import Answer, Verdict, gave_up
 from central365.graph.throttle import RetryPolicy, parse_retry_after
 
@@ -64,6 +67,8 @@ class Member:
     attempts: int = 0
     #: It depended on another member of its batch (a `dependsOn` chain).
     dependant: bool = False
+    #: It deletes a contact (a 404 means the contact is already gone: done).
+    delete: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,8 @@ class Decision:
     contact: FolderContact | None = field(default=None, compare=False, repr=False)
     #: One more attempt is counted against the write.
     counted: bool = False
+    #: DONE: a remark for a person (a delete whose contact was already gone).
+    note: str | None = None
 
 
 #: Answers after which a create may have happened although no success came back.
@@ -156,6 +163,8 @@ def decide(answer: Answer, member: Member, timing: Timing) -> Decision:
     if kind is Verdict.SUCCESS:
         body = answer.body
         return Decision(Action.DONE, contact_id=_contact_id(body), contact=_written(body))
+    if member.delete and isinstance(answer.error, NotFound):
+        return Decision(Action.DONE, note=ALREADY_GONE)
     if kind is Verdict.FAILED_DEPENDENCY and member.dependant:
         return Decision(Action.RESEND, wait_reason(answer))
     if kind in _TRANSIENT:

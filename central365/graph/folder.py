@@ -2,7 +2,8 @@
 
 Owns: listing the folder's contacts (`$select` + `$top=1000`, every page; given a
 `FolderCache`, only what changed since the last plan: `graph.cached_read`), finding contacts
-by email, and applying writes in `$batch` rounds with per-record outcomes.  Each round first looks
+by email, and applying writes (creates, updates, deletes) in `$batch` rounds with per-record
+outcomes.  Each round first looks
 up the creates whose answer was lost (batched: up to 20 email look-ups per call), then sends the
 rest; after every answer `graph.decide` says what each write does next, and `graph.breaker`
 says whether the run goes on (breaker, deadline) and in which batch shape.  A contact is never
@@ -378,6 +379,8 @@ class GraphFolder:
         if write.kind is WriteKind.CREATE:
             return BatchRequest(task.request_id, "POST", self._path, dict(write.body))
         target = f"{self._path}/{graph_id(write.contact_id or '')}"
+        if write.kind is WriteKind.DELETE:
+            return BatchRequest(task.request_id, "DELETE", target)
         return BatchRequest(task.request_id, "PATCH", target, dict(write.body))
 
 

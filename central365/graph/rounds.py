@@ -61,8 +61,9 @@ class Task:
 
     def member(self, dependant: bool = False, look_up: bool = False) -> Member:
         create = self.write.kind is WriteKind.CREATE
+        delete = self.write.kind is WriteKind.DELETE
         attempts = self.look_ups if look_up else self.attempts
-        return Member(create=create, attempts=attempts, dependant=dependant)
+        return Member(create=create, attempts=attempts, dependant=dependant, delete=delete)
 
 
 @dataclass(slots=True)
@@ -132,13 +133,20 @@ def _failed(task: Task, reason: str) -> WriteResult:
     return WriteResult(task.write.key, Outcome.FAILED, task.write.contact_id, reason)
 
 
+_SUCCEEDED = {
+    WriteKind.CREATE: Outcome.CREATED,
+    WriteKind.UPDATE: Outcome.UPDATED,
+    WriteKind.DELETE: Outcome.DELETED,
+}
+
+
 def _succeeded(task: Task, decision: Decision) -> WriteResult:
-    created = task.write.kind is WriteKind.CREATE
     return WriteResult(
         key=task.write.key,
-        outcome=Outcome.CREATED if created else Outcome.UPDATED,
+        outcome=_SUCCEEDED[task.write.kind],
         office365_id=decision.contact_id or task.write.contact_id,
         contact=decision.contact,
+        note=decision.note,
     )
 
 
@@ -152,13 +160,13 @@ class Run:
         self.fatal: str | None = None
 
     def start(self, writes: Sequence[ContactWrite]) -> list[Task]:
-        """The writes to send; an update without a contact id fails at once."""
+        """The writes to send; an update or delete without a contact id fails at once."""
         pending: list[Task] = []
         for index, write in enumerate(writes):
             task = Task(index, write)
-            if write.kind is WriteKind.UPDATE and not write.contact_id:
+            if write.kind is not WriteKind.CREATE and not write.contact_id:
                 self.finish(
-                    task, _failed(task, "The update has no Office 365 contact id to change.")
+                    task, _failed(task, f"The {write.kind} has no Office 365 contact id to change.")
                 )
             else:
                 pending.append(task)

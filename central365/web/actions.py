@@ -16,6 +16,7 @@ from central365.core.errors import MassChangeRefused
 from central365.core.execute import Selection
 from central365.core.guards import check_guards
 from central365.core.model import ACTIONABLE_STATES, State
+from central365.core.orphans import chosen_orphans, orphan_guards
 from central365.engine.runs import RunRequest
 from central365.engine.service import PlanReport
 from central365.web.deps import Caller
@@ -33,6 +34,15 @@ MASS_CHANGE_ADVICE = (
 )
 MASS_CHANGE_ADMIN_ONLY = (
     "Only an administrator may allow a mass change: ask one to check the plan and synchronise it."
+)
+#: Why a person who is not an admin cannot delete orphans (shown before the click).
+DELETE_ADMIN_ONLY = (
+    "Only an administrator may delete contacts from Office 365: ask one to check these "
+    "contacts and delete the ones that should go."
+)
+MASS_DELETE_ADVICE = (
+    "Nothing was deleted: choose fewer contacts, or tick “I understand” to allow deleting "
+    "this many."
 )
 
 
@@ -163,6 +173,65 @@ def start_run(
         mailbox=target.label,
         folder_name=target.folder_name,
         allow_mass_change=allow_mass_change,
+    )
+    run = runtime.run_manager.start(request)
+    runtime.remember_run(run.id, plan_key(target.key, access.plan_scope), factory)
+    return run
+
+
+def delete_refusal(context: PlanContext) -> str | None:
+    """Why the caller cannot delete orphans from the folder now (None when they can)."""
+    if not context.access.is_admin:
+        return DELETE_ADMIN_ONLY
+    if context.sync_refusal is not None:
+        return context.sync_refusal
+    if context.running is not None:
+        return f"Run {context.running} is writing into this folder: delete once it has ended."
+    return None
+
+
+def start_orphan_delete(
+    runtime: Runtime, caller: Caller, office365_ids: Iterable[str], *, allow_mass_change: bool
+) -> RunRecord:
+    """Start a run deleting the chosen orphans of the plan the homepage shows (admins only).
+
+    Only orphans of that plan may be chosen (`InvalidInput` otherwise); deleting more of the
+    folder than `delete_percent` raises `MassChangeRefused` unless `allow_mass_change`.  The
+    run plans again and checks both again before deleting anything (`SyncService`).
+    """
+    app = runtime.load_app_settings()
+    access, target = acting_target(runtime, caller, app)
+    if not access.is_admin:
+        raise Forbidden(DELETE_ADMIN_ONLY, role=Role.ADMIN.value)
+    refusal = write_refusal(app.auth_mode, runtime.connector.token(caller.user, app).granted)
+    if refusal is not None:
+        raise Forbidden(refusal)
+    shown = plan_context(runtime, caller).cached.report
+    wanted = [i for i in office365_ids if i.strip()]
+    if len(wanted) > MAX_KEYS:
+        raise InvalidInput(f"Choose at most {MAX_KEYS:,} contacts.")
+    chosen, unknown = chosen_orphans(shown.plan, wanted)
+    if unknown:
+        raise InvalidInput(
+            "Only contacts listed under “Only in Office 365” can be deleted here: plan again "
+            "and choose from the list."
+        )
+    if not chosen:
+        raise InvalidInput("Choose at least one contact to delete.")
+    tripped = orphan_guards(shown.plan, chosen, guard_thresholds_of(runtime.settings, app))
+    if tripped and not allow_mass_change:
+        raise MassChangeRefused(tripped, advice=MASS_DELETE_ADVICE)
+    ids = frozenset(o.office365_id for o in chosen)
+    factory = runtime.connector.service_factory(caller.user, app)
+    request = RunRequest(
+        started_by=caller.display_name,
+        selection=Selection(keys=ids),
+        service_factory=factory,
+        lock_key=target.key,
+        mailbox=target.label,
+        folder_name=target.folder_name,
+        allow_mass_change=allow_mass_change,
+        delete_orphans=ids,
     )
     run = runtime.run_manager.start(request)
     runtime.remember_run(run.id, plan_key(target.key, access.plan_scope), factory)

@@ -1,4 +1,4 @@
-"""The Settings page's guards against mass changes: four numbers, read and checked as typed.
+"""The Settings page's guards against mass changes: five numbers, read and checked as typed.
 
 Kept apart from `settings_form` (the connection's fields): these values are plain numbers with
 no secret and no source policy.  A blank field means the start-up value
@@ -53,6 +53,13 @@ GUARD_FIELDS: tuple[GuardField, ...] = (
         "the last run (or all of them).",
     ),
     GuardField(
+        "guard_delete_percent",
+        "delete_percent",
+        "Deleting contacts (% of the folder)",
+        "Refuse deleting more than this share of the folder's contacts at once (the contacts "
+        "only in Office 365 an administrator chose).",
+    ),
+    GuardField(
         "guard_min_contacts",
         "min_contacts",
         "Smallest mass change (contacts)",
@@ -68,7 +75,7 @@ def shown_values(thresholds: GuardThresholds) -> dict[str, str]:
 
 
 def read_guards(form: Mapping[str, str]) -> dict[str, str]:
-    """The four fields as typed (trimmed); absent ones are blank."""
+    """The fields as typed (trimmed); absent ones are blank."""
     return {f.name: form.get(f.name, "").strip() for f in GUARD_FIELDS}
 
 

@@ -90,6 +90,12 @@ REASON_HELP: Mapping[Reason, str] = {
         "Check which Central record the person belongs to, and remove the extra contact from "
         "the Office 365 folder or correct the email in Central."
     ),
+    Reason.DELETED_IN_OFFICE365: (
+        "central365 wrote this record's contact and someone has since deleted it in Outlook. "
+        "The Settings page's “Contacts deleted in Outlook” is set to respect deletes, so the "
+        "contact is not created again. To have it back, set that to recreate, or mark the "
+        "record inactive in Central if it should stay gone."
+    ),
 }
 
 #: Central's lines of address in the product description's example.

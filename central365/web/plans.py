@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from central365.core.model import PlanItem, State
+from central365.core.model import Orphan, PlanItem, State
 from central365.engine.service import PlanReport
 
 PER_PAGE = 50
@@ -167,3 +167,41 @@ class PlanCache:
             self._entries.clear()
         else:
             self._entries.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class OrphanPage:
+    """One page of the plan's orphans (the "Only in Office 365" view), after the search."""
+
+    query: str
+    page: int
+    per_page: int
+    matching: int
+    items: tuple[Orphan, ...]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.matching / self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+
+def orphan_page_of(
+    cached: CachedPlan, query: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> OrphanPage:
+    """The orphans whose name, email or Central id contains `query` (any case), page `page`."""
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    items = cached.report.plan.orphans
+    needle = query.strip().casefold()
+    if needle:
+        items = tuple(o for o in items if needle in f"{o.name}\n{o.email}\n{o.key}".casefold())
+    pages = max(1, math.ceil(len(items) / per_page))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * per_page
+    return OrphanPage(query.strip(), page, per_page, len(items), items[start : start + per_page])

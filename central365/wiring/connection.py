@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from central365.core.guards import GuardThresholds
-from central365.core.policy import FieldPolicy
+from central365.core.policy import DeletedContacts, FieldPolicy
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -117,6 +117,9 @@ class Connection:
     field_policies: Mapping[str, FieldPolicy] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+
+    #: What a contact central365 wrote and a person deleted in Outlook becomes.
+    deleted_contacts: DeletedContacts = DeletedContacts.RECREATE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "field_policies", MappingProxyType(dict(self.field_policies)))

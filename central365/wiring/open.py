@@ -160,6 +160,7 @@ def open_service(
             guard_thresholds=connection.guard_thresholds,
             memo=memo,
             field_policies=connection.field_policies,
+            deleted_contacts=connection.deleted_contacts,
         )
 
 

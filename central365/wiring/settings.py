@@ -16,6 +16,7 @@ from central365.appdb import AppSettings, AuthChoice, User, run_lock_key
 from central365.config import Settings
 from central365.core.errors import ConfigError
 from central365.core.guards import GuardThresholds
+from central365.core.policy import FieldPolicy
 from central365.wiring.connection import Central, Connection, Credential, SignIn
 
 
@@ -59,6 +60,7 @@ def connection_from_settings(settings: Settings) -> Connection:
         run_deadline=settings.run_deadline,
         guard_thresholds=settings.guard_thresholds,
         field_policies=settings.field_policies,
+        deleted_contacts=settings.deleted_contacts,
     )
 
 
@@ -126,11 +128,19 @@ def connection_from_app(
         timeout=settings.timeout,
         run_deadline=settings.run_deadline,
         guard_thresholds=guard_thresholds_of(settings, app),
-        # The homepage's Settings page does not edit them (yet): central365.toml's `[fields]`.
-        field_policies=settings.field_policies,
+        field_policies=field_policies_of(settings, app),
+        deleted_contacts=app.deleted_contacts or settings.deleted_contacts,
     )
 
 
 def guard_thresholds_of(settings: Settings, app: AppSettings) -> GuardThresholds:
     """The homepage's thresholds: the Settings page's when it set them, else the start-up ones."""
     return app.guard_thresholds or settings.guard_thresholds
+
+
+def field_policies_of(settings: Settings, app: AppSettings) -> dict[str, FieldPolicy]:
+    """The homepage's write policies: the Settings page's when it set them, else the start-up
+    ones (`[fields]` of central365.toml, which stays the command line's source)."""
+    if app.field_policies is not None:
+        return dict(app.field_policies)
+    return settings.field_policies

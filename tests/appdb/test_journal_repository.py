@@ -137,3 +137,53 @@ def test_adopt_keeps_only_the_contacts_the_journal_lacks(database: Database) -> 
     assert (contacts["1"].change_key, contacts["1"].run_id) == ("written", run_id)
     assert (contacts["2"].change_key, contacts["2"].run_id) == ("read", None)
     assert [w.key for w in journal.writes(run_id)] == ["1"]  # adopting is not writing
+
+
+def test_a_delete_keeps_its_before_image_and_forgets_the_records_contact(
+    database: Database, clock: FakeClock
+) -> None:
+    runs, journal = RunRepository(database, clock), JournalRepository(database, clock)
+    first = runs.start(started_by="Ann", mailbox=MAILBOX, folder_name="Central", selected=2).id
+    journal.record(first, entry("1", JournalAction.CREATED, "ck1"))
+    journal.record(first, entry("2", JournalAction.CREATED, "ck2"))
+    second = runs.start(
+        started_by="Ann", mailbox=MAILBOX, folder_name="Central", selected=2, hold_lock=False
+    ).id
+    held = {"givenName": "Ann", "title": None}
+    journal.record(
+        second,
+        JournalEntry("1", "AAMk1", JournalAction.DELETED, held, baseline={}, change_key=""),
+    )
+    # A delete of another contact carrying record 2's id leaves record 2's contact known.
+    journal.record(
+        second,
+        JournalEntry("2", "AAMkdup", JournalAction.DELETED, held, baseline={}, change_key=""),
+    )
+    assert [(w.key, w.action, w.before) for w in journal.writes(second)] == [
+        ("1", JournalAction.DELETED, held),
+        ("2", JournalAction.DELETED, held),
+    ]
+    assert list(journal.contacts(MAILBOX, "Central")) == ["2"]
+
+
+def test_a_run_counts_its_deletes_and_names_the_run_it_undoes(database: Database) -> None:
+    from central365.appdb import OutcomeRecord
+    from central365.core.model import Outcome
+
+    runs = RunRepository(database)
+    first = runs.start(started_by="Ann", mailbox=MAILBOX, folder_name="Central", selected=1)
+    assert (first.deleted, first.undoes) == (0, None)
+    undo = runs.start(
+        started_by="Ann", mailbox=MAILBOX, folder_name="Other", selected=1, undoes=first.id
+    )
+    runs.add_outcomes(
+        undo.id,
+        [
+            OutcomeRecord("1", "Ann", "a@example.com", Outcome.DELETED, "AAMk1", None),
+            OutcomeRecord("2", "Bo", "b@example.com", Outcome.UPDATED, "AAMk2", None),
+        ],
+    )
+    got = runs.get(undo.id)
+    assert got is not None
+    assert (got.deleted, got.updated, got.done, got.undoes) == (1, 1, 2, first.id)
+    assert [o.outcome for o in runs.outcomes(undo.id)] == [Outcome.DELETED, Outcome.UPDATED]

@@ -29,7 +29,7 @@ TABLES = {
     "folder_cache_contacts",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0006"
+HEAD = "0007_sync_policies"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:

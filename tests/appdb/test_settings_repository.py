@@ -132,3 +132,38 @@ def test_guard_thresholds_are_stored_and_none_means_the_start_up_ones(
         s.execute(update(AppSettingsRow).values(guard_thresholds="not json"))
     loaded = repo.load()
     assert loaded is not None and loaded.guard_thresholds is None  # unreadable: start-up's
+
+
+def test_write_policies_are_stored_and_none_means_the_start_up_ones(
+    database: Database, box: SecretBox
+) -> None:
+    from sqlalchemy import update
+
+    from central365.core.policy import DeletedContacts, FieldPolicy
+
+    repo = SettingsRepository(database, box)
+    repo.save(SETTINGS, by="ann")
+    loaded = repo.load()
+    assert loaded is not None
+    assert (loaded.field_policies, loaded.deleted_contacts) == (None, None)
+    chosen = {"mobilePhone": FieldPolicy.IGNORE, "homeAddress.city": FieldPolicy.NEVER_CLEAR}
+    repo.save(
+        replace(SETTINGS, field_policies=chosen, deleted_contacts=DeletedContacts.RESPECT_DELETES),
+        by="ann",
+    )
+    loaded = repo.load()
+    assert loaded is not None and loaded.field_policies == chosen
+    assert loaded.deleted_contacts is DeletedContacts.RESPECT_DELETES
+    # "All overwrite" chosen on the page is stored as such, not as "the start-up ones".
+    repo.save(replace(SETTINGS, field_policies={}), by="ann")
+    loaded = repo.load()
+    assert loaded is not None and loaded.field_policies == {}
+    with database.session(write=True) as s, s.begin():
+        s.execute(update(AppSettingsRow).values(field_policies="[1]", deleted_contacts="forget"))
+    loaded = repo.load()  # unreadable: the start-up ones apply
+    assert loaded is not None
+    assert (loaded.field_policies, loaded.deleted_contacts) == (None, None)
+    with database.session(write=True) as s, s.begin():
+        s.execute(update(AppSettingsRow).values(field_policies='{"nope": "ignore"}'))
+    loaded = repo.load()  # an unknown field is dropped, as the command line would refuse it
+    assert loaded is not None and loaded.field_policies == {}

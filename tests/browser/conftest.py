@@ -98,8 +98,9 @@ def expected_counts(size: int = DEMO_SIZE) -> Expected:
     data = build_demo_data(size)
     assert len(data.rows) == size
     # Guard the composition these numbers rely on: 20 in sync, 20 differing, the duplicate
-    # pair and the Outlook-only contact in the folder; one contact in "Personal".
-    assert len(data.folder_contacts) == 20 + 20 + 2 + 1
+    # pair, the Outlook-only contact and the two only in Office 365 (anchored, their records
+    # inactive or gone) in the folder; one contact in "Personal".
+    assert len(data.folder_contacts) == 20 + 20 + 2 + 1 + 2
     assert len(data.other_folder_contacts) == 1
     assert all(r["status"].strip().lower() != "active" for r in data.rows[:20])
     assert all(r["status"].strip().lower() == "active" for r in data.rows[20:])

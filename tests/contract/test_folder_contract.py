@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from central365.core.errors import Conflict, GraphError, SourceError
-from central365.core.execute import Selection
+from central365.core.execute import NOT_ANCHORED, NOT_IN_FOLDER, Selection
 from central365.core.mapping import anchor_property
 from central365.core.model import (
+    ALREADY_GONE,
     CentralContact,
     ContactWrite,
+    FolderInfo,
     Outcome,
     State,
     WriteKind,
@@ -237,3 +239,68 @@ def test_the_anchor_written_with_a_contact_is_read_back_and_a_patch_sets_it(
     anchors = {c.given_name: c.anchor for c in folder.contacts()}
     assert anchors == {"P1": "7", "P2": "42"}
     assert [c.anchor for c in folder.find_by_email("p1@example.com")] == ["7"]
+
+
+def test_delete_removes_the_contact_and_a_gone_one_counts_with_a_note(
+    world: tuple[Mailbox, SandboxStore],
+) -> None:
+    mailbox, store = world
+    seed_folder(store, MAILBOX, "Central", [body(1), body(2)])
+    seed_folder(store, MAILBOX, "Other", [body(3)])
+    info, other = mailbox.find_folder("Central"), mailbox.find_folder("Other")
+    assert info is not None and other is not None
+    folder = mailbox.folder(info)
+    first, second = sorted(folder.contacts(), key=lambda c: c.given_name)
+    (elsewhere,) = mailbox.folder(other).contacts()
+    seen: list[WriteResult] = []
+    writes = [
+        ContactWrite("k1", WriteKind.DELETE, {}, "p1@example.com", first.id),
+        ContactWrite("k1again", WriteKind.DELETE, {}, "p1@example.com", first.id),
+        ContactWrite("k3", WriteKind.DELETE, {}, "p3@example.com", elsewhere.id),
+        ContactWrite("none", WriteKind.DELETE, {}, "", None),
+    ]
+    results = folder.write(writes, seen.append)
+    assert [(r.key, r.outcome, r.office365_id) for r in results] == [
+        ("k1", Outcome.DELETED, first.id),
+        ("k1again", Outcome.DELETED, first.id),
+        ("k3", Outcome.DELETED, elsewhere.id),
+        ("none", Outcome.FAILED, None),
+    ]
+    assert [r.note for r in results[:3]] == [None, ALREADY_GONE, ALREADY_GONE]
+    assert sorted(r.key for r in seen) == sorted(r.key for r in results)
+    assert [c.id for c in folder.contacts()] == [second.id]
+    # A contact of another folder is never reached through this folder.
+    assert [c.id for c in mailbox.folder(other).contacts()] == [elsewhere.id]
+
+
+def test_service_delete_skips_gone_and_unanchored_contacts(
+    world: tuple[Mailbox, SandboxStore],
+) -> None:
+    mailbox, store = world
+    anchored = [body(n, **anchor_property(f"c{n}")) for n in (1, 2)]
+    seed_folder(store, MAILBOX, "Central", [*anchored, body(3)])
+    service = SyncService(InMemorySource([]), mailbox, "Central")
+    by_name = {c.given_name: c for c in mailbox.folder(_folder(mailbox)).contacts()}
+    ids = [by_name["P2"].id, "gone-id", by_name["P3"].id, by_name["P1"].id, by_name["P2"].id]
+    outcome = service.delete(ids)
+    assert [(r.key, r.outcome, r.office365_id) for r in outcome.report.results] == [
+        ("c2", Outcome.DELETED, by_name["P2"].id),
+        ("", Outcome.SKIPPED, "gone-id"),
+        ("", Outcome.SKIPPED, by_name["P3"].id),
+        ("c1", Outcome.DELETED, by_name["P1"].id),
+    ]
+    assert outcome.report.results[1].error == NOT_IN_FOLDER
+    assert outcome.report.results[2].error == NOT_ANCHORED
+    assert set(outcome.contacts) == {by_name["P1"].id, by_name["P2"].id}
+    remaining = list(mailbox.folder(_folder(mailbox)).contacts())
+    assert [c.given_name for c in remaining] == ["P3"]
+    assert (
+        SyncService(InMemorySource([]), mailbox, "Nowhere").delete(["x"]).report.results[0].outcome
+        is Outcome.SKIPPED
+    )
+
+
+def _folder(mailbox: Mailbox) -> FolderInfo:
+    info = mailbox.find_folder("Central")
+    assert info is not None
+    return info

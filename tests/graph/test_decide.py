@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from central365.core.errors import AuthFailed, GraphError, OutcomeUnknown, Throttled
+from central365.core.model import ALREADY_GONE
 from central365.graph.decide import (
     Action,
     Decision,
@@ -36,6 +37,7 @@ UNREACHABLE = classify_failure(GraphError("could not be reached"))
 CREATE = Member(create=True)
 UPDATE = Member(create=False)
 CHAINED = Member(create=True, dependant=True)
+DELETE = Member(create=False, delete=True)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +59,11 @@ CHAINED = Member(create=True, dependant=True)
         (answer(500, "generalException"), CREATE, Action.GIVE_UP, 0.0, False),
         (answer(400, "ErrorInvalidProperty"), UPDATE, Action.GIVE_UP, 0.0, False),
         (answer(404, "ErrorItemNotFound"), UPDATE, Action.GIVE_UP, 0.0, False),
+        (answer(204), DELETE, Action.DONE, 0.0, False),
+        (answer(404, "ErrorItemNotFound"), DELETE, Action.DONE, 0.0, False),
+        (answer(503, "serviceNotAvailable", "3"), DELETE, Action.WAIT, 3.0, True),
+        (NO_ANSWER, DELETE, Action.WAIT, 0.75, True),
+        (answer(403, "ErrorAccessDenied"), DELETE, Action.GIVE_UP, 0.0, False),
         (answer(403, "ErrorAccessDenied"), CREATE, Action.GIVE_UP, 0.0, False),
         # the last allowed attempt: give up, counted, with the throttling reason
         (answer(429, "TooManyRequests", "7"), Member(True, 3), Action.GIVE_UP, 0.0, True),
@@ -66,6 +73,11 @@ CHAINED = Member(create=True, dependant=True)
 def test_decide(given: Answer, member: Member, action: Action, delay: float, counted: bool) -> None:
     decision = decide(given, member, TIMING)
     assert (decision.action, decision.delay, decision.counted) == (action, delay, counted)
+
+
+def test_a_delete_of_a_contact_already_gone_is_done_with_a_note() -> None:
+    gone = decide(answer(404, "ErrorItemNotFound"), DELETE, TIMING)
+    assert (gone.note, decide(answer(204), DELETE, TIMING).note) == (ALREADY_GONE, None)
 
 
 def test_decide_carries_the_id_the_reason_and_graphs_own_retry_after() -> None:

@@ -10,8 +10,9 @@ from central365.appdb import Database, JournalRepository, RunRepository, RunStat
 from central365.core.execute import Selection
 from central365.core.journal import JournalAction
 from central365.core.mapping import synced_values
-from central365.core.model import Match, State
+from central365.core.model import Match, Outcome, State
 from central365.core.ports import Mailbox
+from central365.engine.journaling import JournalRun
 from central365.engine.runs import RunManager, RunRequest
 from central365.engine.service import SyncService
 from central365.mailstore.store import SandboxStore
@@ -105,3 +106,36 @@ def test_contacts_written_but_never_journalled_are_adopted_by_the_next_run(
     assert_journal_matches_folder(journal, store)
     adopted = journal.contacts(MAILBOX, FOLDER)
     assert {k for k, e in adopted.items() if e.run_id is None} == {"1", "2"}
+
+
+def test_a_journalled_delete_keeps_every_synced_value_and_forgets_the_contact(
+    database: Database, runs: RunRepository, store: SandboxStore
+) -> None:
+    journal = JournalRepository(database)
+    mailbox = InMemoryMailbox(store, MAILBOX)
+    run_once(runs, journal, mailbox)
+    info = mailbox.find_folder(FOLDER)
+    assert info is not None
+    contacts = {c.anchor: c for c in mailbox.folder(info).contacts()}
+    doomed = [contacts["2"], contacts["4"]]
+    run = runs.start(
+        started_by="Ann", mailbox=MAILBOX, folder_name=FOLDER, selected=2, hold_lock=False
+    )
+    service = SyncService(InMemorySource(PEOPLE), mailbox, FOLDER)
+    seen: list[str] = []
+    outcome = service.delete(
+        [c.id for c in doomed], lambda r: seen.append(r.key), journal=JournalRun(journal, run.id)
+    )
+    assert [r.outcome for r in outcome.report.results] == [Outcome.DELETED, Outcome.DELETED]
+    assert (outcome.unwritten, outcome.journal_failures, seen) == (0, 0, ["2", "4"])
+    writes = journal.writes(run.id)
+    assert [(w.key, w.action, w.office365_id) for w in writes] == [
+        ("2", JournalAction.DELETED, doomed[0].id),
+        ("4", JournalAction.DELETED, doomed[1].id),
+    ]
+    assert writes[0].before == {k: v or None for k, v in synced_values(doomed[0]).items()}
+    assert sorted(journal.contacts(MAILBOX, FOLDER)) == ["1", "3", "5"]
+    assert_journal_matches_folder(journal, store)
+    # The delete run planned nothing: the next sync's guards still compare with the sync.
+    last = journal.last_run(MAILBOX, FOLDER)
+    assert last is not None and last.id != run.id

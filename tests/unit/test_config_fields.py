@@ -71,3 +71,28 @@ def test_every_bad_field_is_reported_with_its_name(tmp_path: Path) -> None:
     assert "keep_office365_edits" in problems[1]
     assert "emailAddresses[0] cannot be ignored" in problems[2]
     assert "title: '3' is not a write policy" in problems[3]
+
+
+def test_deleted_contacts_and_the_delete_threshold_from_the_file_and_the_environment(
+    tmp_path: Path,
+) -> None:
+    from central365.core.policy import DeletedContacts
+
+    file = tmp_path / "c.toml"
+    file.write_text(BASE)
+    settings = load_settings({}, file)
+    assert settings.deleted_contacts is DeletedContacts.RECREATE
+    assert settings.guard_thresholds.delete_percent == 10
+    file.write_text('deleted_contacts = "respect_deletes"\nguard_delete_percent = 25\n' + BASE)
+    settings = load_settings({}, file)
+    assert settings.deleted_contacts is DeletedContacts.RESPECT_DELETES
+    assert settings.guard_thresholds.delete_percent == 25
+    connection = connection_from_settings(settings)
+    assert connection.deleted_contacts is DeletedContacts.RESPECT_DELETES
+    env = {"CENTRAL365_DELETED_CONTACTS": "recreate", "CENTRAL365_GUARD_DELETE_PERCENT": "5"}
+    settings = load_settings(env, file)
+    assert settings.deleted_contacts is DeletedContacts.RECREATE
+    assert settings.guard_thresholds.delete_percent == 5
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"CENTRAL365_GUARD_DELETE_PERCENT": "150"}, file)
+    assert "CENTRAL365_GUARD_DELETE_PERCENT" in refused.value.full_message()

@@ -115,6 +115,7 @@ def test_postal_address_keeps_the_order_of_its_graph_parts() -> None:
         st.builds(FieldChange, values, st.one_of(st.none(), values), st.one_of(st.none(), values)),
         max_size=4,
     ).map(tuple),
+    deleted=st.booleans(),
 )
 def test_item_line_is_the_json_of_item_json(
     key: str,
@@ -124,8 +125,11 @@ def test_item_line_is_the_json_of_item_json(
     office365_id: str | None,
     reasons: tuple[Reason, ...],
     changes: tuple[FieldChange, ...],
+    deleted: bool,
 ) -> None:
-    item = PlanItem(key, state, name, email, office365_id, reasons, changes)
+    item = PlanItem(
+        key, state, name, email, office365_id, reasons, changes, deleted_in_office365=deleted
+    )
     line = item_line(item)
     assert line == json.dumps(item_json(item), ensure_ascii=False)
     assert json.loads(line) == item_json(item)

@@ -17,10 +17,17 @@ def test_tabs_show_the_count_of_every_state_and_the_excluded(signed_in: Web) -> 
         "update": "1",
         "unchanged": "1",
         "non_actionable": "2",
+        "orphans": "0",
         "excluded": "2",
     }
     labels = [t.select_one(".tab-label").get_text(strip=True) for t in page.select(".tabs a")]
-    assert labels == ["New to Office 365", "Requires update", "No updates", "Non-actionable"]
+    assert labels == [
+        "New to Office 365",
+        "Requires update",
+        "No updates",
+        "Non-actionable",
+        "Only in Office 365",
+    ]
     assert "2 Central records were excluded as not active." in page.select_one(
         ".excluded"
     ).get_text(" ", strip=True)

@@ -126,7 +126,13 @@ def test_the_homepage_signs_in_through_msal_and_plans_with_the_delegated_token(
         # Demo User holds Central365.Admin: the ID token's `roles`, kept in the session.
         assert page.select_one('nav a[data-nav="settings"]') is not None
         counts = {c["data-count"]: c.get_text() for c in page.select(".tabs [data-count]")}
-        assert counts == {"new": "2", "update": "1", "unchanged": "1", "non_actionable": "2"}
+        assert counts == {
+            "new": "2",
+            "update": "1",
+            "unchanged": "1",
+            "non_actionable": "2",
+            "orphans": "0",
+        }
         scopes = web.soup("/settings")
         assert scopes.select_one('tr[data-scope="Contacts.ReadWrite"]')["data-granted"] == "yes"
         assert DEFAULT_CLIENT_SECRET not in web.client.get("/settings").text

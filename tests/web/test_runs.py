@@ -38,9 +38,11 @@ def test_a_run_writes_only_the_ticked_records_and_shows_its_outcome(
         "total": "1",
         "created": "1",
         "updated": "0",
+        "deleted": "0",  # shown only once a run has deleted contacts (chosen orphans)
         "failed": "0",
         "skipped": "0",
     }
+    assert run.select_one("[data-deleted-row]").has_attr("hidden")
     progress = page.select_one("#run-progress")
     assert (progress["value"], progress["max"]) == ("1", "1")
     # The plan was made again at the end of the run: Ada is no longer new.

@@ -156,9 +156,12 @@
       progress.dataset.total = run.total;
       progress.textContent = run.done + " of " + run.total;
     }
-    ["done", "total", "created", "updated", "failed", "skipped"].forEach(function (name) {
-      setText(root, '[data-count="' + name + '"]', Number(run[name]).toLocaleString("en-GB"));
+    ["done", "total", "created", "updated", "deleted", "failed", "skipped"].forEach(function (name) {
+      setText(root, '[data-count="' + name + '"]', Number(run[name] || 0).toLocaleString("en-GB"));
     });
+    // A run that deletes contacts (chosen orphans, an undo) shows how many it has deleted.
+    var deletedRow = root.querySelector("[data-deleted-row]");
+    if (deletedRow && run.deleted > 0) { deletedRow.hidden = false; }
     root.dataset.status = run.status;
     setText(root, "[data-status-text]", STATUS_TEXT[run.status] || run.status);
     var error = root.querySelector("[data-run-error]");

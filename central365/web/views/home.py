@@ -1,7 +1,9 @@
 """The homepage: the plan of the caller's folder as tabs, one page of one state at a time.
 
 `GET /?state=new|update|unchanged|non_actionable&q=…&page=N` answers from the cached plan (made
-on the first visit); `POST /plan` ("Plan again") plans now.  The table, its checkboxes and the
+on the first visit); `?state=orphans` is the fifth view, "Only in Office 365" (contacts central365
+wrote whose record is gone, inactive or non-actionable; an admin may delete chosen ones,
+`views/orphans.py`); `POST /plan` ("Plan again") plans now.  The table, its checkboxes and the
 "Synchronise selected" form are in `_plan_table.html`; the counts in `_summary.html`.
 
 A person with no mailbox to act on (app-only mode without the Sync or Admin role) sees why and
@@ -17,10 +19,11 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from central365.core.model import ACTIONABLE_STATES, State
-from central365.web.actions import plan_context
+from central365.web.actions import PlanContext, delete_refusal, plan_context
 from central365.web.deps import CallerAccess, Csrf, PageNumber, RuntimeDep, SignedIn
 from central365.web.pages import render_page
-from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
+from central365.web.plans import MAX_PER_PAGE, PER_PAGE, orphan_page_of, page_of
+from central365.wiring.settings import guard_thresholds_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,6 +32,13 @@ NOTHING_SELECTED = (
     "Nothing was synchronised: tick the records to synchronise first, or “Select all … in "
     "this state”, then press Synchronise selected."
 )
+
+
+#: Shown when "Delete selected" was pressed with nothing ticked.
+NOTHING_TO_DELETE = "Nothing was deleted: tick the contacts to delete first."
+
+#: The fifth view's name in `?state=`: the folder's contacts only in Office 365.
+ORPHANS_VIEW = "orphans"
 
 
 def parse_state(value: str | None) -> State:
@@ -60,6 +70,8 @@ def homepage(
             csrf_token=caller.csrf_token,
         )
     context = plan_context(runtime, caller)
+    if state == ORPHANS_VIEW:
+        return _orphans_view(request, caller, runtime, context, q, page, per_page, nothing_selected)
     chosen = parse_state(state)
     shown = page_of(context.cached, chosen, q, page, per_page)
     return render_page(
@@ -76,6 +88,47 @@ def homepage(
             "sync_refusal": context.sync_refusal,
             "notice": NOTHING_SELECTED if nothing_selected else None,
             "may_allow_mass_change": context.access.is_admin,
+            "view": chosen.value,
+        },
+        user_name=caller.user.name,
+        csrf_token=caller.csrf_token,
+    )
+
+
+def _orphans_view(
+    request: Request,
+    caller: SignedIn,
+    runtime: RuntimeDep,
+    context: PlanContext,
+    query: str,
+    page: int,
+    per_page: int,
+    nothing_selected: bool,
+) -> Response:
+    """The "Only in Office 365" view: the orphans with why, and the count of people's own."""
+    plan = context.cached.report.plan
+    thresholds = guard_thresholds_of(runtime.settings, context.app)
+    # The most a delete may take without "I understand" (`core.guards.delete_guard`).
+    percent = thresholds.delete_percent
+    allowed = max(int(plan.folder_size * percent // 100), thresholds.min_contacts - 1)
+    return render_page(
+        request,
+        "home.html",
+        {
+            "refusal": None,
+            "report": context.cached.report,
+            "counts": {s: context.cached.count(s) for s in State},
+            "target": context.target,
+            "running": context.running,
+            "orphans": orphan_page_of(context.cached, query, page, per_page),
+            "actionable": False,
+            "sync_refusal": context.sync_refusal,
+            "delete_refusal": delete_refusal(context),
+            "delete_allowed": allowed,
+            "delete_percent": percent,
+            "notice": NOTHING_TO_DELETE if nothing_selected else None,
+            "may_allow_mass_change": context.access.is_admin,
+            "view": ORPHANS_VIEW,
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,
@@ -87,4 +140,5 @@ def plan_again(
     caller: Csrf, runtime: RuntimeDep, state: Annotated[str, Form()] = "new"
 ) -> Response:
     plan_context(runtime, caller, again=True)
-    return RedirectResponse(f"/?state={parse_state(state).value}", status_code=303)
+    view = ORPHANS_VIEW if state == ORPHANS_VIEW else parse_state(state).value
+    return RedirectResponse(f"/?state={view}", status_code=303)

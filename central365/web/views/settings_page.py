@@ -53,6 +53,17 @@ from central365.web.settings_form import (
     with_stored_central,
 )
 from central365.web.source_policy import Allowed, SourcePolicy
+from central365.web.sync_policy_form import (
+    DELETED_CONTACTS_FIELD,
+    DELETED_WORDS,
+    POLICY_WORDS,
+    deleted_contacts_of,
+    policies_of,
+    policy_problems,
+    policy_rows,
+    read_policies,
+    shown_policies,
+)
 from central365.web.uploads import (
     FILE_FIELD,
     UploadFolder,
@@ -60,7 +71,7 @@ from central365.web.uploads import (
     receive_upload,
     text_problem,
 )
-from central365.wiring.settings import guard_thresholds_of
+from central365.wiring.settings import field_policies_of, guard_thresholds_of
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +147,7 @@ def _page(
     upload: CentralCheck | None = None,
     status_code: int = 200,
     guards: Mapping[str, str] | None = None,
+    policies: Mapping[str, str] | None = None,
 ) -> Response:
     app = runtime.load_app_settings()
     policy = SourcePolicy.of(runtime.settings)
@@ -181,6 +193,11 @@ def _page(
         "not_needed": NOT_NEEDED,
         "guard_fields": GUARD_FIELDS,
         "guards": guards or shown_values(guard_thresholds_of(runtime.settings, app)),
+        "policy_rows": policy_rows(),
+        "policy_words": POLICY_WORDS,
+        "deleted_words": DELETED_WORDS,
+        "deleted_field": DELETED_CONTACTS_FIELD,
+        "policies": _shown_policies(runtime, app, policies),
         "saved": request.query_params.get("saved") == "1",
         "consented": request.query_params.get("consented") == "1",
     }
@@ -192,6 +209,17 @@ def _page(
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,
     )
+
+
+def _shown_policies(
+    runtime: Runtime, app: AppSettings, typed: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The selects: as typed (a refused save), blanks filled from what applies now."""
+    stored = shown_policies(
+        field_policies_of(runtime.settings, app),
+        app.deleted_contacts or runtime.settings.deleted_contacts,
+    )
+    return stored | {k: v for k, v in (typed or {}).items() if v}
 
 
 def _shown_form(runtime: Runtime, app: AppSettings) -> SettingsForm:
@@ -283,11 +311,12 @@ async def save_settings(request: Request, caller: AdminCsrf, runtime: RuntimeDep
     stored = await run_in_threadpool(runtime.load_app_settings)
     form, errors = await run_in_threadpool(_posted_form, values, runtime, stored)
     guards = read_guards(values)
+    policies = read_policies(values)
     if values.get("action") == "test":
         return await run_in_threadpool(
-            _test, request, runtime, caller, form, stored, errors, guards
+            _test, request, runtime, caller, form, stored, errors, guards, policies
         )
-    return await run_in_threadpool(_save, request, runtime, caller, form, errors, guards)
+    return await run_in_threadpool(_save, request, runtime, caller, form, errors, guards, policies)
 
 
 def _test(
@@ -298,6 +327,7 @@ def _test(
     stored: AppSettings,
     errors: dict[str, str],
     guards: Mapping[str, str] | None = None,
+    policies: Mapping[str, str] | None = None,
 ) -> Response:
     allowed = _allowed_central(runtime, form, stored)
     if errors:
@@ -314,6 +344,7 @@ def _test(
         test=CentralCheck(found),
         errors=errors,
         guards=guards,
+        policies=policies,
     )
 
 
@@ -324,10 +355,17 @@ def _save(
     form: SettingsForm,
     errors: dict[str, str],
     guards: Mapping[str, str] | None = None,
+    policies: Mapping[str, str] | None = None,
 ) -> Response:
     stored = runtime.load_app_settings()
     guards = guards or {}
-    errors = {**validate(form, stored), **guard_problems(guards), **errors}
+    policies = policies or {}
+    errors = {
+        **validate(form, stored),
+        **guard_problems(guards),
+        **policy_problems(policies),
+        **errors,
+    }
     if "central_url" not in errors and "import_file" not in errors:
         allowed = _allowed_central(runtime, form, stored)
         if isinstance(allowed, Allowed):
@@ -345,11 +383,14 @@ def _save(
             errors=errors,
             status_code=400,
             guards=guards,
+            policies=policies,
         )
     runtime.app_settings.save(
         replace(
             to_app_settings(form),
             guard_thresholds=thresholds_of(guards, runtime.settings.guard_thresholds),
+            field_policies=policies_of(policies, runtime.settings.field_policies),
+            deleted_contacts=deleted_contacts_of(policies, runtime.settings.deleted_contacts),
         ),
         client_secret=secret_change(form.client_secret, form.remove_client_secret),
         client_certificate_pem=secret_change(
