@@ -10,9 +10,16 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from central365.demo.history import EDITED_IN_OUTLOOK, EMAIL_CHANGED, OUTLOOK_MOBILE
+from central365.demo.data import build_demo_data
+from central365.demo.history import (
+    DELETED_IN_OUTLOOK,
+    EDITED_IN_OUTLOOK,
+    EMAIL_CHANGED,
+    LEFT_CENTRAL,
+    OUTLOOK_MOBILE,
+)
 
-from .conftest import Demo, sign_in
+from .conftest import DEMO_SIZE, Demo, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +44,16 @@ def test_the_demo_shows_an_outlook_edit_and_an_email_change(
     moved = page.locator(f'table.plan tr[data-key="{EMAIL_CHANGED}"]')
     moved.locator("summary").click()
     expect(moved.locator("tr[data-field]").first).to_contain_text(demo.stack.history.new_email)
+
+    deleted = next(r for r in build_demo_data(DEMO_SIZE).rows if r["id"] == DELETED_IN_OUTLOOK)
+    page.goto(f"{demo.url}/?state=new&q={deleted['email']}")
+    expect(page.locator(f'table.plan tr[data-key="{DELETED_IN_OUTLOOK}"]')).to_contain_text(
+        "will be recreated"
+    )
+    page.goto(f"{demo.url}/?state=orphans")
+    expect(page.locator(f'tr[data-key="{LEFT_CENTRAL}"] [data-why]')).to_have_attribute(
+        "data-why", "record_inactive"
+    )
 
     page.goto(f"{demo.url}/history")
     expect(page.get_by_text("command line", exact=False).first).to_be_visible()
