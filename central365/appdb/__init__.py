@@ -13,6 +13,7 @@ receive frozen records (`records`), never ORM objects.
 
 from __future__ import annotations
 
+from central365.appdb.alert_mail_repository import AlertMailRepository
 from central365.appdb.crypto import SecretBox, derive_key
 from central365.appdb.database import Database, alembic_config, migrate, open_database
 from central365.appdb.folder_cache import FolderCacheRepository, MailboxFolderCache
@@ -38,6 +39,7 @@ from central365.appdb.user_repository import UserRepository
 
 __all__ = [
     "INTERRUPTED_MESSAGE",
+    "AlertMailRepository",
     "AppSettings",
     "AuthChoice",
     "Database",

@@ -121,6 +121,27 @@ class AppSettingsRow(Base):
     guard_thresholds: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class AlertMailRow(Base):
+    """Where alerts about unattended runs are e-mailed (Settings page): the single row id 1.
+
+    `recipients` is a JSON list of addresses; the SMTP password is sealed (`SecretBox`).
+    """
+
+    __tablename__ = "alert_mail"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    host: Mapped[str] = mapped_column(Text)
+    port: Mapped[int] = mapped_column(Integer)
+    security: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(Text)
+    password_sealed: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(Text)
+
+
 class RunRow(Base):
     """A synchronisation run.  `active_lock` holds the lock key while the run is RUNNING and is
     NULL afterwards; its unique constraint lets only one running run per mailbox + folder exist,

@@ -27,9 +27,10 @@ TABLES = {
     "journal_writes",
     "folder_caches",
     "folder_cache_contacts",
+    "alert_mail",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0006"
+HEAD = "0007_alert_mail"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:
