@@ -33,7 +33,7 @@ from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
 from central365.web.tenancy import tenancy_of
 from central365.web.uploads import FRAMING_ALLOWANCE
-from central365.web.views import auth, guide, history, home, runs, settings_page
+from central365.web.views import alerts_page, auth, guide, history, home, runs, settings_page
 
 
 class HomepageApp(FastAPI):
@@ -94,7 +94,7 @@ def create_app(
     )
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, runs, history, settings_page, guide):
+    for module in (auth, home, runs, history, settings_page, alerts_page, guide):
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import httpx
 
 from central365.appdb import (
+    AlertMailRepository,
     AppSettings,
     AuthChoice,
     Database,
@@ -108,6 +109,8 @@ class Runtime:
             repositories.sessions, secure=settings.public_url.startswith("https://")
         )
         self.runs: RunRepository = repositories.runs
+        #: Where alerts about unattended runs are e-mailed (the Settings' e-mail alerts page).
+        self.alert_mail = AlertMailRepository(self.database, self.secret_box)
         self.clients = Clients(
             settings,
             self.app_settings,
