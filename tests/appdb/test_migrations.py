@@ -27,9 +27,12 @@ TABLES = {
     "journal_writes",
     "folder_caches",
     "folder_cache_contacts",
+    "schedules",
+    "target_runs",
+    "target_run_mailboxes",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0006"
+HEAD = "0007_schedules"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:
