@@ -21,9 +21,15 @@ from central365.appdb.journal_repository import JournalRepository, JournalWrite
 from central365.appdb.records import (
     AppSettings,
     AuthChoice,
+    MailboxJobStatus,
     OutcomeRecord,
     RunRecord,
     RunStatus,
+    ScheduleState,
+    TargetRunMailbox,
+    TargetRunRecord,
+    TargetRunStatus,
+    TargetTrigger,
     User,
 )
 from central365.appdb.repositories import Repositories
@@ -33,6 +39,7 @@ from central365.appdb.run_repository import (
     RunRepository,
     run_lock_key,
 )
+from central365.appdb.schedule_repository import ScheduleRepository
 from central365.appdb.session_repository import SessionRepository
 from central365.appdb.settings_repository import SettingsRepository
 from central365.appdb.user_repository import UserRepository
@@ -47,15 +54,22 @@ __all__ = [
     "JournalRepository",
     "JournalWrite",
     "MailboxFolderCache",
+    "MailboxJobStatus",
     "OutcomeRecord",
     "Repositories",
     "RunInProgress",
     "RunRecord",
     "RunRepository",
     "RunStatus",
+    "ScheduleRepository",
+    "ScheduleState",
     "SecretBox",
     "SessionRepository",
     "SettingsRepository",
+    "TargetRunMailbox",
+    "TargetRunRecord",
+    "TargetRunStatus",
+    "TargetTrigger",
     "User",
     "UserRepository",
     "alembic_config",

@@ -27,6 +27,9 @@ TABLES = {
     "journal_writes",
     "folder_caches",
     "folder_cache_contacts",
+    "schedules",
+    "target_runs",
+    "target_run_mailboxes",
     "alert_mail",
 }
 #: The newest migration: a new one changes this on purpose.

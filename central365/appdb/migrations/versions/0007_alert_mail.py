@@ -2,7 +2,7 @@
 sender and the admins (one row, set on the Settings page).
 
 Revision ID: 0007_alert_mail
-Revises: 0006
+Revises: 0007_schedules
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_alert_mail"
-down_revision: str | None = "0006"
+# Chained after h-worker's 0007_schedules, merged into this branch (the coordinator re-chains).
+down_revision: str | None = "0007_schedules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
