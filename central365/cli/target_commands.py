@@ -1,6 +1,8 @@
 """`sync --target NAME`: one target of the settings file, into each of its mailboxes.
 
-The mailboxes are the target's list, or its Entra group's users read from Graph first.  Each is
+The mailboxes are the target's list, its Entra group's users read from Graph first, or — for a
+target of the signed-in person (`me = true`) — the one mailbox of whoever signs in with the
+device code (delegated, today's `sync`); app sign-in has nobody signed in, so it is refused.  Each is
 written under its folder's lease in the application database (the one `sync` and the homepage
 take), by `engine.targets.run_target`; the table or `--json` gives one line per mailbox.
 
@@ -40,13 +42,17 @@ from central365.engine.targets import (
     run_target,
 )
 from central365.wiring.connection import Connection, SignInMode
-from central365.wiring.open import group_mailboxes, open_service
+from central365.wiring.open import group_mailboxes, mailbox_identity, open_service
 from central365.wiring.settings import connection_from_settings
 from central365.wiring.sign_in import sign_in_auth
 
 APP_SIGN_IN_ONLY = (
     "Targets need app sign-in: set CENTRAL365_AUTH=app with the app's certificate (or secret), "
     "since a device sign-in reaches only the signed-in person's own mailbox."
+)
+DEVICE_SIGN_IN_ONLY = (
+    "Target {name} is the signed-in person's own mailbox: run it with device sign-in "
+    "(CENTRAL365_AUTH=device), since app sign-in has nobody signed in."
 )
 
 
@@ -55,7 +61,9 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
     settings = ctx.settings()
     target = target_named(settings, name)
     connection = connection_from_settings(settings)
-    if connection.sign_in.mode is SignInMode.DEVICE:
+    if target.me and connection.sign_in.mode is SignInMode.APP:
+        raise ConfigError(DEVICE_SIGN_IN_ONLY.format(name=target.name))
+    if not target.me and connection.sign_in.mode is SignInMode.DEVICE:
         raise ConfigError(APP_SIGN_IN_ONLY)
     if not yes and not sys.stdin.isatty():
         raise Central365Error(
@@ -67,8 +75,10 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
         raise typer.Exit(EXIT_OK)
 
     def open_for(mailbox: str) -> AbstractContextManager[SyncService]:
+        # The signed-in person's mailbox is Graph's `me`, named by who signed in.
+        graph_mailbox = "me" if target.me else mailbox
         return open_service(
-            replace(connection, mailbox=mailbox, label=None, folder=target.folder), auth
+            replace(connection, mailbox=graph_mailbox, label=None, folder=target.folder), auth
         )
 
     def said(outcome: MailboxOutcome) -> None:
@@ -94,7 +104,10 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
 
 
 def _mailboxes(target: SyncTarget, connection: Connection, auth: httpx.Auth) -> list[str]:
-    """The target's mailboxes: its list, or its group's users (Graph), which must not be none."""
+    """The target's mailboxes: its list, its group's users (Graph), which must not be none, or
+    the signed-in person's, by the name History and the run lock know it by."""
+    if target.me:
+        return [mailbox_identity(replace(connection, mailbox="me", label=None), auth)]
     if target.group is None:
         return list(target.mailboxes)
     found = group_mailboxes(connection, auth, target.group)

@@ -40,7 +40,8 @@ def settings(tmp_path: Path) -> Path:
         f'database_url = "sqlite:///{tmp_path / "app.db"}"\n'
         f'[targets.pair]\nmailboxes = ["{ANN}", "{BOB}"]\n'
         f'[targets.staff]\ngroup = "{STAFF}"\nstates = ["new"]\n'
-        f'[targets.empty]\ngroup = "{EMPTY}"\n',
+        f'[targets.empty]\ngroup = "{EMPTY}"\n'
+        '[targets.mine]\nme = true\nfolder = "Mine"\n',
         encoding="utf-8",
     )
     return file
@@ -61,7 +62,7 @@ def invoke(settings: Path, *args: str, **env: str) -> tuple[int, str, str]:
         (
             ("--target", "nightly", "--yes"),
             {},
-            "No target is called nightly: the settings file has pair, staff, empty.",
+            "No target is called nightly: the settings file has pair, staff, empty, mine.",
         ),
         (("--target", "pair", "--key", "1"), {}, "leave out --all, --state, --key and --dry-run"),
         (("--target", "pair"), {}, "Refusing to synchronise without confirmation"),
@@ -69,6 +70,17 @@ def invoke(settings: Path, *args: str, **env: str) -> tuple[int, str, str]:
             ("--target", "pair", "--yes"),
             {"CENTRAL365_AUTH": "device", "CENTRAL365_CLIENT_ID": "app"},
             "Targets need app sign-in",
+        ),
+        (
+            ("--target", "mine", "--yes"),
+            {
+                "CENTRAL365_AUTH": "app",
+                "CENTRAL365_TENANT_ID": "contoso.test",
+                "CENTRAL365_CLIENT_ID": "app",
+                "CENTRAL365_CLIENT_SECRET": "s",
+                "CENTRAL365_MAILBOX": ANN,
+            },
+            "Target mine is the signed-in person's own mailbox: run it with device sign-in",
         ),
     ],
 )
@@ -120,3 +132,17 @@ def test_a_group_target_runs_and_prints_its_table_then_its_json(
     code, _, err = invoke(settings, "--target", "empty", "--yes", CENTRAL365_GRAPH_URL=sandbox.url)
     assert code == 2
     assert f"The group {EMPTY} of target empty has no users" in " ".join(err.split())
+
+
+@pytest.mark.e2e
+def test_a_target_of_the_signed_in_person_writes_their_own_mailbox(
+    settings: Path, sandbox: SandboxServer
+) -> None:
+    code, out, err = invoke(
+        settings, "--target", "mine", "--yes", "--json", CENTRAL365_GRAPH_URL=sandbox.url
+    )
+    assert code == 0, err
+    [mailbox] = json.loads(out)["mailboxes"]
+    assert (mailbox["created"], mailbox["error"]) == (3, None)
+    folders = sandbox.store.list_folders(ANN)  # the sandbox's `me` is its default mailbox
+    assert "Mine" in [f["displayName"] for f in folders]
