@@ -123,6 +123,24 @@ class Settings(BaseModel):
     import_dir: Path | None = None  # the only folder whose files the web may name
     central_hosts: tuple[str, ...] | None = None  # default: the start-up Central's host + loopback
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # a Central export upload's cap
+    # Unattended runs (issue 12): `central365 worker`, and the jobs inside `serve`.
+    #: The Celery broker (`redis://…` or `amqp://…`); unset: jobs run on `serve`'s own threads.
+    broker_url: str | None = None
+    #: Where Celery keeps job results; default: the broker when it is Redis, else none.
+    result_backend: str | None = None
+    #: Mailboxes one `central365 worker` runs at once (threads: the work waits on Graph).
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    #: Mailboxes `serve` runs at once when there is no broker.
+    job_threads: int = Field(default=4, ge=1, le=64)
+    #: Tries of a mailbox that met a busy folder, throttling or an unreachable Graph.
+    job_attempts: int = Field(default=6, ge=1, le=20)
+    #: How long a folder's lease lives without renewal: how soon a killed writer's folder frees.
+    lease_seconds: float = Field(default=60.0, ge=3, le=3600)
+    #: Redis broker: how long a job taken by a worker that then died waits before another
+    #: worker runs it (longer than any one mailbox's run).
+    job_visibility_timeout: float = Field(default=3600.0, ge=5, le=7 * 24 * 3600)
+    #: How often a scheduler looks for due schedules (seconds).
+    scheduler_interval: float = Field(default=15.0, ge=0.5, le=600)
     #: The `[targets.NAME]` tables of the settings file, checked (`wiring.target_checks`);
     #: only the file sets them (no `CENTRAL365_TARGETS`).
     targets: tuple[SyncTarget, ...] = ()

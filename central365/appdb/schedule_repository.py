@@ -171,10 +171,19 @@ class ScheduleRepository:
             return row.id
 
     def add_mailboxes(self, target_run_id: int, mailboxes: Sequence[str]) -> None:
-        """Queue the target run's mailboxes (repeats, any case, are queued once)."""
-        seen: dict[str, str] = {}
+        """Queue the target run's mailboxes (repeats, any case, are queued once; so is a
+        mailbox queued already: the expansion may run twice when its job is redelivered)."""
+        with self._db.session() as s, s.begin():
+            present = s.scalars(
+                select(TargetRunMailboxRow.mailbox).where(
+                    TargetRunMailboxRow.target_run_id == target_run_id
+                )
+            ).all()
+        seen: dict[str, str] = {m.casefold(): m for m in present}
+        fresh = set(seen)
         for mailbox in mailboxes:
             seen.setdefault(mailbox.strip().casefold(), mailbox.strip())
+        seen = {k: v for k, v in seen.items() if k not in fresh}
         rows = [
             {
                 "target_run_id": target_run_id,

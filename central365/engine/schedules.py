@@ -19,6 +19,7 @@ schedule seen for the first time counts its current slot as fired: it waits for 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from central365.appdb import (
 from central365.appdb.clock import Now, utc_now
 from central365.core.errors import Central365Error
 from central365.core.targets import SyncTarget
+from central365.engine.jobs import OnTargetFinished, log_target_finished, outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,9 @@ class Schedules:
         *,
         clock: Now = utc_now,
         misfire_grace: timedelta = MISFIRE_GRACE,
+        on_finished: OnTargetFinished = log_target_finished,
     ) -> None:
+        self._on_finished = on_finished
         self._targets = {t.name: t for t in targets}
         self._repository = repository
         self._jobs = jobs
@@ -193,11 +197,15 @@ class Schedules:
             self._jobs.start(target, target_run_id)
         except Exception as exc:  # the broker is down: the run is recorded as failed
             log.error("Could not queue target %s (%s)", target.name, type(exc).__name__)
-            self._repository.fail_target_run(
+            ended = self._repository.fail_target_run(
                 target_run_id,
-                f"The run could not be queued ({type(exc).__name__}): check that the task "
-                "queue (CENTRAL365_BROKER_URL) is reachable, then run the target again.",
+                exc.message
+                if isinstance(exc, Central365Error)
+                else f"The run could not be queued ({type(exc).__name__}): check that the "
+                "task queue (CENTRAL365_BROKER_URL) is reachable, then run the target again.",
             )
+            if ended is not None and ended.trigger is TargetTrigger.SCHEDULE:
+                self._on_finished(target.name, outcome_of(ended), target_run_id)
         return target_run_id
 
     def target_runs(
@@ -241,3 +249,36 @@ def _next(target: SyncTarget, now: datetime) -> datetime | None:
     if target.schedule is None or target.timezone is None:
         return None
     return next_slot(target.schedule, target.timezone, now)
+
+
+class SchedulerThread:
+    """Calls `Schedules.tick` every `interval` seconds in a daemon thread until `stop`.
+
+    Any number of these may run (one per `serve`, per `worker --beat`): the slot claim in the
+    database fires each slot once.  A tick that fails (the database is away) is logged and the
+    next one tries again.
+    """
+
+    def __init__(self, schedules: Schedules, interval: float) -> None:
+        self._schedules = schedules
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="central365-scheduler", daemon=True)
+
+    def start(self) -> SchedulerThread:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self._schedules.tick()
+            except Exception as exc:
+                log.error("The scheduler's tick failed (%s); trying again", type(exc).__name__)
+            if self._stopping.wait(self._interval):
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
