@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Protocol
 
 from central365.appdb import AlertMailRepository
 from central365.config import Settings
@@ -27,8 +28,16 @@ from central365.smtp import AlertMail, MailNotSent, SmtpServer, send_email
 
 log = logging.getLogger(__name__)
 
-#: What the worker calls when a target's run has ended: its name, outcome, and run in History.
-OnTargetFinished = Callable[[str, TargetOutcome, int | None], None]
+
+class OnTargetFinished(Protocol):
+    """What the worker calls when a target's run has ended: its name, outcome, and its run
+    (`/history/targets/{id}`; None when it was not recorded)."""
+
+    def __call__(
+        self, target_name: str, outcome: TargetOutcome, target_run_id: int | None
+    ) -> None: ...
+
+
 #: Sends one message (`smtp.send_email`; tests may give their own).
 Send = Callable[[SmtpServer, EmailMessage], None]
 
@@ -66,9 +75,12 @@ def alert_mail(
 
 
 def run_link(public_url: str, target_run_id: int | None) -> str:
-    """Where the homepage shows the run (History, when the run has no record of its own)."""
+    """Where the homepage shows the target's run, its mailboxes linked to their runs in History
+    (History itself when the run has no record)."""
     base = public_url.rstrip("/")
-    return f"{base}/history/{target_run_id}" if target_run_id is not None else f"{base}/history"
+    if target_run_id is None:
+        return f"{base}/history"
+    return f"{base}/history/targets/{target_run_id}"
 
 
 def email_message(mail: AlertMail, alert: Alert) -> EmailMessage:

@@ -111,6 +111,11 @@ def job_openers(
         return hold
 
     def resolve(target: SyncTarget) -> Sequence[str]:
+        if target.me:  # nobody is signed in for a job: the person runs it (sync --target)
+            raise ConfigError(
+                f"Target {target.name} is the signed-in person's own mailbox: it runs only "
+                f"when they run it (central365 sync --target {target.name})."
+            )
         if target.group is None:
             return target.mailboxes
         return group_mailboxes(connection, auth, target.group, transport=transport)
@@ -150,6 +155,11 @@ class RefusedJobs:
 
     def __init__(self, why: ConfigError) -> None:
         self._why = why
+
+    @property
+    def reason(self) -> str:
+        """Why targets cannot run here (the Schedules page says it before Run now is pressed)."""
+        return self._why.message
 
     def start(self, target: SyncTarget, target_run_id: int) -> None:
         raise ConfigError(self._why.message)

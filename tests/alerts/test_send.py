@@ -63,7 +63,7 @@ def test_the_hook_mails_the_admins_the_summary_and_the_link(
     assert got.message["Subject"] == "central365: target staff needs attention in 1 of 2 mailboxes"
     assert got.message["Auto-Submitted"] == "auto-generated"
     body = got.message.get_content()
-    assert "See the run: https://c365.contoso.test/history/41" in body
+    assert "See the run: https://c365.contoso.test/history/targets/41" in body
     assert "refused by a guard: Refused: 90 % of email cleared." in body
 
 
