@@ -44,7 +44,7 @@ from central365.engine.targets import (
 from central365.wiring.connection import Connection, SignInMode
 from central365.wiring.open import group_mailboxes, mailbox_identity, open_service
 from central365.wiring.settings import connection_from_settings
-from central365.wiring.sign_in import sign_in_auth
+from central365.wiring.sign_in import secret_warning, sign_in_auth
 
 APP_SIGN_IN_ONLY = (
     "Targets need app sign-in: set CENTRAL365_AUTH=app with the app's certificate (or secret), "
@@ -65,6 +65,9 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
         raise ConfigError(DEVICE_SIGN_IN_ONLY.format(name=target.name))
     if not target.me and connection.sign_in.mode is SignInMode.DEVICE:
         raise ConfigError(APP_SIGN_IN_ONLY)
+    warning = secret_warning(connection.sign_in)
+    if warning is not None:
+        ctx.err.print(f"Warning: {warning}", style="yellow", soft_wrap=True)
     if not yes and not sys.stdin.isatty():
         raise Central365Error(
             "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."

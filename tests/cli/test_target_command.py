@@ -82,6 +82,17 @@ def invoke(settings: Path, *args: str, **env: str) -> tuple[int, str, str]:
             },
             "Target mine is the signed-in person's own mailbox: run it with device sign-in",
         ),
+        (
+            ("--target", "pair"),
+            {
+                "CENTRAL365_AUTH": "app",
+                "CENTRAL365_TENANT_ID": "contoso.test",
+                "CENTRAL365_CLIENT_ID": "app",
+                "CENTRAL365_CLIENT_SECRET": "s",
+                "CENTRAL365_MAILBOX": ANN,
+            },
+            "Warning: The app signs in with a client secret: a certificate is safer",
+        ),
     ],
 )
 def test_what_cannot_run_exits_2_before_any_request(
