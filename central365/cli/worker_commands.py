@@ -48,6 +48,7 @@ def worker(
             raise ConfigError(NO_BROKER)
         from central365.cli.run_record import app_database
         from central365.engine.schedules import SchedulerThread
+        from central365.wiring.alerting import alerts_over
         from central365.wiring.jobs import open_schedules
         from central365.worker.celery_app import QUEUE, CeleryJobs, make_celery
         from central365.worker.tasks import register_tasks
@@ -57,7 +58,8 @@ def worker(
         )
         with app_database(settings, "keeps its runs, leases and journal there") as database:
             celery = make_celery(settings)
-            register_tasks(celery, settings, database)
+            # The admins are e-mailed when a target's run needs a person (wiring.alerting).
+            register_tasks(celery, settings, database, on_finished=alerts_over(settings, database))
             scheduler = (
                 SchedulerThread(
                     open_schedules(settings, database, CeleryJobs(celery)),

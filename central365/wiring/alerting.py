@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from central365.appdb import AlertMailRepository
+from central365.appdb import AlertMailRepository, Database, SecretBox
 from central365.config import Settings
 from central365.core.errors import ConfigError
 from central365.engine.alerts import Alert, compose_alert, needs_a_person
@@ -142,3 +142,8 @@ def alert_admins(
         log.info("Alerted %d admins about target %s.", len(mail.recipients), target_name)
 
     return on_target_finished
+
+
+def alerts_over(settings: Settings, database: Database) -> OnTargetFinished:
+    """`alert_admins` over the application database's e-mail settings (a worker's hook)."""
+    return alert_admins(settings, AlertMailRepository(database, SecretBox.from_settings(settings)))

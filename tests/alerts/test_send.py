@@ -14,7 +14,7 @@ from central365.config import Settings
 from central365.engine.alerts import Alert
 from central365.engine.targets import MailboxOutcome, TargetOutcome
 from central365.smtp import AlertMail, MailNotSent, SmtpSecurity, SmtpServer, send_email
-from central365.wiring.alerting import alert_admins, email_message, send_test_email
+from central365.wiring.alerting import alert_admins, alerts_over, email_message, send_test_email
 from tests.local_smtp import LocalSmtp
 
 pytestmark = pytest.mark.e2e
@@ -183,3 +183,19 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_workers_hook_reads_the_saved_settings_with_the_settings_key(
+    smtp_server: LocalSmtp, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(settings.app_database_url)
+    database = open_database(settings.app_database_url)
+    try:
+        box = SecretBox.from_settings(settings)
+        AlertMailRepository(database, box).save(mail_for(smtp_server), password=None, by="a")
+        alerts_over(settings, database)("staff", TROUBLED, 5)
+    finally:
+        database.dispose()
+    [got] = smtp_server.received
+    assert "/history/targets/5" in got.message.get_content()
