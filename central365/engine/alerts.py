@@ -1,7 +1,8 @@
 """The e-mail that tells the admins a target's run needs a person: its subject and text (values).
 
-A run needs a person when any mailbox was refused by a guard against mass changes, stopped with
-an error, or has records that failed; a run where every mailbox finished well sends nothing.
+A run needs a person when it could not run at all (its group could not be read), or any mailbox
+was refused by a guard against mass changes, stopped with an error, or has records that failed;
+a run where every mailbox finished well sends nothing.
 The text lists every mailbox that needs a person (its counts and error), then the ones that
 finished well — at most `LISTED_FINE` of them, the rest counted — and links to the run.
 
@@ -27,12 +28,18 @@ class Alert:
 
 
 def needs_a_person(outcome: TargetOutcome) -> bool:
-    """Did any mailbox fail, trip a guard, or have records that failed?"""
+    """Did the run fail, or any mailbox fail, trip a guard, or have records that failed?"""
     return not outcome.ok
 
 
 def compose_alert(outcome: TargetOutcome, run_link: str) -> Alert:
     """The alert for a target's run; `run_link` is where the homepage shows the run."""
+    if outcome.error is not None and not outcome.mailboxes:
+        return Alert(
+            f"central365: target {outcome.target} could not run",
+            f"The run of target {outcome.target} could not run at all: "
+            f"{_one_line(outcome.error)}\n\nSee the run: {run_link}\n",
+        )
     troubled = [m for m in outcome.mailboxes if not m.ok]
     fine = [m for m in outcome.mailboxes if m.ok]
     refused = sum(1 for m in troubled if m.refused)
@@ -42,9 +49,10 @@ def compose_alert(outcome: TargetOutcome, run_link: str) -> Alert:
         f"{total} mailbox{'es' if total != 1 else ''}"
     )
     lines = [
-        f"The scheduled run of target {outcome.target} did not finish well in "
+        f"The run of target {outcome.target} did not finish well in "
         f"{len(troubled)} of its {total} mailboxes"
         + (f" ({refused} refused by a guard against mass changes)." if refused else "."),
+        *([f"It ended with: {_one_line(outcome.error)}"] if outcome.error else []),
         "",
         f"See the run: {run_link}",
         "",

@@ -64,3 +64,12 @@ def test_names_and_errors_never_add_lines_of_their_own(mailbox: str, error: str)
     troubled = alert.body.split("Needs a person:\n")[1].split("\n\n")[0]
     assert len(troubled.splitlines()) == 3
     assert "\n" not in alert.subject
+
+
+def test_a_run_that_could_not_start_says_why() -> None:
+    outcome = TargetOutcome("staff", (), error="The group could not be read (403).")
+    assert needs_a_person(outcome)
+    alert = compose_alert(outcome, LINK)
+    assert alert.subject == "central365: target staff could not run"
+    assert "could not run at all: The group could not be read (403)." in alert.body
+    assert f"See the run: {LINK}" in alert.body
