@@ -133,3 +133,8 @@ def test_without_app_sign_in_run_now_says_why_before_the_click(world: World) -> 
         assert "Targets need app sign-in" in staff.select_one("[data-refusal]").get_text()
         status, _, text = post(web, "/schedules/staff/run")
         assert status == 409 and "Targets need app sign-in" in text
+
+
+def test_without_targets_the_page_says_how_to_add_one(signed_in: Web) -> None:
+    page = signed_in.soup("/schedules")
+    assert "add a [targets.NAME] table" in page.select_one("[data-no-targets]").get_text()
