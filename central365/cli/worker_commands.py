@@ -49,7 +49,7 @@ def worker(
         from central365.cli.run_record import app_database
         from central365.engine.schedules import SchedulerThread
         from central365.wiring.jobs import open_schedules
-        from central365.worker.celery_app import QUEUE, CeleryJobs, make_celery
+        from central365.worker.celery_app import CeleryJobs, make_celery
         from central365.worker.tasks import register_tasks
 
         logging.basicConfig(
@@ -74,7 +74,7 @@ def worker(
                         f"--concurrency={concurrency or settings.worker_concurrency}",
                         f"--hostname=central365-{os.getpid()}@{socket.gethostname()}",
                         f"--loglevel={loglevel.upper()}",
-                        f"--queues={QUEUE}",
+                        f"--queues={settings.queue}",
                         "--without-gossip",
                         "--without-mingle",
                     ]
