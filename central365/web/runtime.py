@@ -38,6 +38,7 @@ from central365.config import Settings
 from central365.core.errors import Central365Error
 from central365.engine.plan_memo import PlanMemo
 from central365.engine.runs import RunManager
+from central365.engine.schedules import SchedulerThread, Schedules, TargetJobs
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
 from central365.web.bearer import BearerVerifier
@@ -48,6 +49,7 @@ from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
 from central365.web.tenancy import Tenancy, tenancy_of
 from central365.wiring.connection import SignInMode
+from central365.wiring.jobs import open_schedules, target_jobs
 from central365.wiring.sign_in import is_pfx, read_pem
 
 logger = logging.getLogger(__name__)
@@ -146,6 +148,17 @@ class Runtime:
             journal=self.journal,
         )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
+        #: Targets' runs (Run now, the schedules): on Celery when a broker is set, else on a
+        #: small thread pool here; the scheduler fires each due slot once (`engine.schedules`).
+        self.target_jobs: TargetJobs = target_jobs(
+            settings, self.database, transport=injected.graph_transport
+        )
+        self.schedules: Schedules = open_schedules(settings, self.database, self.target_jobs)
+        self.scheduler: SchedulerThread | None = (
+            SchedulerThread(self.schedules, settings.scheduler_interval).start()
+            if any(t.schedule for t in settings.targets)
+            else None
+        )
 
     @property
     def redirect_uri(self) -> str:
@@ -198,6 +211,9 @@ class Runtime:
             self.plans.forget(key)
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.target_jobs.shutdown(wait=False)
         self.run_manager.shutdown(SHUTDOWN_WAIT_S)
         self.clients.close()
         if self._owns_database:
