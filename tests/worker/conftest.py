@@ -35,6 +35,8 @@ from central365.worker.celery_app import CeleryJobs, make_celery
 REDIS = ("127.0.0.1", 6379)
 #: A Redis database of its own (the default 0 is left to people); queues keep tests apart.
 BROKER = "redis://127.0.0.1:6379/11"
+#: RabbitMQ, where the machine runs one (its default account, which takes only local clients).
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 ANN, BOB, CY = "ann@contoso.test", "bob@contoso.test", "cy@contoso.test"
 FOLDER = "Central Contacts"
 
@@ -44,6 +46,14 @@ def redis_is_up() -> bool:
         with socket.create_connection(REDIS, timeout=1) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def rabbitmq_is_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=1):
+            return True
     except OSError:
         return False
 
@@ -123,7 +133,7 @@ def make_fleet(tmp_path: Path) -> Iterator[Callable[..., Fleet]]:
     made: list[Fleet] = []
     servers: list[SandboxServer] = []
 
-    def make(records: int = 12, op_ms: int = 0, **env: str) -> Fleet:
+    def make(records: int = 12, op_ms: int = 0, broker: str = BROKER, **env: str) -> Fleet:
         store = SandboxStore(default_mailbox=ANN, mailboxes=(BOB, CY))
         server = SandboxServer(store, FaultConfig(op_ms=op_ms)).__enter__()
         servers.append(server)
@@ -151,7 +161,7 @@ def make_fleet(tmp_path: Path) -> Iterator[Callable[..., Fleet]]:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL365_")}
         full_env.update(
             {
-                "CENTRAL365_BROKER_URL": BROKER,
+                "CENTRAL365_BROKER_URL": broker,
                 "CENTRAL365_QUEUE": f"test-{uuid.uuid4().hex[:12]}",
                 "CENTRAL365_LEASE_SECONDS": "3",
                 **env,

@@ -18,7 +18,7 @@ from central365.appdb import (
     TargetRunStatus,
 )
 
-from .conftest import ANN, BOB, CY, FOLDER, Fleet
+from .conftest import ANN, BOB, BROKER, CY, FOLDER, RABBITMQ, Fleet, rabbitmq_is_up
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +27,13 @@ def emails(contacts: list[dict[str, Any]]) -> Counter[str]:
     return Counter(c["emailAddresses"][0]["address"] for c in contacts)
 
 
-def test_a_worker_runs_each_mailbox_of_a_target_and_records_it(make_fleet: Any) -> None:
-    fleet: Fleet = make_fleet(records=12)
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_a_worker_runs_each_mailbox_of_a_target_and_records_it(
+    make_fleet: Any, broker: str
+) -> None:
+    if broker == "rabbitmq" and not rabbitmq_is_up():
+        pytest.skip("RabbitMQ is not running on 127.0.0.1:5672 (Redis is the broker CI starts)")
+    fleet: Fleet = make_fleet(records=12, broker=RABBITMQ if broker == "rabbitmq" else BROKER)
     fleet.start_worker()
     run = fleet.wait_run(fleet.schedules.run_now("trio", "Ann Admin"))
 
