@@ -311,6 +311,36 @@ class ScheduleRepository:
             self._lock(s, target_run_id)
             return self._end_if_done(s, target_run_id)
 
+    def abandon_running(self, error: str) -> list[TargetRunRecord]:
+        """End every RUNNING target run, its unfinished mailboxes with `error` (at the start
+        of a process that ran them itself: the one that queued them is gone).  The runs ended."""
+        with self._db.session() as s, s.begin():
+            ids = list(
+                s.scalars(
+                    select(TargetRunRow.id).where(
+                        TargetRunRow.status == TargetRunStatus.RUNNING.value
+                    )
+                )
+            )
+        ended = []
+        for target_run_id in ids:
+            with self._db.session(write=True) as s, s.begin():
+                self._lock(s, target_run_id)
+                s.execute(
+                    update(TargetRunMailboxRow)
+                    .where(
+                        TargetRunMailboxRow.target_run_id == target_run_id,
+                        TargetRunMailboxRow.status != MailboxJobStatus.DONE.value,
+                    )
+                    .values(
+                        status=MailboxJobStatus.DONE.value, error=error, finished_at=self._clock()
+                    )
+                )
+                done = self._end_if_done(s, target_run_id)
+            if done is not None:
+                ended.append(done)
+        return ended
+
     @staticmethod
     def _lock(s: Session, target_run_id: int) -> None:
         s.execute(select(TargetRunRow.id).where(TargetRunRow.id == target_run_id).with_for_update())

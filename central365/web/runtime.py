@@ -36,6 +36,7 @@ from central365.appdb import (
 from central365.appdb.leases import LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error
+from central365.engine.jobs import ABANDONED_TARGET_RUN, EmbeddedJobs
 from central365.engine.plan_memo import PlanMemo
 from central365.engine.runs import RunManager
 from central365.engine.schedules import SchedulerThread, Schedules, TargetJobs
@@ -154,6 +155,8 @@ class Runtime:
             settings, self.database, transport=injected.graph_transport
         )
         self.schedules: Schedules = open_schedules(settings, self.database, self.target_jobs)
+        if isinstance(self.target_jobs, EmbeddedJobs):  # their jobs died with the last serve
+            self.schedules.repository.abandon_running(ABANDONED_TARGET_RUN)
         self.scheduler: SchedulerThread | None = (
             SchedulerThread(self.schedules, settings.scheduler_interval).start()
             if any(t.schedule for t in settings.targets)
