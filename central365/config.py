@@ -126,6 +126,8 @@ class Settings(BaseModel):
     # Unattended runs (issue 12): `central365 worker`, and the jobs inside `serve`.
     #: The Celery broker (`redis://…` or `amqp://…`); unset: jobs run on `serve`'s own threads.
     broker_url: str | None = None
+    #: The queue the jobs go through: installs sharing one broker each name their own.
+    queue: str = Field(default="central365", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     #: Where Celery keeps job results; default: the broker when it is Redis, else none.
     result_backend: str | None = None
     #: Mailboxes one `central365 worker` runs at once (threads: the work waits on Graph).

@@ -311,6 +311,39 @@ class ScheduleRepository:
             self._lock(s, target_run_id)
             return self._end_if_done(s, target_run_id)
 
+    def abandon_run(self, target_run_id: int, error: str) -> TargetRunRecord | None:
+        """End one target run's unfinished mailboxes with `error` (and so the run); the run
+        when this ended it, None when it had ended already."""
+        with self._db.session(write=True) as s, s.begin():
+            self._lock(s, target_run_id)
+            s.execute(
+                update(TargetRunMailboxRow)
+                .where(
+                    TargetRunMailboxRow.target_run_id == target_run_id,
+                    TargetRunMailboxRow.status != MailboxJobStatus.DONE.value,
+                )
+                .values(status=MailboxJobStatus.DONE.value, error=error, finished_at=self._clock())
+            )
+            return self._end_if_done(s, target_run_id)
+
+    def abandon_running(self, error: str) -> list[TargetRunRecord]:
+        """End every RUNNING target run, its unfinished mailboxes with `error` (at the start
+        of a process that ran them itself: the one that queued them is gone).  The runs ended."""
+        with self._db.session() as s, s.begin():
+            ids = list(
+                s.scalars(
+                    select(TargetRunRow.id).where(
+                        TargetRunRow.status == TargetRunStatus.RUNNING.value
+                    )
+                )
+            )
+        ended = []
+        for target_run_id in ids:
+            done = self.abandon_run(target_run_id, error)
+            if done is not None:
+                ended.append(done)
+        return ended
+
     @staticmethod
     def _lock(s: Session, target_run_id: int) -> None:
         s.execute(select(TargetRunRow.id).where(TargetRunRow.id == target_run_id).with_for_update())

@@ -20,7 +20,7 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 
@@ -84,11 +84,15 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
             replace(connection, mailbox=graph_mailbox, label=None, folder=target.folder), auth
         )
 
-    def said(outcome: MailboxOutcome) -> None:
-        if not as_json:
-            ctx.err.print(_progress_line(outcome), markup=False, highlight=False, soft_wrap=True)
+    with _runs(settings, target, mailboxes) as (hold_run, ended):
 
-    with _runs(settings, target) as hold_run:
+        def said(outcome: MailboxOutcome) -> None:
+            ended(outcome)
+            if not as_json:
+                ctx.err.print(
+                    _progress_line(outcome), markup=False, highlight=False, soft_wrap=True
+                )
+
         outcome = run_target(
             target,
             mailboxes,
@@ -167,12 +171,16 @@ def _summary(outcome: TargetOutcome) -> str:
 
 
 @contextmanager
-def _runs(settings: Settings, target: SyncTarget) -> Iterator[HoldRun]:
+def _runs(
+    settings: Settings, target: SyncTarget, mailboxes: list[str]
+) -> Iterator[tuple[HoldRun, Callable[[MailboxOutcome], None]]]:
     """Open the application database once; each mailbox's run then takes its folder's lease
-    there (the one `sync` and the homepage take) and is recorded in History and the journal."""
-    from central365.appdb import run_lock_key
+    there (the one `sync` and the homepage take) and is recorded in History and the journal,
+    all under one target run (History shows them together, as a scheduled run's).  Gives the
+    mailboxes' `HoldRun` and what records a mailbox's end in the target run."""
+    from central365.appdb import ScheduleRepository, TargetTrigger, run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
-    from central365.cli.run_record import app_database, recorded_run
+    from central365.cli.run_record import app_database, cli_person, recorded_run
 
     holder = (
         f"central365 sync --target {target.name} by {getpass.getuser()} on "
@@ -186,8 +194,29 @@ def _runs(settings: Settings, target: SyncTarget) -> Iterator[HoldRun]:
             folder_lease(leases, key, holder, folder_name=target.folder) as kept,
             recorded_run(database, kept.lease, mailbox, target.folder) as run,
         ):
+            schedules.mailbox_started(target_run_id, mailbox, run.id)
             yield run
+
+    def ended(outcome: MailboxOutcome) -> None:
+        schedules.mailbox_finished(
+            target_run_id,
+            outcome.mailbox,
+            created=outcome.created,
+            updated=outcome.updated,
+            failed=outcome.failed,
+            skipped=outcome.skipped,
+            error=outcome.error,
+            refused=outcome.refused,
+        )
 
     with app_database(settings, "keeps its run locks and the journal there") as database:
         leases = LeaseRepository(database)
-        yield hold
+        schedules = ScheduleRepository(database)
+        target_run_id = schedules.start_target_run(
+            target.name, trigger=TargetTrigger.COMMAND, requested_by=cli_person()
+        )
+        schedules.add_mailboxes(target_run_id, mailboxes)
+        try:
+            yield hold, ended
+        finally:  # stopped part-way (Ctrl-C): the mailboxes not reached end the run
+            schedules.abandon_run(target_run_id, "The command was stopped before this mailbox.")

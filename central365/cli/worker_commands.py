@@ -50,7 +50,7 @@ def worker(
         from central365.engine.schedules import SchedulerThread
         from central365.wiring.alerting import alerts_over
         from central365.wiring.jobs import open_schedules
-        from central365.worker.celery_app import QUEUE, CeleryJobs, make_celery
+        from central365.worker.celery_app import CeleryJobs, make_celery
         from central365.worker.tasks import register_tasks
 
         logging.basicConfig(
@@ -76,7 +76,7 @@ def worker(
                         f"--concurrency={concurrency or settings.worker_concurrency}",
                         f"--hostname=central365-{os.getpid()}@{socket.gethostname()}",
                         f"--loglevel={loglevel.upper()}",
-                        f"--queues={QUEUE}",
+                        f"--queues={settings.queue}",
                         "--without-gossip",
                         "--without-mingle",
                     ]

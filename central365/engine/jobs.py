@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_S = 15.0
 BACKOFF_CAP_S = 600.0
+#: A mailbox that had not run when the process running its target's jobs stopped.
+ABANDONED_TARGET_RUN = (
+    "central365 stopped before this mailbox was synchronised; run the target again (Run now)."
+)
 
 
 class OnTargetFinished(Protocol):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from central365.appdb import JournalRepository, OutcomeRecord, RunRepository, RunStatus
 from central365.appdb.database import Database
-from central365.appdb.leases import Lease, LeaseRepository
+from central365.appdb.leases import Lease
 from central365.core.errors import Central365Error
 from central365.engine.journaling import JournalRun
 from central365.engine.service import SyncOutcome
@@ -85,8 +85,8 @@ def recorded_run(
         folder_name=folder_name,
         selected=0,
         hold_lock=False,
+        lease=(lease.key, lease.token),
     )
-    LeaseRepository(database).attach_run(lease, record.id)
     run = RecordedRun(record.id, JournalRun(JournalRepository(database), record.id), runs)
     try:
         yield run

@@ -62,6 +62,9 @@ class TargetJobs(Protocol):
 
     def start(self, target: SyncTarget, target_run_id: int) -> None: ...
 
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no more jobs (at the end of the process that queued them)."""
+
 
 def current_slot(cron: str, timezone: str, now: datetime) -> datetime:
     """The latest time at or before `now` that `cron` names in `timezone`, in UTC."""

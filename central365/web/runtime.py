@@ -37,10 +37,10 @@ from central365.appdb import (
 from central365.appdb.leases import LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error
-from central365.engine.jobs import EmbeddedJobs
+from central365.engine.jobs import ABANDONED_TARGET_RUN, EmbeddedJobs
 from central365.engine.plan_memo import PlanMemo
 from central365.engine.runs import RunManager
-from central365.engine.schedules import Schedules, TargetJobs
+from central365.engine.schedules import SchedulerThread, Schedules, TargetJobs
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
 from central365.web.bearer import BearerVerifier
@@ -154,15 +154,23 @@ class Runtime:
             journal=self.journal,
         )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
-        #: The targets' runs (Run now, the scheduler): the embedded pool or Celery; the admins
-        #: are e-mailed when a run needs a person.
-        self.target_jobs = injected.target_jobs or target_jobs(
+        #: Targets' runs (Run now, the schedules): on Celery when a broker is set, else on a
+        #: small thread pool here; the scheduler fires each due slot once (`engine.schedules`);
+        #: the admins are e-mailed when a run needs a person (`wiring.alerting`).
+        self.target_jobs: TargetJobs = injected.target_jobs or target_jobs(
             settings,
             self.database,
             transport=injected.graph_transport,
             on_finished=alert_admins(settings, self.alert_mail),
         )
         self.schedules: Schedules = open_schedules(settings, self.database, self.target_jobs)
+        if isinstance(self.target_jobs, EmbeddedJobs):  # their jobs died with the last serve
+            self.schedules.repository.abandon_running(ABANDONED_TARGET_RUN)
+        self.scheduler: SchedulerThread | None = (
+            SchedulerThread(self.schedules, settings.scheduler_interval).start()
+            if any(t.schedule for t in settings.targets)
+            else None
+        )
 
     @property
     def targets_refused(self) -> str | None:
@@ -221,8 +229,9 @@ class Runtime:
             self.plans.forget(key)
 
     def close(self) -> None:
-        if isinstance(self.target_jobs, EmbeddedJobs):
-            self.target_jobs.shutdown(wait=False)
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.target_jobs.shutdown(wait=False)
         self.run_manager.shutdown(SHUTDOWN_WAIT_S)
         self.clients.close()
         if self._owns_database:

@@ -25,7 +25,7 @@ import httpx
 from central365.appdb import Database, FolderCacheRepository, ScheduleRepository, run_lock_key
 from central365.appdb.leases import LeaseRepository, folder_lease
 from central365.config import Settings
-from central365.core.errors import ConfigError
+from central365.core.errors import Central365Error, ConfigError
 from central365.core.targets import SyncTarget
 from central365.engine.jobs import EmbeddedJobs, JobOpeners, OnTargetFinished, log_target_finished
 from central365.engine.recorded import recorded_run
@@ -137,6 +137,12 @@ def target_jobs(
     on_finished: OnTargetFinished = log_target_finished,
 ) -> TargetJobs:
     """Celery when a broker is set (the workers run the jobs), else a thread pool here."""
+    if not settings.targets:
+        return RefusedJobs(
+            ConfigError(
+                "No target is set: add a [targets.NAME] table to central365.toml (see README)."
+            )
+        )
     if settings.broker_url:
         from central365.worker.celery_app import CeleryJobs, make_celery
 
@@ -145,8 +151,8 @@ def target_jobs(
         openers = job_openers(
             settings, database, role="serve", transport=transport, on_finished=on_finished
         )
-    except ConfigError as exc:
-        return RefusedJobs(exc)
+    except Central365Error as exc:
+        return RefusedJobs(ConfigError(exc.message))
     return EmbeddedJobs(openers, threads=settings.job_threads, max_attempts=settings.job_attempts)
 
 

@@ -25,7 +25,6 @@ from central365.core.targets import SyncTarget
 #: Task names (stable: workers and producers of different versions agree on them).
 EXPAND_TASK = "central365.expand_target"
 MAILBOX_TASK = "central365.sync_mailbox"
-QUEUE = "central365"
 
 
 def result_backend_of(settings: Settings) -> str | None:
@@ -54,9 +53,14 @@ def make_celery(settings: Settings) -> Any:
         result_serializer="json",
         accept_content=["json"],
         result_expires=7 * 24 * 3600,
-        task_default_queue=QUEUE,
+        task_default_queue=settings.queue,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.job_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.job_visibility_timeout,
+            # look for jobs of vanished workers a few times per visibility timeout
+            "unacked_restore_interval": max(1, min(60, int(settings.job_visibility_timeout / 4))),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
@@ -68,9 +72,10 @@ class CeleryJobs:
 
     def __init__(self, app: Any) -> None:
         self._app = app
+        self._queue = str(app.conf.task_default_queue)
 
     def start(self, target: SyncTarget, target_run_id: int) -> None:
-        self._app.send_task(EXPAND_TASK, args=[target.name, target_run_id], queue=QUEUE)
+        self._app.send_task(EXPAND_TASK, args=[target.name, target_run_id], queue=self._queue)
 
     def shutdown(self, wait: bool = True) -> None:
         """Close the broker connections this producer opened."""

@@ -23,7 +23,7 @@ from central365.engine.jobs import (
     run_mailbox_job,
 )
 from central365.wiring.jobs import job_openers
-from central365.worker.celery_app import EXPAND_TASK, MAILBOX_TASK, QUEUE
+from central365.worker.celery_app import EXPAND_TASK, MAILBOX_TASK
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ def register_tasks(
             target, target_run_id, openers.resolve, openers.repository, openers.on_finished
         )
         for mailbox in mailboxes:
-            app.send_task(MAILBOX_TASK, args=[target_name, target_run_id, mailbox], queue=QUEUE)
+            app.send_task(
+                MAILBOX_TASK, args=[target_name, target_run_id, mailbox], queue=settings.queue
+            )
         return mailboxes
 
     def sync_mailbox(

@@ -123,3 +123,18 @@ def test_target_runs_are_listed_newest_first_with_each_targets_last(
     assert repo.target_run(12345) is None
     assert repo.end_if_done(second) is not None  # no mailboxes: ends at once
     assert repo.target_run_of([]) == {}
+
+
+def test_running_target_runs_of_a_stopped_process_are_ended(
+    database: Database, clock: FakeClock
+) -> None:
+    repo = ScheduleRepository(database, clock)
+    run_id = repo.start_target_run("staff", trigger=TargetTrigger.SCHEDULE, requested_by="s")
+    repo.add_mailboxes(run_id, ["ann@contoso.test", "bob@contoso.test"])
+    repo.mailbox_finished(run_id, "ann@contoso.test", created=2)
+
+    (ended,) = repo.abandon_running("central365 stopped.")
+
+    assert ended.id == run_id and ended.status is TargetRunStatus.FAILED
+    assert [m.error for m in ended.mailboxes] == [None, "central365 stopped."]
+    assert repo.abandon_running("again") == []

@@ -42,7 +42,7 @@ def test_run_now_pause_and_resume_the_staff_schedule(page: Page, demo: Demo) -> 
     expect(rows).to_have_count(len(staff_mailboxes()))
     for mailbox in staff_mailboxes():
         row = page.locator(f'[data-mailbox="{mailbox}"]')
-        expect(row.locator("[data-outcome]")).to_have_text("Done")
+        expect(row.locator("[data-status]")).to_have_text("Done")
         expect(row.locator('[data-count="created"]')).not_to_have_text("0")
     screenshot(page, "schedules-target-run")
     first = staff_mailboxes()[0]

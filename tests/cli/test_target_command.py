@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from central365.appdb import ScheduleRepository, TargetRunStatus, TargetTrigger, open_database
 from central365.cli import app as cli_app
 from central365.core.model import CANONICAL_COLUMNS
 from central365.sandbox.identity import IdentityConfig
@@ -143,6 +144,17 @@ def test_a_group_target_runs_and_prints_its_table_then_its_json(
     code, _, err = invoke(settings, "--target", "empty", "--yes", CENTRAL365_GRAPH_URL=sandbox.url)
     assert code == 2
     assert f"The group {EMPTY} of target empty has no users" in " ".join(err.split())
+    database = open_database(f"sqlite:///{settings.parent / 'app.db'}")
+    try:
+        runs = ScheduleRepository(database).target_runs()
+    finally:
+        database.dispose()
+    assert [(r.target, r.trigger, r.status) for r in runs] == [
+        ("pair", TargetTrigger.COMMAND, TargetRunStatus.FINISHED),
+        ("staff", TargetTrigger.COMMAND, TargetRunStatus.FINISHED),
+    ]
+    assert [(m.mailbox, m.created) for m in runs[1].mailboxes] == [(ANN, 3), (BOB, 3)]
+    assert all(m.run_id is not None for r in runs for m in r.mailboxes)
 
 
 @pytest.mark.e2e

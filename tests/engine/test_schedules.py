@@ -57,6 +57,9 @@ class RecordingJobs:
             raise ConnectionError("broker down")
         self.started.append((target.name, target_run_id))
 
+    def shutdown(self, wait: bool = True) -> None:
+        self.broken = True
+
 
 @pytest.fixture
 def database(tmp_path: Path) -> Database:

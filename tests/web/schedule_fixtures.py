@@ -33,6 +33,9 @@ class InstantJobs:
     repository: ScheduleRepository | None = None
     hold: bool = False
 
+    def shutdown(self, wait: bool = True) -> None:
+        """Nothing runs in the background."""
+
     def start(self, target: SyncTarget, target_run_id: int) -> None:
         assert self.repository is not None
         self.started.append((target.name, target_run_id))

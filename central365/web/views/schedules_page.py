@@ -4,8 +4,8 @@
 signed-in person), folder, the cron in words with its time zone, the next run, whether it is
 paused, and its last run's outcome per mailbox (linked to History).  `POST
 /schedules/{name}/run` starts a run now; `POST /schedules/{name}/pause` pauses or resumes the
-schedule (both CSRF-checked forms).  `GET /history/targets/{id}` is one target run with its
-mailboxes — the page an alert e-mail links to.
+schedule (both CSRF-checked forms).  Run now then shows the run in History
+(`/history/targets/{id}`, the page an alert e-mail links to).
 
 What cannot be done is said before the click: Run now is disabled, with the reason, while the
 target runs, when this installation cannot run targets (no app sign-in), and for a target of
@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from central365.appdb import TargetRunStatus
 from central365.core.errors import Central365Error
 from central365.engine.schedules import ScheduleView, TargetBusy, UnknownTarget
-from central365.web.deps import MAX_INT, Caller, Csrf, RuntimeDep, SignedIn
+from central365.web.deps import Caller, Csrf, RuntimeDep, SignedIn
 from central365.web.errors import Forbidden, PageNotFound
 from central365.web.pages import render_page
 from central365.web.roles import Role
@@ -42,7 +42,6 @@ ME_RUNS_ITSELF = (
     "(central365 sync --target {name})."
 )
 TargetName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-TargetRunId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 def schedules_admin(caller: SignedIn) -> Caller:
@@ -168,19 +167,3 @@ async def pause(
             _page, request, runtime, caller, problem=exc.message, status_code=409
         )
     return RedirectResponse(f"/schedules#target-{name}", status_code=303)
-
-
-@router.get("/history/targets/{target_run_id}")
-def target_run(
-    request: Request, target_run_id: TargetRunId, caller: ScheduleAdmin, runtime: RuntimeDep
-) -> Response:
-    run = runtime.schedules.target_run(target_run_id)
-    if run is None:
-        raise PageNotFound(f"There is no target run {target_run_id}: see the Schedules page.")
-    return render_page(
-        request,
-        "target_run.html",
-        {"run": run, "TargetRunStatus": TargetRunStatus},
-        user_name=caller.user.name,
-        csrf_token=caller.csrf_token,
-    )
