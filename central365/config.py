@@ -29,6 +29,7 @@ from central365.core.guards import (
 from central365.core.policy import DeletedContacts, FieldPolicy, parse_policies
 from central365.core.ports import DEFAULT_RUN_DEADLINE
 from central365.core.targets import SyncTarget
+from central365.smtp.checks import SmtpSecurity, smtp_problems
 from central365.wiring.checks import (
     MAX_FOLDER_NAME,
     Draft,
@@ -131,11 +132,41 @@ class Settings(BaseModel):
     import_dir: Path | None = None  # the only folder whose files the web may name
     central_hosts: tuple[str, ...] | None = None  # default: the start-up Central's host + loopback
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # a Central export upload's cap
+    # Unattended runs (issue 12): `central365 worker`, and the jobs inside `serve`.
+    #: The Celery broker (`redis://…` or `amqp://…`); unset: jobs run on `serve`'s own threads.
+    broker_url: str | None = None
+    #: The queue the jobs go through: installs sharing one broker each name their own.
+    queue: str = Field(default="central365", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: Where Celery keeps job results; default: the broker when it is Redis, else none.
+    result_backend: str | None = None
+    #: Mailboxes one `central365 worker` runs at once (threads: the work waits on Graph).
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    #: Mailboxes `serve` runs at once when there is no broker.
+    job_threads: int = Field(default=4, ge=1, le=64)
+    #: Tries of a mailbox that met a busy folder, throttling or an unreachable Graph.
+    job_attempts: int = Field(default=6, ge=1, le=20)
+    #: How long a folder's lease lives without renewal: how soon a killed writer's folder frees.
+    lease_seconds: float = Field(default=60.0, ge=3, le=3600)
+    #: Redis broker: how long a job taken by a worker that then died waits before another
+    #: worker runs it (longer than any one mailbox's run).
+    job_visibility_timeout: float = Field(default=3600.0, ge=5, le=7 * 24 * 3600)
+    #: How often a scheduler looks for due schedules (seconds).
+    scheduler_interval: float = Field(default=15.0, ge=0.5, le=600)
     #: The `[targets.NAME]` tables of the settings file, checked (`wiring.target_checks`);
     #: only the file sets them (no `CENTRAL365_TARGETS`).
     targets: tuple[SyncTarget, ...] = ()
+    # E-mail alerts to the admins when an unattended run needs a person (`wiring.alerting`):
+    # `[smtp]` of central365.toml (host, port, security, username, password, sender,
+    # recipients) or `CENTRAL365_SMTP_*`; the Settings page's, once saved there, win.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str | None = None
+    smtp_recipients: tuple[str, ...] = ()
 
-    @field_validator("admins", "tenants", mode="before")
+    @field_validator("admins", "tenants", "smtp_recipients", mode="before")
     @classmethod
     def _split_words(cls, value: object) -> object:
         """A comma- or space-separated string (environment) or a list (central365.toml)."""
@@ -301,10 +332,46 @@ def _read_file(path: Path, problems: list[str]) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(f"The settings file {path} is not valid TOML: {exc}.")
         return {}
+    data = _with_smtp_table(data, path, problems)
     unknown = sorted(set(data) - set(FIELD_NAMES))
     if unknown:
         problems.append(f"The settings file {path} has unknown settings: {', '.join(unknown)}.")
     return {k: v for k, v in data.items() if k in FIELD_NAMES}
+
+
+#: The keys of `[smtp]` in central365.toml; each is the setting `smtp_<key>`.
+SMTP_KEYS = ("host", "port", "security", "username", "password", "sender", "recipients")
+
+
+def _with_smtp_table(data: dict[str, Any], path: Path, problems: list[str]) -> dict[str, Any]:
+    """The file's settings with its `[smtp]` table read as the `smtp_*` settings."""
+    table = data.get("smtp")
+    if table is None:
+        return data
+    rest = {k: v for k, v in data.items() if k != "smtp"}
+    if not isinstance(table, Mapping):
+        problems.append(f"smtp in {path} must be a table: [smtp] with host, port, sender ...")
+        return rest
+    for key in sorted(set(table) - set(SMTP_KEYS)):
+        problems.append(f"smtp.{key} in {path}: unknown key; [smtp] has {', '.join(SMTP_KEYS)}.")
+    rest.update({f"smtp_{k}": v for k, v in table.items() if k in SMTP_KEYS})
+    return rest
+
+
+def _smtp_problems(settings: Settings) -> list[str]:
+    """The e-mail settings' problems, when e-mail alerts are set up at all."""
+    if settings.smtp_host is None and not settings.smtp_recipients:
+        return []
+    found = smtp_problems(
+        host=settings.smtp_host or "",
+        port=str(settings.smtp_port),
+        security=settings.smtp_security.value,
+        sender=settings.smtp_sender or "",
+        recipients=settings.smtp_recipients,
+        username=settings.smtp_username or "",
+        has_password=settings.smtp_password is not None,
+    )
+    return [f"{env_name('smtp_' + key)} ([smtp] {key}): {text}" for key, text in found.items()]
 
 
 def load_settings(
@@ -341,6 +408,7 @@ def load_settings(
             problems.append(f"{env_name(field)}: {error['msg']}.")
         raise ConfigError("The settings are not complete.", problems=problems) from None
     problems.extend(_problems_of_auth(settings))
+    problems.extend(_smtp_problems(settings))
     if problems:
         raise ConfigError("The settings are not complete.", problems=problems)
     return settings

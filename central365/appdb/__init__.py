@@ -13,6 +13,7 @@ receive frozen records (`records`), never ORM objects.
 
 from __future__ import annotations
 
+from central365.appdb.alert_mail_repository import AlertMailRepository
 from central365.appdb.crypto import SecretBox, derive_key
 from central365.appdb.database import Database, alembic_config, migrate, open_database
 from central365.appdb.folder_cache import FolderCacheRepository, MailboxFolderCache
@@ -20,9 +21,15 @@ from central365.appdb.journal_repository import JournalRepository, JournalWrite
 from central365.appdb.records import (
     AppSettings,
     AuthChoice,
+    MailboxJobStatus,
     OutcomeRecord,
     RunRecord,
     RunStatus,
+    ScheduleState,
+    TargetRunMailbox,
+    TargetRunRecord,
+    TargetRunStatus,
+    TargetTrigger,
     User,
 )
 from central365.appdb.repositories import Repositories
@@ -32,12 +39,14 @@ from central365.appdb.run_repository import (
     RunRepository,
     run_lock_key,
 )
+from central365.appdb.schedule_repository import ScheduleRepository
 from central365.appdb.session_repository import SessionRepository
 from central365.appdb.settings_repository import SettingsRepository
 from central365.appdb.user_repository import UserRepository
 
 __all__ = [
     "INTERRUPTED_MESSAGE",
+    "AlertMailRepository",
     "AppSettings",
     "AuthChoice",
     "Database",
@@ -45,15 +54,22 @@ __all__ = [
     "JournalRepository",
     "JournalWrite",
     "MailboxFolderCache",
+    "MailboxJobStatus",
     "OutcomeRecord",
     "Repositories",
     "RunInProgress",
     "RunRecord",
     "RunRepository",
     "RunStatus",
+    "ScheduleRepository",
+    "ScheduleState",
     "SecretBox",
     "SessionRepository",
     "SettingsRepository",
+    "TargetRunMailbox",
+    "TargetRunRecord",
+    "TargetRunStatus",
+    "TargetTrigger",
     "User",
     "UserRepository",
     "alembic_config",

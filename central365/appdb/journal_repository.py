@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from central365.appdb.clock import Now, utc_now
@@ -58,6 +58,11 @@ def _summary(row: RunRow) -> RunSummary:
     )
 
 
+#: The tables themselves, for the plain statements of `record`.
+_WRITES: Table = JournalWriteRow.__table__  # type: ignore[assignment]
+_CONTACTS: Table = JournalContactRow.__table__  # type: ignore[assignment]
+
+
 def _json(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
 
@@ -79,39 +84,55 @@ class JournalRepository:
     def record(self, run_id: int, entry: JournalEntry) -> None:
         """Remember one write: the before-image, and the record's latest contact (one
         transaction); a delete forgets the record's contact when it was the one deleted.
-        Raises `LookupError` for an unknown run."""
+        Raises `LookupError` for an unknown run.
+
+        Plain SQL statements rather than the ORM's unit of work: this runs once per contact
+        written, and the ORM's flush cost several times the statements themselves (a mailbox
+        job of 500 new contacts spent about nine tenths of its CPU here).  Only the folder's
+        lease holder writes its journal rows, so the update-then-insert cannot race.
+        """
         now = self._clock()
+        latest = {
+            "office365_id": entry.office365_id,
+            "baseline": _json(entry.baseline),
+            "change_key": entry.change_key,
+            "run_id": run_id,
+            "written_at": now,
+        }
         with self._db.session(write=True) as s, s.begin():
             folder_key = self._folder_key(s, run_id)
-            s.add(
-                JournalWriteRow(
-                    run_id=run_id,
-                    central_key=entry.key,
-                    office365_id=entry.office365_id,
-                    action=entry.action.value,
-                    before=None if entry.action is JournalAction.CREATED else _json(entry.before),
-                    change_key=entry.change_key,
-                    written_at=now,
-                )
+            connection = s.connection()
+            connection.execute(
+                insert(_WRITES),
+                {
+                    "run_id": run_id,
+                    "central_key": entry.key,
+                    "office365_id": entry.office365_id,
+                    "action": entry.action.value,
+                    "before": None
+                    if entry.action is JournalAction.CREATED
+                    else _json(entry.before),
+                    "change_key": entry.change_key,
+                    "written_at": now,
+                },
             )
-            row = s.scalar(
-                select(JournalContactRow).where(
-                    JournalContactRow.folder_key == folder_key,
-                    JournalContactRow.central_key == entry.key,
-                )
+            contacts = _CONTACTS
+            this_record = (contacts.c.folder_key == folder_key) & (
+                contacts.c.central_key == entry.key
             )
             if entry.action is JournalAction.DELETED:
-                if row is not None and row.office365_id == entry.office365_id:
-                    s.delete(row)
+                connection.execute(
+                    delete(contacts).where(
+                        this_record, contacts.c.office365_id == entry.office365_id
+                    )
+                )
                 return
-            if row is None:
-                row = JournalContactRow(folder_key=folder_key, central_key=entry.key)
-                s.add(row)
-            row.office365_id = entry.office365_id
-            row.baseline = _json(entry.baseline)
-            row.change_key = entry.change_key
-            row.run_id = run_id
-            row.written_at = now
+            done = connection.execute(update(contacts).where(this_record).values(**latest))
+            if done.rowcount == 0:
+                connection.execute(
+                    insert(contacts),
+                    {"folder_key": folder_key, "central_key": entry.key, **latest},
+                )
 
     def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
         if not entries:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -123,6 +124,27 @@ class AppSettingsRow(Base):
     field_policies: Mapped[str | None] = mapped_column(Text, default=None)
     #: `recreate` or `respect_deletes`; NULL: the start-up setting.
     deleted_contacts: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class AlertMailRow(Base):
+    """Where alerts about unattended runs are e-mailed (Settings page): the single row id 1.
+
+    `recipients` is a JSON list of addresses; the SMTP password is sealed (`SecretBox`).
+    """
+
+    __tablename__ = "alert_mail"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    host: Mapped[str] = mapped_column(Text)
+    port: Mapped[int] = mapped_column(Integer)
+    security: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(Text)
+    password_sealed: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(Text)
 
 
 class RunRow(Base):
@@ -257,3 +279,62 @@ class FolderCacheContactRow(Base):
     )
     contact_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     body: Mapped[str] = mapped_column(Text)
+
+
+class ScheduleRow(Base):
+    """A scheduled target's state: paused, and the last cron slot fired.
+
+    `last_fired_slot` is the exactly-once claim: a scheduler fires the slot only by moving it
+    forward (`UPDATE ... WHERE last_fired_slot < :slot`), so of two schedulers one wins.
+    """
+
+    __tablename__ = "schedules"
+
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    last_fired_slot: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str | None] = mapped_column(Text)
+
+
+class TargetRunRow(Base):
+    """One run of a target (fired by its schedule, Run now, or the command line)."""
+
+    __tablename__ = "target_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(Text)
+    slot: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class TargetRunMailboxRow(Base):
+    """One mailbox of a target run: its state, counts, and its run of History (`run_id`)."""
+
+    __tablename__ = "target_run_mailboxes"
+    __table_args__ = (
+        UniqueConstraint("target_run_id", "mailbox", name="uq_target_run_mailboxes_mailbox"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("target_runs.id", ondelete="CASCADE")
+    )
+    mailbox: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    created: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    refused: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

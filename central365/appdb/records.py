@@ -128,3 +128,79 @@ class OutcomeRecord:
     outcome: Outcome
     office365_id: str | None
     error: str | None
+
+
+class TargetRunStatus(StrEnum):
+    """Where a target's run stands: its mailboxes queued or going, or all ended."""
+
+    RUNNING = "running"
+    FINISHED = "finished"  # every mailbox ended well
+    FAILED = "failed"  # a mailbox failed, was refused by a guard, or had records that failed
+
+
+class TargetTrigger(StrEnum):
+    """What started a target's run."""
+
+    SCHEDULE = "schedule"
+    RUN_NOW = "run_now"  # the homepage's Run now
+    COMMAND = "command"  # `central365 sync --target`
+
+
+class MailboxJobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """What the application database keeps of a scheduled target (its cron is in the file)."""
+
+    target: str
+    paused: bool
+    last_fired_slot: datetime | None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetRunMailbox:
+    """One mailbox of a target run; `run_id` is its run of History once it has one."""
+
+    mailbox: str
+    status: MailboxJobStatus
+    run_id: int | None = None
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: str | None = None
+    refused: bool = False
+    attempts: int = 0
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Ended with every selected record written, nothing refused or stopped."""
+        return self.status is MailboxJobStatus.DONE and self.error is None and self.failed == 0
+
+
+@dataclass(frozen=True)
+class TargetRunRecord:
+    """A run of a target: who or what started it, and one row per mailbox."""
+
+    id: int
+    target: str
+    trigger: TargetTrigger
+    requested_by: str
+    status: TargetRunStatus
+    started_at: datetime
+    slot: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    mailboxes: tuple[TargetRunMailbox, ...] = ()
+
+    @property
+    def pending(self) -> int:
+        """Mailboxes not ended yet."""
+        return sum(1 for m in self.mailboxes if m.status is not MailboxJobStatus.DONE)

@@ -141,19 +141,21 @@ class RunRepository:
         lock_key: str | None = None,
         hold_lock: bool = True,
         undoes: int | None = None,
+        lease: tuple[str, str] | None = None,
     ) -> RunRecord:
         """Record a new RUNNING run holding the folder's lock.
 
         `lock_key` defaults to `run_lock_key(mailbox, folder_name)`.  Raises `RunInProgress`
         when a RUNNING run (of any process using this database) already holds it.
         `hold_lock=False` records a run whose writer holds the folder's lease instead (the
-        command line): a killed process then blocks no one once its lease has expired.
+        command line, a worker): a killed process then blocks no one once its lease has
+        expired; `lease` (key, token) names the run on that lease at once.
         `undoes`: the run this one undoes.
         """
         key = lock_key if lock_key is not None else run_lock_key(mailbox, folder_name)
         if not hold_lock:
             return self._insert(
-                self._new_row(started_by, mailbox, folder_name, selected, None, undoes)
+                self._new_row(started_by, mailbox, folder_name, selected, None, undoes), lease
             )
         row = self._new_row(started_by, mailbox, folder_name, selected, key, undoes)
         try:
@@ -199,10 +201,18 @@ class RunRepository:
             error=None,
         )
 
-    def _insert(self, row: RunRow) -> RunRecord:
+    def _insert(self, row: RunRow, lease: tuple[str, str] | None = None) -> RunRecord:
+        """Insert the run; with `lease` (key, token), name it on that lease in the same
+        transaction, so no other writer's `mark_abandoned` ever sees it unleased."""
         with self._db.session(write=True) as s, s.begin():
             s.add(row)
             s.flush()
+            if lease is not None:
+                s.execute(
+                    update(RunLeaseRow)
+                    .where(RunLeaseRow.key == lease[0], RunLeaseRow.token == lease[1])
+                    .values(run_id=row.id)
+                )
             return _run(row)
 
     def running(self, lock_key: str) -> int | None:

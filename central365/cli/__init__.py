@@ -7,10 +7,24 @@
 
 from __future__ import annotations
 
-from central365.cli import history_commands, orphan_commands, plan_commands, server_commands
+from central365.cli import (
+    history_commands,
+    orphan_commands,
+    plan_commands,
+    server_commands,
+    worker_commands,
+)
 from central365.cli.app import app
 
-__all__ = ["app", "history_commands", "main", "orphan_commands", "plan_commands", "server_commands"]
+__all__ = [
+    "app",
+    "history_commands",
+    "main",
+    "orphan_commands",
+    "plan_commands",
+    "server_commands",
+    "worker_commands",
+]
 
 
 def main() -> None:

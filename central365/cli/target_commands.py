@@ -1,6 +1,8 @@
 """`sync --target NAME`: one target of the settings file, into each of its mailboxes.
 
-The mailboxes are the target's list, or its Entra group's users read from Graph first.  Each is
+The mailboxes are the target's list, its Entra group's users read from Graph first, or — for a
+target of the signed-in person (`me = true`) — the one mailbox of whoever signs in with the
+device code (delegated, today's `sync`); app sign-in has nobody signed in, so it is refused.  Each is
 written under its folder's lease in the application database (the one `sync` and the homepage
 take), by `engine.targets.run_target`; the table or `--json` gives one line per mailbox.
 
@@ -18,7 +20,7 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 
@@ -40,13 +42,17 @@ from central365.engine.targets import (
     run_target,
 )
 from central365.wiring.connection import Connection, SignInMode
-from central365.wiring.open import group_mailboxes, open_service
+from central365.wiring.open import group_mailboxes, mailbox_identity, open_service
 from central365.wiring.settings import connection_from_settings
-from central365.wiring.sign_in import sign_in_auth
+from central365.wiring.sign_in import secret_warning, sign_in_auth
 
 APP_SIGN_IN_ONLY = (
     "Targets need app sign-in: set CENTRAL365_AUTH=app with the app's certificate (or secret), "
     "since a device sign-in reaches only the signed-in person's own mailbox."
+)
+DEVICE_SIGN_IN_ONLY = (
+    "Target {name} is the signed-in person's own mailbox: run it with device sign-in "
+    "(CENTRAL365_AUTH=device), since app sign-in has nobody signed in."
 )
 
 
@@ -55,8 +61,13 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
     settings = ctx.settings()
     target = target_named(settings, name)
     connection = connection_from_settings(settings)
-    if connection.sign_in.mode is SignInMode.DEVICE:
+    if target.me and connection.sign_in.mode is SignInMode.APP:
+        raise ConfigError(DEVICE_SIGN_IN_ONLY.format(name=target.name))
+    if not target.me and connection.sign_in.mode is SignInMode.DEVICE:
         raise ConfigError(APP_SIGN_IN_ONLY)
+    warning = secret_warning(connection.sign_in)
+    if warning is not None:
+        ctx.err.print(f"Warning: {warning}", style="yellow", soft_wrap=True)
     if not yes and not sys.stdin.isatty():
         raise Central365Error(
             "Refusing to synchronise without confirmation: run it in a terminal, or pass --yes."
@@ -67,15 +78,21 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
         raise typer.Exit(EXIT_OK)
 
     def open_for(mailbox: str) -> AbstractContextManager[SyncService]:
+        # The signed-in person's mailbox is Graph's `me`, named by who signed in.
+        graph_mailbox = "me" if target.me else mailbox
         return open_service(
-            replace(connection, mailbox=mailbox, label=None, folder=target.folder), auth
+            replace(connection, mailbox=graph_mailbox, label=None, folder=target.folder), auth
         )
 
-    def said(outcome: MailboxOutcome) -> None:
-        if not as_json:
-            ctx.err.print(_progress_line(outcome), markup=False, highlight=False, soft_wrap=True)
+    with _runs(settings, target, mailboxes) as (hold_run, ended):
 
-    with _runs(settings, target) as hold_run:
+        def said(outcome: MailboxOutcome) -> None:
+            ended(outcome)
+            if not as_json:
+                ctx.err.print(
+                    _progress_line(outcome), markup=False, highlight=False, soft_wrap=True
+                )
+
         outcome = run_target(
             target,
             mailboxes,
@@ -94,7 +111,10 @@ def sync_target(ctx: Context, name: str, *, yes: bool, as_json: bool, allow_mass
 
 
 def _mailboxes(target: SyncTarget, connection: Connection, auth: httpx.Auth) -> list[str]:
-    """The target's mailboxes: its list, or its group's users (Graph), which must not be none."""
+    """The target's mailboxes: its list, its group's users (Graph), which must not be none, or
+    the signed-in person's, by the name History and the run lock know it by."""
+    if target.me:
+        return [mailbox_identity(replace(connection, mailbox="me", label=None), auth)]
     if target.group is None:
         return list(target.mailboxes)
     found = group_mailboxes(connection, auth, target.group)
@@ -151,12 +171,16 @@ def _summary(outcome: TargetOutcome) -> str:
 
 
 @contextmanager
-def _runs(settings: Settings, target: SyncTarget) -> Iterator[HoldRun]:
+def _runs(
+    settings: Settings, target: SyncTarget, mailboxes: list[str]
+) -> Iterator[tuple[HoldRun, Callable[[MailboxOutcome], None]]]:
     """Open the application database once; each mailbox's run then takes its folder's lease
-    there (the one `sync` and the homepage take) and is recorded in History and the journal."""
-    from central365.appdb import run_lock_key
+    there (the one `sync` and the homepage take) and is recorded in History and the journal,
+    all under one target run (History shows them together, as a scheduled run's).  Gives the
+    mailboxes' `HoldRun` and what records a mailbox's end in the target run."""
+    from central365.appdb import ScheduleRepository, TargetTrigger, run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
-    from central365.cli.run_record import app_database, recorded_run
+    from central365.cli.run_record import app_database, cli_person, recorded_run
 
     holder = (
         f"central365 sync --target {target.name} by {getpass.getuser()} on "
@@ -170,8 +194,29 @@ def _runs(settings: Settings, target: SyncTarget) -> Iterator[HoldRun]:
             folder_lease(leases, key, holder, folder_name=target.folder) as kept,
             recorded_run(database, kept.lease, mailbox, target.folder) as run,
         ):
+            schedules.mailbox_started(target_run_id, mailbox, run.id)
             yield run
+
+    def ended(outcome: MailboxOutcome) -> None:
+        schedules.mailbox_finished(
+            target_run_id,
+            outcome.mailbox,
+            created=outcome.created,
+            updated=outcome.updated,
+            failed=outcome.failed,
+            skipped=outcome.skipped,
+            error=outcome.error,
+            refused=outcome.refused,
+        )
 
     with app_database(settings, "keeps its run locks and the journal there") as database:
         leases = LeaseRepository(database)
-        yield hold
+        schedules = ScheduleRepository(database)
+        target_run_id = schedules.start_target_run(
+            target.name, trigger=TargetTrigger.COMMAND, requested_by=cli_person()
+        )
+        schedules.add_mailboxes(target_run_id, mailboxes)
+        try:
+            yield hold, ended
+        finally:  # stopped part-way (Ctrl-C): the mailboxes not reached end the run
+            schedules.abandon_run(target_run_id, "The command was stopped before this mailbox.")

@@ -18,6 +18,13 @@ from types import TracebackType
 from pydantic import SecretStr
 from rich.console import Console
 
+from central365.appdb import (
+    AlertMailRepository,
+    Database,
+    SecretBox,
+    migrate,
+    open_database,
+)
 from central365.config import Settings
 from central365.demo.data import OTHER_FOLDER, build_demo_data, write_sqlite
 from central365.demo.history import (
@@ -29,13 +36,17 @@ from central365.demo.history import (
     DemoHistoryError,
     play_history,
 )
-from central365.demo.staff import demo_directory, staff_target_toml
+from central365.demo.staff import demo_directory, staff_target, staff_target_toml
+from central365.engine.jobs import EmbeddedJobs
+from central365.engine.schedules import TargetJobs
 from central365.mailstore.store import SandboxStore, seed_folder
 from central365.private_files import private_folder, write_private_text
 from central365.sandbox.identity.registry import DEFAULT_TENANT_ID
 from central365.sandbox.server import SandboxServer
 from central365.serving import BackgroundServer, bind_socket
+from central365.wiring.alerting import alert_admins
 from central365.wiring.connection import SignInMode
+from central365.wiring.jobs import target_jobs
 
 DEMO_MAILBOX = "demo@contoso.test"
 DEMO_USER = "Demo User"
@@ -107,6 +118,8 @@ class DemoStack:
         self.settings: Settings | None = None
         self.history: DemoHistory | None = None
         self.history_error: str | None = None
+        self.app_database: Database | None = None
+        self.jobs: TargetJobs | None = None
 
     @property
     def homepage_url(self) -> str:
@@ -141,8 +154,12 @@ class DemoStack:
             ca_bundle=self.sandbox.ca_path,
             data_dir=self.data_dir,
             public_url=f"http://{self.options.host}:{port}",
+            targets=(staff_target(DEMO_FOLDER),),
         )
-        self.web = BackgroundServer(create_app(self.settings), name="central365-web", sock=sock)
+        app = create_app(
+            self.settings, database=self._open_app_database(), target_jobs=self._jobs()
+        )
+        self.web = BackgroundServer(app, name="central365-web", sock=sock)
         self.web.start()
         self._write_cli_settings()
         if self.options.history and self.options.size >= MIN_SIZE_FOR_HISTORY:
@@ -156,6 +173,26 @@ class DemoStack:
                 )
             except (DemoHistoryError, OSError, subprocess.SubprocessError) as exc:
                 self.history_error = str(exc)
+
+    def _open_app_database(self) -> Database:
+        """The homepage's database, opened here so the targets' jobs share it."""
+        assert self.settings is not None
+        migrate(self.settings.app_database_url)
+        self.app_database = open_database(self.settings.app_database_url)
+        return self.app_database
+
+    def _jobs(self) -> TargetJobs:
+        """The Staff target's jobs: people sign in to the homepage, the jobs as the demo app
+        (client credentials, like the demo's CLI), each Staff mailbox a job on the pool."""
+        assert self.settings is not None and self.app_database is not None
+        as_the_app = self.settings.model_copy(
+            update={"auth": SignInMode.APP, "mailbox": DEMO_MAILBOX}
+        )
+        alerts = AlertMailRepository(self.app_database, SecretBox.from_settings(self.settings))
+        self.jobs = target_jobs(
+            as_the_app, self.app_database, on_finished=alert_admins(self.settings, alerts)
+        )
+        return self.jobs
 
     def _write_cli_settings(self) -> None:
         write_private_text(  # it holds the demo app's client secret
@@ -180,6 +217,12 @@ class DemoStack:
         if self.web is not None:
             self.web.stop()
             self.web = None
+        if isinstance(self.jobs, EmbeddedJobs):
+            self.jobs.shutdown(wait=True)
+        self.jobs = None
+        if self.app_database is not None:
+            self.app_database.dispose()
+            self.app_database = None
         if self.sign_in_pages is not None:
             self.sign_in_pages.stop()
             self.sign_in_pages = None

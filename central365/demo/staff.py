@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from central365.core.targets import SyncTarget
 from central365.sandbox.identity.groups import DirectoryGroup, derived_group_id
 from central365.sandbox.identity.registry import (
     DEFAULT_CLIENT_ID,
@@ -49,6 +50,17 @@ def demo_directory() -> IdentityConfig:
     people = tuple(DemoUser(name=name, username=upn) for name, upn in STAFF_PEOPLE)
     group = DirectoryGroup(STAFF_GROUP, staff_mailboxes(), STAFF_GROUP_ID)
     return replace(base, apps=apps, users=(*base.users, *people), groups=(group,))
+
+
+def staff_target(folder: str) -> SyncTarget:
+    """The demo homepage's `staff` target: the same as `staff_target_toml`'s."""
+    return SyncTarget(
+        "staff",
+        folder,
+        group=STAFF_GROUP_ID,
+        schedule=STAFF_SCHEDULE,
+        timezone=STAFF_TIMEZONE,
+    )
 
 
 def staff_target_toml(folder: str) -> str:

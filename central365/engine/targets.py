@@ -22,7 +22,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from central365.core.errors import Central365Error, MassChangeRefused
+from central365.appdb.run_repository import RunInProgress
+from central365.core.errors import (
+    Central365Error,
+    GraphError,
+    MassChangeRefused,
+    OutcomeUnknown,
+    Throttled,
+)
 from central365.core.execute import Selection
 from central365.core.model import Outcome
 from central365.core.targets import SyncTarget
@@ -52,7 +59,9 @@ class MailboxOutcome:
     """What a target's run did in one mailbox.
 
     `error` is None when the mailbox was reached and the run finished; `refused` says the error
-    is a guard against mass changes (nothing was written there).
+    is a guard against mass changes (nothing was written there); `retryable` that it may pass
+    on a later try (another run held the folder, Graph throttled or could not be reached, the
+    run stopped before its end), which a queued job retries with backoff.
     """
 
     mailbox: str
@@ -62,6 +71,7 @@ class MailboxOutcome:
     skipped: int = 0
     error: str | None = None
     refused: bool = False
+    retryable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -81,14 +91,18 @@ class MailboxOutcome:
 
 @dataclass(frozen=True, slots=True)
 class TargetOutcome:
-    """A target's run: one outcome per mailbox, in the order the mailboxes were given."""
+    """A target's run: one outcome per mailbox, in the order the mailboxes were given.
+
+    `error` says why no mailbox could be run at all (the group could not be read).
+    """
 
     target: str
     mailboxes: tuple[MailboxOutcome, ...]
+    error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(m.ok for m in self.mailboxes)
+        return self.error is None and all(m.ok for m in self.mailboxes)
 
     def to_json(self) -> dict[str, object]:
         return {"target": self.target, "mailboxes": [m.to_json() for m in self.mailboxes]}
@@ -137,7 +151,7 @@ def run_mailbox(
             mailbox, error=f"{exc.message} Nothing was written to this mailbox.", refused=True
         )
     except Central365Error as exc:
-        return MailboxOutcome(mailbox, error=exc.message)
+        return MailboxOutcome(mailbox, error=exc.message, retryable=_transient(exc))
     except Exception as exc:  # one mailbox's surprise must not stop the others
         return MailboxOutcome(mailbox, error=f"Unexpected error ({type(exc).__name__}).")
     return _counted(mailbox, done)
@@ -158,4 +172,12 @@ def _counted(mailbox: str, done: SyncOutcome) -> MailboxOutcome:
         failed=report.failed,
         skipped=report.count(Outcome.SKIPPED),
         error=stopped,
+        retryable=stopped is not None,
     )
+
+
+def _transient(exc: Central365Error) -> bool:
+    """An error a later try may not meet: a busy folder, throttling, an unreachable Graph."""
+    if isinstance(exc, RunInProgress | Throttled | OutcomeUnknown):
+        return True
+    return type(exc) is GraphError and (exc.status is None or exc.status >= 500)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 from central365 import __version__
 from central365.appdb import Database, SecretBox
 from central365.config import Settings
+from central365.engine.schedules import TargetJobs
 from central365.web import api, failures
 from central365.web.bearer import BearerVerifier
 from central365.web.identity import IdentityClient
@@ -33,7 +34,17 @@ from central365.web.runtime import Injected, Runtime
 from central365.web.security import SecurityHeaders
 from central365.web.tenancy import tenancy_of
 from central365.web.uploads import FRAMING_ALLOWANCE
-from central365.web.views import auth, guide, history, home, orphans, runs, settings_page
+from central365.web.views import (
+    alerts_page,
+    auth,
+    guide,
+    history,
+    home,
+    orphans,
+    runs,
+    schedules_page,
+    settings_page,
+)
 
 
 class HomepageApp(FastAPI):
@@ -58,6 +69,7 @@ def create_app(
     identity: IdentityClient | None = None,
     bearer: BearerVerifier | None = None,
     graph_transport: httpx.BaseTransport | None = None,
+    target_jobs: TargetJobs | None = None,
 ) -> FastAPI:
     """The homepage app.
 
@@ -70,9 +82,10 @@ def create_app(
         identity: the sign-in client; None builds `MsalIdentity` from the stored settings.
         bearer: the API's bearer-token verifier; None verifies against the authority's JWKS.
         graph_transport: an httpx transport for Graph (the in-process sandbox); None: network.
+        target_jobs: what runs the targets' jobs (tests); None: Celery or the embedded pool.
     """
     tenancy_of(settings)  # refuse to build a homepage open to every tenant (ConfigError)
-    injected = Injected(database, secret_box, identity, bearer, graph_transport)
+    injected = Injected(database, secret_box, identity, bearer, graph_transport, target_jobs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +107,17 @@ def create_app(
     )
     app.state.templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, orphans, runs, history, settings_page, guide):
+    for module in (
+        auth,
+        home,
+        orphans,
+        runs,
+        history,
+        schedules_page,
+        settings_page,
+        alerts_page,
+        guide,
+    ):
         app.include_router(module.router)
     app.include_router(api.router)
     failures.install(app)

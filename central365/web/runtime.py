@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import httpx
 
 from central365.appdb import (
+    AlertMailRepository,
     AppSettings,
     AuthChoice,
     Database,
@@ -36,8 +37,10 @@ from central365.appdb import (
 from central365.appdb.leases import LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error
+from central365.engine.jobs import ABANDONED_TARGET_RUN, EmbeddedJobs
 from central365.engine.plan_memo import PlanMemo
 from central365.engine.runs import RunManager
+from central365.engine.schedules import SchedulerThread, Schedules, TargetJobs
 from central365.engine.service import SyncService
 from central365.sources import load_mapping
 from central365.web.bearer import BearerVerifier
@@ -47,7 +50,9 @@ from central365.web.plans import PlanCache
 from central365.web.sessions import SessionCookies
 from central365.web.targets import Connector
 from central365.web.tenancy import Tenancy, tenancy_of
+from central365.wiring.alerting import alert_admins
 from central365.wiring.connection import SignInMode
+from central365.wiring.jobs import RefusedJobs, open_schedules, target_jobs
 from central365.wiring.sign_in import is_pfx, read_pem
 
 logger = logging.getLogger(__name__)
@@ -64,6 +69,7 @@ class Injected:
     identity: IdentityClient | None = None
     bearer: BearerVerifier | None = None
     graph_transport: httpx.BaseTransport | None = None
+    target_jobs: TargetJobs | None = None
 
 
 def seed_settings(settings: Settings) -> AppSettings:
@@ -108,6 +114,8 @@ class Runtime:
             repositories.sessions, secure=settings.public_url.startswith("https://")
         )
         self.runs: RunRepository = repositories.runs
+        #: Where alerts about unattended runs are e-mailed (the Settings' e-mail alerts page).
+        self.alert_mail = AlertMailRepository(self.database, self.secret_box)
         self.clients = Clients(
             settings,
             self.app_settings,
@@ -146,6 +154,29 @@ class Runtime:
             journal=self.journal,
         )
         self.run_manager.mark_interrupted()  # runs a stopped process left RUNNING
+        #: Targets' runs (Run now, the schedules): on Celery when a broker is set, else on a
+        #: small thread pool here; the scheduler fires each due slot once (`engine.schedules`);
+        #: the admins are e-mailed when a run needs a person (`wiring.alerting`).
+        self.target_jobs: TargetJobs = injected.target_jobs or target_jobs(
+            settings,
+            self.database,
+            transport=injected.graph_transport,
+            on_finished=alert_admins(settings, self.alert_mail),
+        )
+        self.schedules: Schedules = open_schedules(settings, self.database, self.target_jobs)
+        if isinstance(self.target_jobs, EmbeddedJobs):  # their jobs died with the last serve
+            self.schedules.repository.abandon_running(ABANDONED_TARGET_RUN)
+        self.scheduler: SchedulerThread | None = (
+            SchedulerThread(self.schedules, settings.scheduler_interval).start()
+            if any(t.schedule for t in settings.targets)
+            else None
+        )
+
+    @property
+    def targets_refused(self) -> str | None:
+        """Why no target can run from here (no app sign-in), or None when they can."""
+        jobs = self.target_jobs
+        return jobs.reason if isinstance(jobs, RefusedJobs) else None
 
     @property
     def redirect_uri(self) -> str:
@@ -198,6 +229,9 @@ class Runtime:
             self.plans.forget(key)
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.target_jobs.shutdown(wait=False)
         self.run_manager.shutdown(SHUTDOWN_WAIT_S)
         self.clients.close()
         if self._owns_database:

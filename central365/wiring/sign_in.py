@@ -31,6 +31,24 @@ _STORED_WITHOUT_CERTIFICATE = (
 )
 
 
+#: Said wherever the app signs in with a secret and no certificate (the CLI's targets, the
+#: Settings page): a secret is allowed, but a certificate is the way to run unattended.
+SECRET_WARNING = (
+    "The app signs in with a client secret: a certificate is safer for unattended runs (a "
+    "secret is a password that is copied as easily as it is pasted), so add one and remove "
+    "the secret when you can."
+)
+
+
+def secret_warning(sign_in: SignIn) -> str | None:
+    """`SECRET_WARNING` when app sign-in rests on a client secret alone, else None."""
+    credential = sign_in.credential
+    uses_certificate = credential.certificate_file is not None or bool(credential.certificate_pem)
+    if sign_in.mode is SignInMode.APP and credential.secret and not uses_certificate:
+        return SECRET_WARNING
+    return None
+
+
 def msal_credential(credential: Credential) -> ClientCredential:
     """The client secret, or msal's certificate credential (a certificate wins over a secret).
 

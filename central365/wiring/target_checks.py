@@ -4,7 +4,9 @@ Each problem is one sentence starting with the key at fault (`targets.staff.sche
 a person fixes all of them in one go, as with the other settings (`config.load_settings`).
 
 Rules: a name of letters, digits, `-` and `_`; `mailboxes` (addresses or object ids, no
-repeats) or `group` (the Entra group's object id), never both; `folder` a name Graph takes
+repeats), `group` (the Entra group's object id) or `me = true` (the signed-in person), exactly
+one; a target of the signed-in person has no `schedule` (an unattended run has nobody signed
+in); `folder` a name Graph takes
 (default: the top-level `folder` setting); `states` among new and update (default both);
 `schedule` a five-field cron expression (minute hour day-of-month month day-of-week), checked
 with croniter; `timezone` an IANA name (`Europe/London`), required with a schedule.
@@ -26,9 +28,9 @@ from central365.core.targets import SyncTarget
 from central365.wiring.checks import GUID, MAILBOX, MAX_FOLDER_NAME
 
 #: The keys a target table may have.
-TARGET_KEYS = ("mailboxes", "group", "folder", "states", "schedule", "timezone")
+TARGET_KEYS = ("mailboxes", "group", "me", "folder", "states", "schedule", "timezone")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_EXAMPLE = 'e.g. mailboxes = ["ann@contoso.com"] or group = "<Entra group id>"'
+_EXAMPLE = 'e.g. mailboxes = ["ann@contoso.com"], group = "<Entra group id>" or me = true'
 
 
 def parse_targets(raw: Any, default_folder: str) -> tuple[tuple[SyncTarget, ...], list[str]]:
@@ -57,11 +59,18 @@ def _target(name: str, table: Any, default_folder: str) -> tuple[SyncTarget | No
     ]
     mailboxes = _mailboxes(where, table.get("mailboxes"), problems)
     group = _group(where, table.get("group"), problems)
-    if not problems and bool(mailboxes) == (group is not None):
+    me = _me(where, table.get("me", False), problems)
+    chosen = [bool(mailboxes), group is not None, me].count(True)
+    if not problems and chosen != 1:
         problems.append(
-            f"{where}: give its mailboxes or one group, not both ({_EXAMPLE})."
-            if mailboxes
-            else f"{where}: name its mailboxes or its group ({_EXAMPLE})."
+            f"{where}: give its mailboxes, one group or me = true, only one of them ({_EXAMPLE})."
+            if chosen
+            else f"{where}: name its mailboxes, its group or me = true ({_EXAMPLE})."
+        )
+    if me and "schedule" in table:
+        problems.append(
+            f"{where}.schedule: a target of the signed-in person runs only when they run it "
+            "(sync --target); schedule a target of mailboxes or of a group instead."
         )
     folder = _folder(where, table.get("folder", default_folder), problems)
     states = _states(where, table.get("states", ["new", "update"]), problems)
@@ -74,7 +83,7 @@ def _target(name: str, table: Any, default_folder: str) -> tuple[SyncTarget | No
     if problems:
         return None, problems
     return (
-        SyncTarget(name, folder, mailboxes, group, states, schedule, timezone),
+        SyncTarget(name, folder, mailboxes, group, states, schedule, timezone, me=me),
         [],
     )
 
@@ -111,6 +120,15 @@ def _group(where: str, raw: Any, problems: list[str]) -> str | None:
         )
         return None
     return raw.strip()
+
+
+def _me(where: str, raw: Any, problems: list[str]) -> bool:
+    if not isinstance(raw, bool):
+        problems.append(
+            f"{where}.me must be true (the signed-in person's own mailbox) or left out."
+        )
+        return False
+    return raw
 
 
 def _folder(where: str, raw: Any, problems: list[str]) -> str:

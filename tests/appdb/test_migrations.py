@@ -27,9 +27,13 @@ TABLES = {
     "journal_writes",
     "folder_caches",
     "folder_cache_contacts",
+    "schedules",
+    "target_runs",
+    "target_run_mailboxes",
+    "alert_mail",
 }
 #: The newest migration: a new one changes this on purpose.
-HEAD = "0007_sync_policies"
+HEAD = "0007_alert_mail"
 
 
 def _state(url: str) -> tuple[set[str], str | None]:

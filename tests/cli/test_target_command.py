@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from central365.appdb import ScheduleRepository, TargetRunStatus, TargetTrigger, open_database
 from central365.cli import app as cli_app
 from central365.core.model import CANONICAL_COLUMNS
 from central365.sandbox.identity import IdentityConfig
@@ -40,7 +41,8 @@ def settings(tmp_path: Path) -> Path:
         f'database_url = "sqlite:///{tmp_path / "app.db"}"\n'
         f'[targets.pair]\nmailboxes = ["{ANN}", "{BOB}"]\n'
         f'[targets.staff]\ngroup = "{STAFF}"\nstates = ["new"]\n'
-        f'[targets.empty]\ngroup = "{EMPTY}"\n',
+        f'[targets.empty]\ngroup = "{EMPTY}"\n'
+        '[targets.mine]\nme = true\nfolder = "Mine"\n',
         encoding="utf-8",
     )
     return file
@@ -61,7 +63,7 @@ def invoke(settings: Path, *args: str, **env: str) -> tuple[int, str, str]:
         (
             ("--target", "nightly", "--yes"),
             {},
-            "No target is called nightly: the settings file has pair, staff, empty.",
+            "No target is called nightly: the settings file has pair, staff, empty, mine.",
         ),
         (("--target", "pair", "--key", "1"), {}, "leave out --all, --state, --key and --dry-run"),
         (("--target", "pair"), {}, "Refusing to synchronise without confirmation"),
@@ -69,6 +71,28 @@ def invoke(settings: Path, *args: str, **env: str) -> tuple[int, str, str]:
             ("--target", "pair", "--yes"),
             {"CENTRAL365_AUTH": "device", "CENTRAL365_CLIENT_ID": "app"},
             "Targets need app sign-in",
+        ),
+        (
+            ("--target", "mine", "--yes"),
+            {
+                "CENTRAL365_AUTH": "app",
+                "CENTRAL365_TENANT_ID": "contoso.test",
+                "CENTRAL365_CLIENT_ID": "app",
+                "CENTRAL365_CLIENT_SECRET": "s",
+                "CENTRAL365_MAILBOX": ANN,
+            },
+            "Target mine is the signed-in person's own mailbox: run it with device sign-in",
+        ),
+        (
+            ("--target", "pair"),
+            {
+                "CENTRAL365_AUTH": "app",
+                "CENTRAL365_TENANT_ID": "contoso.test",
+                "CENTRAL365_CLIENT_ID": "app",
+                "CENTRAL365_CLIENT_SECRET": "s",
+                "CENTRAL365_MAILBOX": ANN,
+            },
+            "Warning: The app signs in with a client secret: a certificate is safer",
         ),
     ],
 )
@@ -120,3 +144,28 @@ def test_a_group_target_runs_and_prints_its_table_then_its_json(
     code, _, err = invoke(settings, "--target", "empty", "--yes", CENTRAL365_GRAPH_URL=sandbox.url)
     assert code == 2
     assert f"The group {EMPTY} of target empty has no users" in " ".join(err.split())
+    database = open_database(f"sqlite:///{settings.parent / 'app.db'}")
+    try:
+        runs = ScheduleRepository(database).target_runs()
+    finally:
+        database.dispose()
+    assert [(r.target, r.trigger, r.status) for r in runs] == [
+        ("pair", TargetTrigger.COMMAND, TargetRunStatus.FINISHED),
+        ("staff", TargetTrigger.COMMAND, TargetRunStatus.FINISHED),
+    ]
+    assert [(m.mailbox, m.created) for m in runs[1].mailboxes] == [(ANN, 3), (BOB, 3)]
+    assert all(m.run_id is not None for r in runs for m in r.mailboxes)
+
+
+@pytest.mark.e2e
+def test_a_target_of_the_signed_in_person_writes_their_own_mailbox(
+    settings: Path, sandbox: SandboxServer
+) -> None:
+    code, out, err = invoke(
+        settings, "--target", "mine", "--yes", "--json", CENTRAL365_GRAPH_URL=sandbox.url
+    )
+    assert code == 0, err
+    [mailbox] = json.loads(out)["mailboxes"]
+    assert (mailbox["created"], mailbox["error"]) == (3, None)
+    folders = sandbox.store.list_folders(ANN)  # the sandbox's `me` is its default mailbox
+    assert "Mine" in [f["displayName"] for f in folders]

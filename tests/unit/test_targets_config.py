@@ -71,15 +71,12 @@ def test_no_targets_by_default_and_an_unknown_name_lists_the_known(tmp_path: Pat
 
 def test_mailboxes_or_a_group_never_both_nor_neither(tmp_path: Path) -> None:
     both = problems(tmp_path, f'[targets.t]\nmailboxes = ["a@b.test"]\ngroup = "{GROUP}"\n')
+    example = 'e.g. mailboxes = ["ann@contoso.com"], group = "<Entra group id>" or me = true'
     assert both == [
-        "targets.t: give its mailboxes or one group, not both (e.g. mailboxes = "
-        '["ann@contoso.com"] or group = "<Entra group id>").'
+        f"targets.t: give its mailboxes, one group or me = true, only one of them ({example})."
     ]
     neither = problems(tmp_path, '[targets.t]\nfolder = "X"\n')
-    assert neither == [
-        'targets.t: name its mailboxes or its group (e.g. mailboxes = ["ann@contoso.com"] or '
-        'group = "<Entra group id>").'
-    ]
+    assert neither == [f"targets.t: name its mailboxes, its group or me = true ({example})."]
 
 
 def test_every_problem_of_every_target_is_reported_together(tmp_path: Path) -> None:
@@ -102,7 +99,7 @@ mailboxes = ["a@b.test"]
 """,
     )
     assert found == [
-        "targets.staff.colour: unknown key; a target has mailboxes, group, folder, states, "
+        "targets.staff.colour: unknown key; a target has mailboxes, group, me, folder, states, "
         "schedule, timezone.",
         "targets.staff.mailboxes: 'not-an-address' is not a mailbox address (name@domain) or an "
         "object id.",
@@ -166,3 +163,36 @@ def test_target_problems_come_with_the_other_settings_problems(tmp_path: Path) -
     text = caught.value.full_message()
     assert "targets.t.mailboxes: 'nope'" in text
     assert "CENTRAL365_TIMEOUT" in text and "CENTRAL365_CENTRAL is not set" in text
+
+
+def test_a_target_of_the_signed_in_person(tmp_path: Path) -> None:
+    settings = load_settings(ENV, settings_file(tmp_path, "[targets.mine]\nme = true\n"))
+    assert target_named(settings, "mine") == SyncTarget("mine", "Top Folder", me=True)
+    found = problems(
+        tmp_path,
+        f"""
+[targets.both]
+me = true
+group = "{GROUP}"
+
+[targets.nightly]
+me = true
+schedule = "0 2 * * *"
+timezone = "UTC"
+
+[targets.word]
+me = "yes"
+""",
+    )
+    assert any(
+        p.startswith("targets.both: give its mailboxes, one group or me = true") for p in found
+    )
+    assert any(
+        p.startswith("targets.nightly.schedule: a target of the signed-in person runs only")
+        for p in found
+    )
+    assert "targets.word.me must be true (the signed-in person's own mailbox) or left out." in found
+    with pytest.raises(ValueError, match="exactly one"):
+        SyncTarget("x", "F", ("a@b.test",), me=True)
+    with pytest.raises(ValueError, match="only when they run it"):
+        SyncTarget("x", "F", me=True, schedule="0 2 * * *", timezone="UTC")

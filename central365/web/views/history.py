@@ -2,18 +2,27 @@
 
 An admin sees every run; anyone else the runs into the mailboxes they may act on or own
 (`Access.visible_mailboxes`), and a 403 for another's run.
+
+A target's run (scheduled, Run now) is shown as one run with its mailboxes: the mailbox runs
+of one target run on a page are grouped under a row for the target run, which links to its
+own page (`/history/targets/{id}`: every mailbox with its outcome, including those that never
+got a run of their own — refused before writing, or still queued).  Each mailbox keeps its
+own run page.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from central365.appdb import RunRecord, ScheduleRepository, TargetRunRecord
 from central365.web.deps import CallerAccess, PageNumber, RunId, RuntimeDep, SignedIn
+from central365.web.errors import Forbidden, PageNotFound
 from central365.web.pages import render_page
-from central365.web.roles import denied_advice
+from central365.web.roles import Role, denied_advice
 from central365.web.views.runs import visible_run
 
 router = APIRouter(include_in_schema=False)
@@ -42,10 +51,79 @@ def history(
         "history.html",
         {
             "runs": runs,
+            "entries": grouped(runtime.schedules.repository, runs),
             "page": page,
             "pages": pages,
             "total": total,
             "every_run": mailboxes is None,
+        },
+        user_name=caller.user.name,
+        csrf_token=caller.csrf_token,
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row group of History: a plain run, or a target run with its mailboxes' runs."""
+
+    run: RunRecord | None = None
+    target_run: TargetRunRecord | None = None
+    runs: tuple[RunRecord, ...] = ()
+
+
+def grouped(schedules: ScheduleRepository, runs: list[RunRecord]) -> list[HistoryEntry]:
+    """The page's runs with each target run's mailbox runs gathered where its first appears."""
+    owners = schedules.target_run_of([r.id for r in runs])
+    target_runs = {i: schedules.target_run(i) for i in set(owners.values())}
+    members: dict[int, list[RunRecord]] = {}
+    entries: list[HistoryEntry | int] = []
+    for run in runs:
+        owner = owners.get(run.id)
+        if owner is None or target_runs.get(owner) is None:
+            entries.append(HistoryEntry(run=run))
+            continue
+        if owner not in members:
+            members[owner] = []
+            entries.append(owner)
+        members[owner].append(run)
+    return [
+        e
+        if isinstance(e, HistoryEntry)
+        else HistoryEntry(target_run=target_runs[e], runs=tuple(members[e]))
+        for e in entries
+    ]
+
+
+@router.get("/history/targets/{target_run_id}")
+def history_target_run(
+    request: Request,
+    target_run_id: RunId,
+    caller: SignedIn,
+    access: CallerAccess,
+    runtime: RuntimeDep,
+) -> Response:
+    found = runtime.schedules.target_run(target_run_id)
+    if found is None:
+        raise PageNotFound(f"There is no target run {target_run_id}.")
+    mailboxes = [m for m in found.mailboxes if access.may_see_run(m.mailbox)]
+    if found.mailboxes and not mailboxes:
+        raise Forbidden(
+            f"Target run {target_run_id} wrote into other people's mailboxes: only people with "
+            f"the {Role.ADMIN.value} role see every run.",
+            role=Role.ADMIN.value,
+        )
+    if not found.mailboxes and access.visible_mailboxes is not None:
+        raise Forbidden(
+            f"Only people with the {Role.ADMIN.value} role see target run {target_run_id}.",
+            role=Role.ADMIN.value,
+        )
+    return render_page(
+        request,
+        "history_target_run.html",
+        {
+            "target_run": found,
+            "mailboxes": mailboxes,
+            "every_mailbox": len(mailboxes) == len(found.mailboxes),
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,

@@ -72,6 +72,7 @@ from central365.web.uploads import (
     text_problem,
 )
 from central365.wiring.settings import field_policies_of, guard_thresholds_of
+from central365.wiring.sign_in import SECRET_WARNING
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ def _page(
             error=scope_error,
         ),
         "not_needed": NOT_NEEDED,
+        "SECRET_WARNING": SECRET_WARNING,
         "guard_fields": GUARD_FIELDS,
         "guards": guards or shown_values(guard_thresholds_of(runtime.settings, app)),
         "policy_rows": policy_rows(),
