@@ -21,7 +21,6 @@ from central365.engine.jobs import (
     OnTargetFinished,
     RetryLater,
     expand_target,
-    log_target_finished,
     run_mailbox_job,
 )
 from central365.wiring.jobs import job_openers
@@ -35,7 +34,7 @@ def register_tasks(
     settings: Settings,
     database: Database,
     *,
-    on_finished: OnTargetFinished = log_target_finished,
+    on_finished: OnTargetFinished | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
     """Put central365's two tasks on `app`, running over `settings`' targets and `database`
