@@ -45,6 +45,12 @@ APP_SIGN_IN_ONLY = (
 )
 
 
+def target_finished_hook(settings: Settings) -> OnTargetFinished:
+    """What is told when a target run ends (the admins' e-mail goes here): for now one log
+    line.  Every runner and scheduler takes its hook from this one place."""
+    return log_target_finished
+
+
 def holder_name(role: str) -> str:
     """Who holds a folder's lease, as a refused run names it: role, host and process."""
     return f"central365 {role} on {socket.gethostname()} (process {os.getpid()})"
@@ -60,7 +66,7 @@ def job_openers(
     *,
     role: str = "worker",
     transport: httpx.BaseTransport | None = None,
-    on_finished: OnTargetFinished = log_target_finished,
+    on_finished: OnTargetFinished | None = None,
 ) -> JobOpeners:
     """The engine's openers for the targets of `settings`, over `database`.
 
@@ -125,7 +131,7 @@ def job_openers(
         hold_run=holder_of,
         resolve=resolve,
         repository=ScheduleRepository(database),
-        on_finished=on_finished,
+        on_finished=on_finished or target_finished_hook(settings),
     )
 
 
@@ -134,7 +140,7 @@ def target_jobs(
     database: Database,
     *,
     transport: httpx.BaseTransport | None = None,
-    on_finished: OnTargetFinished = log_target_finished,
+    on_finished: OnTargetFinished | None = None,
 ) -> TargetJobs:
     """Celery when a broker is set (the workers run the jobs), else a thread pool here."""
     if not settings.targets:
@@ -176,4 +182,9 @@ class RefusedJobs:
 
 def open_schedules(settings: Settings, database: Database, jobs: TargetJobs) -> Schedules:
     """The Schedules API over the settings' targets and the application database."""
-    return Schedules(settings.targets, ScheduleRepository(database), jobs)
+    return Schedules(
+        settings.targets,
+        ScheduleRepository(database),
+        jobs,
+        on_finished=target_finished_hook(settings),
+    )

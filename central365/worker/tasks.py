@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
+
 from central365.appdb import Database
 from central365.config import Settings
 from central365.engine.jobs import (
     OnTargetFinished,
     RetryLater,
     expand_target,
-    log_target_finished,
     run_mailbox_job,
 )
 from central365.wiring.jobs import job_openers
@@ -33,10 +34,14 @@ def register_tasks(
     settings: Settings,
     database: Database,
     *,
-    on_finished: OnTargetFinished = log_target_finished,
+    on_finished: OnTargetFinished | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> None:
-    """Put central365's two tasks on `app`, running over `settings`' targets and `database`."""
-    openers = job_openers(settings, database, role="worker", on_finished=on_finished)
+    """Put central365's two tasks on `app`, running over `settings`' targets and `database`
+    (`transport`: Graph's, borrowed; tests pass the in-process sandbox)."""
+    openers = job_openers(
+        settings, database, role="worker", on_finished=on_finished, transport=transport
+    )
     targets = {t.name: t for t in settings.targets}
     attempts = settings.job_attempts
 
@@ -86,9 +91,13 @@ def register_tasks(
             raise task.retry(countdown=retry.delay) from None
         return outcome.to_json()
 
-    app.task(name=EXPAND_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)(expand)
+    # shared=False: Celery would otherwise give these closures to every app made later
+    app.task(name=EXPAND_TASK, bind=True, shared=False, acks_late=True, reject_on_worker_lost=True)(
+        expand
+    )
     app.task(
         name=MAILBOX_TASK,
+        shared=False,
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,

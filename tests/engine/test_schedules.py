@@ -3,6 +3,7 @@ fires each due slot once — also with two schedulers sharing the database."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from central365.appdb import (
 )
 from central365.core.targets import SyncTarget
 from central365.engine.schedules import (
+    SchedulerThread,
     Schedules,
     TargetBusy,
     UnknownTarget,
@@ -176,3 +178,24 @@ def test_a_scheduler_down_for_long_skips_the_stale_slot(database: Database) -> N
 
     assert schedules.tick() == [] and jobs.started == []
     assert [r.id for r in schedules.target_runs("staff")] == []
+
+
+def test_two_scheduler_threads_racing_fire_a_slot_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    migrate(url)
+    clock = Clock(datetime(2025, 1, 10, 9, 0, tzinfo=UTC))
+    jobs = RecordingJobs()
+    opened = [open_database(url) for _ in range(2)]  # each scheduler its own engine
+    schedules = [
+        Schedules([STAFF], ScheduleRepository(db, clock), jobs, clock=clock) for db in opened
+    ]
+    schedules[0].tick()  # first sight: the current slot counts as fired
+    clock.now = datetime(2025, 1, 11, 2, 0, 5, tzinfo=UTC)
+    threads = [SchedulerThread(s, 0.005).start() for s in schedules]
+    time.sleep(0.5)
+    for thread in threads:
+        thread.stop()
+    for db in opened:
+        db.dispose()
+
+    assert len(jobs.started) == 1
