@@ -27,8 +27,10 @@ from central365.core.ports import (
     RunLimited,
     RunLimits,
     SourceRows,
+    UndoJournal,
     WaitCallback,
 )
+from central365.core.undo import UndoPlan
 from central365.engine.collector import cycle_collector_paused
 from central365.engine.deletion import (
     DeleteOutcome,
@@ -38,6 +40,7 @@ from central365.engine.deletion import (
 )
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 from central365.engine.plan_memo import PlanMemo
+from central365.engine.undoing import UndoOutcome, read_undo, write_undo
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +304,43 @@ class SyncService:
                 return outcome
             _limit(folder, limits, limited)
             return delete_contacts(folder, office365_ids, on_result, journal)
+        finally:
+            for side in limited:
+                side.limit_run(None)
+
+    def plan_undo(self, run_id: int, journal: UndoJournal) -> UndoPlan:
+        """What undoing run `run_id` (a run into this folder) would do now (`core.undo`)."""
+        return read_undo(self.mailbox, self.folder_name, run_id, journal)
+
+    def undo(
+        self,
+        run_id: int,
+        reader: UndoJournal,
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        journal: JournalRun | None = None,
+        on_plan: Callable[[UndoPlan], None] | None = None,
+    ) -> UndoOutcome:
+        """Undo run `run_id`: plan it again from the folder as it is now, then write it.
+
+        Batched like a sync and under the same deadline; `on_plan` is told the fresh plan
+        before anything is written.  `journal`: the undo's run, each write journalled as its
+        answer is read (the undo can be undone in turn).  The folder's lease and the History
+        run (`RunRepository.start(..., undoes=run_id)`) are the caller's.
+        """
+        limits = RunLimits(self.run_deadline, on_wait)
+        limited: list[RunLimited] = []
+
+        def limit(side: object) -> None:
+            _limit(side, limits, limited)
+
+        try:
+            limit(self.mailbox)
+            planned = self.plan_undo(run_id, reader)
+            if on_plan is not None:
+                on_plan(planned)
+            return write_undo(self.mailbox, self.folder_name, planned, on_result, journal, limit)
         finally:
             for side in limited:
                 side.limit_run(None)
