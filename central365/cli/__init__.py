@@ -1,16 +1,16 @@
-"""The `central365` command line: plan, sync, folders, serve, sandbox, demo.
+"""The `central365` command line: plan, sync, undo, history, folders, serve, sandbox, demo.
 
 `app` frames every command (global options, the one error translator); the commands live in
-`plan_commands` (plan, sync, folders), `history_commands` (history) and `server_commands`
-(sandbox, serve, demo), which register themselves on it when imported here.
+`plan_commands` (plan, sync, folders), `history_commands` (history), `undo_commands` (undo)
+and `server_commands` (sandbox, serve, demo), which register themselves on it when imported here.
 """
 
 from __future__ import annotations
 
-from central365.cli import history_commands, plan_commands, server_commands
+from central365.cli import history_commands, plan_commands, server_commands, undo_commands
 from central365.cli.app import app
 
-__all__ = ["app", "history_commands", "main", "plan_commands", "server_commands"]
+__all__ = ["app", "history_commands", "main", "plan_commands", "server_commands", "undo_commands"]
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -30,6 +30,7 @@ from central365.appdb.leases import Lease, LeaseRepository
 from central365.config import Settings
 from central365.core.errors import Central365Error, ConfigError
 from central365.core.journal import JournalContact, RunSummary
+from central365.core.model import WriteResult
 from central365.core.ports import JournalReader
 from central365.engine.journaling import JournalRun
 from central365.engine.service import SyncOutcome
@@ -95,7 +96,17 @@ class CliRun:
     def finish(self, outcome: SyncOutcome) -> None:
         """Store every outcome and end the run (failed when it stopped before the end)."""
         people = {item.key: (item.name, item.email) for item in outcome.planned.plan.items}
-        results = outcome.report.results
+        self.finish_results(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
+
+    def finish_results(
+        self,
+        results: Sequence[WriteResult],
+        people: Mapping[str, tuple[str, str]],
+        unwritten: int,
+        stop_reason: str,
+        again: str = "Synchronise them again to finish.",
+    ) -> None:
+        """Store these outcomes (`people`: name and email by Central id) and end the run."""
         self.runs.set_total(self.id, len(results), selected=len(results))
         self.runs.add_outcomes(
             self.id,
@@ -106,17 +117,17 @@ class CliRun:
                     email=people.get(r.key, ("", ""))[1],
                     outcome=r.outcome,
                     office365_id=r.office365_id,
-                    error=r.error,
+                    error=r.error or r.note,
                 )
                 for r in results
             ],
         )
-        if outcome.unwritten:
-            why = outcome.stop_reason.rstrip(".")
+        if unwritten:
+            why = stop_reason.rstrip(".")
             error = (
-                f"The run stopped before {outcome.unwritten:,} of its records were written"
+                f"The run stopped before {unwritten:,} of its records were written"
                 + (f": {why}." if why else ".")
-                + " Synchronise them again to finish."
+                + f" {again}"
             )
             self.runs.finish(self.id, RunStatus.FAILED, error)
         else:
@@ -126,13 +137,14 @@ class CliRun:
 
 @contextmanager
 def recorded_run(
-    database: Database, lease: Lease, mailbox: str, folder_name: str
+    database: Database, lease: Lease, mailbox: str, folder_name: str, undoes: int | None = None
 ) -> Iterator[CliRun]:
     """Record a RUNNING run for the block; end it FAILED or INTERRUPTED if the block raises
     before `CliRun.finish` was called.
 
     `lease` is the folder's lease this command holds: it names the run, so the homepage knows
     the run's writer is alive; runs of killed commands (lease lapsed) are marked interrupted.
+    `undoes`: the run this one undoes (`central365 undo`).
     """
     runs = RunRepository(database)
     runs.mark_abandoned()
@@ -142,6 +154,7 @@ def recorded_run(
         folder_name=folder_name,
         selected=0,
         hold_lock=False,
+        undoes=undoes,
     )
     LeaseRepository(database).attach_run(lease, record.id)
     run = CliRun(record.id, JournalRun(JournalRepository(database), record.id), runs)
