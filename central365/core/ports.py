@@ -190,6 +190,7 @@ class Journal(JournalReader, Protocol):
         """What the journal holds for the folder, by Central id."""
 
 
+@runtime_checkable
 class UndoJournal(Protocol):
     """What an undo reads of the journal: the run's before-images and the folder's records."""
 

@@ -40,7 +40,8 @@ from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.core.errors import Central365Error
 from central365.core.execute import Selection, select
 from central365.core.model import WriteResult
-from central365.core.ports import Journal
+from central365.core.ports import Journal, ResultCallback, UndoJournal, WaitCallback
+from central365.core.undo import UndoPlan
 from central365.engine.journaling import JournalRun
 from central365.engine.service import PlanReport, SyncService
 
@@ -82,6 +83,8 @@ class RunRequest:
     folder_name: str = ""
     #: Write even when the fresh plan trips a guard against mass changes (an admin allowed it).
     allow_mass_change: bool = False
+    #: Undo this run instead of synchronising (`SyncService.undo`; `selection` is unused).
+    undoes: int | None = None
 
 
 class _OutcomeWriter:
@@ -208,6 +211,7 @@ class RunManager:
                     folder_name=request.folder_name,
                     selected=selected,
                     lock_key=request.lock_key,
+                    undoes=request.undoes,
                 )
             except BaseException:
                 if lease is not None:
@@ -314,7 +318,10 @@ class RunManager:
         try:
             writer.start()
             with request.service_factory() as service:
-                stopped = self._sync(run_id, request, service, writer)
+                if request.undoes is not None:
+                    stopped = self._undo(run_id, request.undoes, request, service, writer)
+                else:
+                    stopped = self._sync(run_id, request, service, writer)
             status, error = (RunStatus.FAILED, stopped) if stopped else (RunStatus.FINISHED, None)
         except Central365Error as exc:
             error = exc.full_message().splitlines()[0] if exc.full_message() else INTERNAL_ERROR
@@ -328,11 +335,7 @@ class RunManager:
         self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
     ) -> str | None:
         """Synchronise; why the run stopped before writing everything, or None if it did not."""
-        mailbox, folder_name = service.mailbox.name, service.folder_name
-        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
-            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
-            with self._lock:
-                self._by_id[run_id].folder_name = folder_name
+        self._note_target(run_id, request, service)
         people: dict[str, tuple[str, str]] = {}
         bulk = request.selection.everything or bool(request.selection.states)
 
@@ -342,6 +345,61 @@ class RunManager:
             total = writes + len(skipped)
             self._runs.set_total(run_id, total, selected=total if bulk else None)
 
+        on_wait, on_result = self._reporters(run_id, people, writer)
+        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
+        outcome = service.sync(
+            request.selection,
+            on_result=on_result,
+            on_plan=on_plan,
+            on_wait=on_wait,
+            allow_mass_change=request.allow_mass_change,
+            journal=journal,
+        )
+        return _stopped(outcome.unwritten, outcome.stop_reason, "Synchronise them again to finish.")
+
+    def _undo(
+        self,
+        run_id: int,
+        undoes: int,
+        request: RunRequest,
+        service: SyncService,
+        writer: _OutcomeWriter,
+    ) -> str | None:
+        """Undo run `undoes` (its plan made again now); why it stopped early, or None."""
+        if not isinstance(self._journal, UndoJournal):
+            raise Central365Error("central365 cannot undo a run without its journal.")
+        self._note_target(run_id, request, service)
+        people: dict[str, tuple[str, str]] = {}
+
+        def on_plan(planned: UndoPlan) -> None:
+            people.update((item.key, (item.name, item.email)) for item in planned.items)
+            self._runs.set_total(run_id, len(planned.items), selected=len(planned.items))
+
+        on_wait, on_result = self._reporters(run_id, people, writer)
+        outcome = service.undo(
+            undoes,
+            self._journal,
+            on_result,
+            on_wait,
+            journal=JournalRun(self._journal, run_id),
+            on_plan=on_plan,
+        )
+        return _stopped(
+            outcome.unwritten, outcome.stop_reason, f"Undo run {undoes} again to finish."
+        )
+
+    def _note_target(self, run_id: int, request: RunRequest, service: SyncService) -> None:
+        """Record the mailbox and folder the opened service writes into, if not as asked."""
+        mailbox, folder_name = service.mailbox.name, service.folder_name
+        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
+            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
+            with self._lock:
+                self._by_id[run_id].folder_name = folder_name
+
+    def _reporters(
+        self, run_id: int, people: dict[str, tuple[str, str]], writer: _OutcomeWriter
+    ) -> tuple[WaitCallback, ResultCallback]:
+        """The run's wait and result callbacks: waits shown on the run page, outcomes queued."""
         waiting = threading.Event()
 
         def on_wait(reason: str, seconds: float) -> None:
@@ -363,27 +421,11 @@ class RunManager:
                     email=email,
                     outcome=result.outcome,
                     office365_id=result.office365_id,
-                    error=result.error,
+                    error=result.error or result.note,
                 )
             )
 
-        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
-        outcome = service.sync(
-            request.selection,
-            on_result=on_result,
-            on_plan=on_plan,
-            on_wait=on_wait,
-            allow_mass_change=request.allow_mass_change,
-            journal=journal,
-        )
-        if not outcome.unwritten:
-            return None
-        why = outcome.stop_reason
-        return (
-            f"The run stopped before {outcome.unwritten:,} of its records were written"
-            + (f": {why.rstrip('.')}." if why else ".")
-            + " Synchronise them again to finish."
-        )
+        return on_wait, on_result
 
     def _end(
         self,
@@ -417,6 +459,17 @@ class RunManager:
             active.done.set()
             with self._lock:
                 self._by_id.pop(run_id, None)
+
+
+def _stopped(unwritten: int, why: str, again: str) -> str | None:
+    """Why a run stopped before writing everything (None when it did not)."""
+    if not unwritten:
+        return None
+    return (
+        f"The run stopped before {unwritten:,} of its records were written"
+        + (f": {why.rstrip('.')}." if why else ".")
+        + f" {again}"
+    )
 
 
 def _selected_at_start(selection: Selection) -> int:
