@@ -156,7 +156,7 @@
       progress.dataset.total = run.total;
       progress.textContent = run.done + " of " + run.total;
     }
-    ["done", "total", "created", "updated", "failed", "skipped"].forEach(function (name) {
+    ["done", "total", "created", "updated", "deleted", "failed", "skipped"].forEach(function (name) {
       setText(root, '[data-count="' + name + '"]', Number(run[name]).toLocaleString("en-GB"));
     });
     root.dataset.status = run.status;
