@@ -145,7 +145,7 @@ def sync(
             folder_caches(settings, ctx.err.print) as caches,
             open_service(connection, auth, caches=caches) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext(None) if dry_run else _folder_lease(settings, mailbox) as held,
+            nullcontext(None) if dry_run else held_folder_lease(settings, mailbox) as held,
         ):
             planned = None if yes and not dry_run else _plan_now(service, settings, held)
             try:
@@ -218,7 +218,7 @@ def _plan_now(
 
 
 @contextmanager
-def _folder_lease(
+def held_folder_lease(
     settings: Settings, mailbox: str, folder_name: str | None = None, command: str = "sync"
 ) -> Iterator[tuple[Database, Lease]]:
     """Hold the folder's lease in the application database while this command writes; the

@@ -25,7 +25,7 @@ from central365.cli.app import (
     print_json,
 )
 from central365.cli.folder_cache import folder_caches
-from central365.cli.plan_commands import _folder_lease
+from central365.cli.plan_commands import held_folder_lease
 from central365.core.errors import Central365Error
 from central365.core.mapping import field_label
 from central365.core.model import Outcome
@@ -105,7 +105,7 @@ def undo(
                     if not _confirm(preview, run):
                         raise typer.Exit(EXIT_OK)
                 with (
-                    _folder_lease(settings, mailbox, run.folder_name, "undo") as held,
+                    held_folder_lease(settings, mailbox, run.folder_name, "undo") as held,
                     recorded_run(*held, mailbox, run.folder_name, undoes=run_id) as recorded,
                 ):
                     outcome = service.undo(

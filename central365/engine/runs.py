@@ -43,6 +43,7 @@ from central365.core.model import WriteResult
 from central365.core.ports import Journal, ResultCallback, UndoJournal, WaitCallback
 from central365.core.undo import UndoPlan
 from central365.engine.journaling import JournalRun
+from central365.engine.outcome_writer import OutcomeWriter
 from central365.engine.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ __all__ = [
 
 #: The longest an outcome waits in memory before it is written (seconds).
 FLUSH_INTERVAL = 0.5
-#: Outcomes written at once at most; a fuller queue is written without waiting.
-FLUSH_BATCH = 500
 INTERNAL_ERROR = "central365 hit an internal error; see the server log"
 SHUTDOWN_MESSAGE = (
     "central365 was stopped while this run was going; records without an outcome here may or "
@@ -87,79 +86,13 @@ class RunRequest:
     undoes: int | None = None
 
 
-class _OutcomeWriter:
-    """Queues a run's outcomes and writes them in groups from its own thread."""
-
-    def __init__(self, runs: RunRepository, run_id: int, interval: float) -> None:
-        self._runs = runs
-        self._run_id = run_id
-        self._interval = interval
-        self._pending: list[OutcomeRecord] = []
-        self._lock = threading.Lock()  # guards _pending
-        self._write_lock = threading.Lock()  # one write at a time, so order is kept
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"central365-run-{run_id}-outcomes", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def add(self, outcome: OutcomeRecord) -> None:
-        with self._lock:
-            self._pending.append(outcome)
-            full = len(self._pending) >= FLUSH_BATCH
-        if full:
-            self._wake.set()
-
-    def flush(self) -> bool:
-        """Write what is queued; on failure keep it queued for the next try.  True when done."""
-        with self._write_lock:
-            while True:
-                with self._lock:
-                    batch = self._pending[:FLUSH_BATCH]
-                    del self._pending[:FLUSH_BATCH]
-                if not batch:
-                    return True
-                try:
-                    self._runs.add_outcomes(self._run_id, batch)
-                except Exception:
-                    log.exception(
-                        "Could not record %d outcomes of run %d", len(batch), self._run_id
-                    )
-                    with self._lock:
-                        self._pending[:0] = batch
-                    return False
-
-    def close(self, attempts: int = 3) -> None:
-        """Stop the thread and write everything still queued (retrying a few times)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        for attempt in range(attempts):
-            if self.flush():
-                return
-            time.sleep(self._interval * (attempt + 1))
-        with self._lock:
-            lost = len(self._pending)
-        log.error("%d outcomes of run %d could not be recorded", lost, self._run_id)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            self.flush()
-
-
 @dataclass
 class _Active:
     run_id: int
     lock_key: str
     folder_name: str
     thread: threading.Thread
-    writer: _OutcomeWriter
+    writer: OutcomeWriter
     lease: KeptLease | None
     #: Set once the run's end is recorded; `done` once its end-of-run handler has returned too.
     recorded: threading.Event = field(default_factory=threading.Event)
@@ -224,7 +157,7 @@ class RunManager:
                 # its service and plans again; the fresh plan then sets the exact total.
                 self._runs.set_total(record.id, selected)
                 record = replace(record, total=selected)
-            writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
+            writer = OutcomeWriter(self._runs, record.id, self._flush_interval)
             thread = threading.Thread(
                 target=self._run,
                 args=(record.id, request, writer),
@@ -312,7 +245,7 @@ class RunManager:
 
     # -- the run's thread --------------------------------------------------------------------
 
-    def _run(self, run_id: int, request: RunRequest, writer: _OutcomeWriter) -> None:
+    def _run(self, run_id: int, request: RunRequest, writer: OutcomeWriter) -> None:
         status = RunStatus.FAILED
         error: str | None = INTERNAL_ERROR
         try:
@@ -332,7 +265,7 @@ class RunManager:
             self._end(run_id, request.lock_key, writer, status, error)
 
     def _sync(
-        self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
+        self, run_id: int, request: RunRequest, service: SyncService, writer: OutcomeWriter
     ) -> str | None:
         """Synchronise; why the run stopped before writing everything, or None if it did not."""
         self._note_target(run_id, request, service)
@@ -363,7 +296,7 @@ class RunManager:
         undoes: int,
         request: RunRequest,
         service: SyncService,
-        writer: _OutcomeWriter,
+        writer: OutcomeWriter,
     ) -> str | None:
         """Undo run `undoes` (its plan made again now); why it stopped early, or None."""
         if not isinstance(self._journal, UndoJournal):
@@ -397,7 +330,7 @@ class RunManager:
                 self._by_id[run_id].folder_name = folder_name
 
     def _reporters(
-        self, run_id: int, people: dict[str, tuple[str, str]], writer: _OutcomeWriter
+        self, run_id: int, people: dict[str, tuple[str, str]], writer: OutcomeWriter
     ) -> tuple[WaitCallback, ResultCallback]:
         """The run's wait and result callbacks: waits shown on the run page, outcomes queued."""
         waiting = threading.Event()
@@ -431,7 +364,7 @@ class RunManager:
         self,
         run_id: int,
         lock_key: str,
-        writer: _OutcomeWriter,
+        writer: OutcomeWriter,
         status: RunStatus,
         error: str | None,
     ) -> None:
