@@ -178,6 +178,12 @@ class JournalRepository:
                 for row in s.scalars(query)
             }
 
+    def wrote_any(self, run_id: int) -> bool:
+        """Whether the run journalled any write (without reading them all)."""
+        query = select(JournalWriteRow.id).where(JournalWriteRow.run_id == run_id).limit(1)
+        with self._db.session() as s, s.begin():
+            return s.scalar(query) is not None
+
     def writes(self, run_id: int) -> list[JournalWrite]:
         """Every contact the run wrote, in the order it wrote them."""
         return list(self._writes(run_id))

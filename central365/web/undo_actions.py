@@ -54,7 +54,7 @@ def undo_chance(runtime: Runtime, caller: Caller, run: RunRecord) -> UndoChance:
         )
     if run.status is RunStatus.RUNNING:
         return UndoChance(f"Run {run.id} is still running: undo it once it has ended.")
-    if not runtime.journal.writes(run.id):
+    if not runtime.journal.wrote_any(run.id):
         return UndoChance(f"Run {run.id} wrote no contact: there is nothing to undo.")
     try:
         granted = runtime.connector.token(caller.user, app).granted
