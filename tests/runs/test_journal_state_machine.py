@@ -1,7 +1,8 @@
 """The journal and undo as a Hypothesis state machine, on the in-memory folder and a SQLite journal.
 
 Random Central changes (a new record, an edit, an email change, a record made inactive), random
-Outlook edits and deletes, journalled runs (sync all) and undos of the last run.  After every
+Outlook edits and deletes, journalled runs (sync all, or deleting chosen contacts) and undos of
+the last run.  After every
 step:
 
 - the journal agrees with the folder: each record it holds names a contact that is there with
@@ -191,6 +192,25 @@ class JournalMachine(RuleBasedStateMachine):
             journal=JournalRun(self.journal, run_id),
         )
         assert outcome.report.failed == 0 and outcome.journal_failures == 0
+        self.wrote(run_id)
+        self.before_last = before
+
+    @precondition(lambda self: bool(self._anchored()))
+    @rule(data=st.data())
+    def delete_run(self, data: st.DataObject) -> None:
+        """A run that deletes chosen contacts (as an admin deleting orphans would)."""
+        chosen = data.draw(
+            st.lists(
+                st.sampled_from(self._anchored()), min_size=1, max_size=2, unique_by=lambda c: c.id
+            )
+        )
+        before = self.by_anchor()
+        run_id = self.start()
+        outcome = self.service().delete(
+            [c.id for c in chosen], journal=JournalRun(self.journal, run_id)
+        )
+        assert outcome.report.failed == 0 and outcome.journal_failures == 0
+        assert not {c.anchor for c in chosen} & set(self.by_anchor())
         self.wrote(run_id)
         self.before_last = before
 
