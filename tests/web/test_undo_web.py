@@ -114,3 +114,23 @@ def test_in_app_only_mode_only_a_sync_role_may_undo(web: Web, world: World) -> N
     token = pat.csrf("/history")
     assert pat.client.post(f"/history/{run_id}/undo", data={"csrf_token": token}).status_code == 403
     assert "ada@example.com" in emails(world)
+
+
+def test_the_api_previews_and_starts_an_undo(signed_in: Web, world: World) -> None:
+    run_id = start(signed_in, key=["1"])
+    preview = signed_in.client.get(f"/api/runs/{run_id}/undo")
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert (body["undoes"], body["dry_run"], body["deleted"]) == (run_id, True, 1)
+    assert [(i["key"], i["action"], i["outcome"]) for i in body["items"]] == [("1", "delete", None)]
+    token = signed_in.csrf("/history")
+    assert signed_in.client.post(f"/api/runs/{run_id}/undo").status_code == 403  # no CSRF
+    started = signed_in.client.post(f"/api/runs/{run_id}/undo", headers={"X-CSRF-Token": token})
+    assert started.status_code == 202, started.text
+    undo_id = started.json()["id"]
+    signed_in.wait_run(undo_id)
+    assert "ada@example.com" not in emails(world)
+    progress = signed_in.client.get(f"/api/runs/{undo_id}").json()
+    assert (progress["undoes"], progress["deleted"]) == (run_id, 1)
+    refused = signed_in.client.get(f"/api/runs/{undo_id + 1}/undo")
+    assert refused.status_code == 404
