@@ -74,7 +74,9 @@ def write_undo(
         folder = mailbox.folder(FolderInfo(info.id, folder_name))
         limit(folder)
         written = folder.write(writes, on_result)
-    position = {item.key: n for n, item in enumerate(planned.items) if item.key in items}
+    position = {
+        item.key: n for n, item in enumerate(planned.items) if item.action is not UndoAction.SKIP
+    }
     in_order = sorted(
         [*skipped, *((position.get(r.key, len(planned.items)), r) for r in written)],
         key=lambda pair: pair[0],

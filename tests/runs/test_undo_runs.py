@@ -6,16 +6,18 @@ from __future__ import annotations
 from central365.appdb import Database, JournalRepository, RunRepository
 from central365.core.execute import Selection
 from central365.core.journal import JournalAction
-from central365.core.mapping import synced_values
+from central365.core.mapping import anchor_property, synced_values
 from central365.core.model import CentralContact, FolderContact, Outcome
 from central365.core.undo import (
     ALREADY_DELETED,
     HAS_CONTACT_AGAIN,
+    TWICE,
     UndoAction,
     changed_since,
     written_again,
 )
 from central365.engine.journaling import JournalRun
+from central365.engine.serialize import undo_json
 from central365.engine.service import SyncService
 from central365.mailstore.store import SandboxStore
 from central365.memory import InMemoryMailbox, InMemorySource
@@ -169,3 +171,34 @@ def test_an_undo_of_a_delete_written_again_names_the_run(
     _, results = world.undo(deleting)
     assert results == [("1", Outcome.CREATED, None)]
     assert len(world.contacts()) == 1
+
+
+def test_two_deleted_contacts_of_one_record_come_back_as_one_in_plan_order(
+    database: Database, store: SandboxStore
+) -> None:
+    world = World(database, store)
+    world.sync([person(1)])
+    (original,) = world.contacts().values()
+    info = world.mailbox.find_folder(FOLDER)
+    assert info is not None
+    twin = {"givenName": "Twin", "emailAddresses": [{"address": "twin@example.com"}]}
+    twin_id = store.create_contact(MAILBOX, info.id, {**twin, **anchor_property("1")})["id"]
+    deleting = world.start()
+    world.service([]).delete([original.id, twin_id], journal=JournalRun(world.journal, deleting))
+    assert world.contacts() == {}
+    undo_id = world.start(undoes=deleting)
+    outcome = world.service([]).undo(
+        deleting, world.journal, journal=JournalRun(world.journal, undo_id)
+    )
+    assert [(r.key, r.outcome, r.error) for r in outcome.report.results] == [
+        ("1", Outcome.CREATED, None),
+        ("1", Outcome.SKIPPED, TWICE),
+    ]
+    shown = undo_json(outcome.planned, outcome.report, run_id=undo_id)
+    assert [(i["action"], i["outcome"]) for i in shown["items"]] == [
+        ("recreate", "created"),
+        ("skip", "skipped"),
+    ]
+    assert (shown["recreated"], shown["skipped"]) == (1, 1)
+    (back,) = world.contacts().values()
+    assert synced_values(back) == synced_values(original)
