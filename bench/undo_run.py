@@ -8,12 +8,12 @@ Against one sandbox (Outlook's throttling model on, `latency-ms` per HTTP reques
 2. Central changes half of them; a journalled sync updates those (run B);
 3. the undo of B is previewed (its plan: the folder read, nothing written), then executed:
    each updated contact gets its before-image back (PATCH in `$batch`es);
-4. the undo of A deletes every contact A created that is unchanged since (DELETE in `$batch`es);
-   for comparison, the obvious loop deletes another folder's `count` contacts one DELETE per
+4. in another folder, a journalled sync creates `count` contacts and its undo deletes them all
+   (DELETE in `$batch`es); for comparison, the obvious loop deletes another folder's `count` contacts one DELETE per
    contact on 4 threads (as many as Outlook allows at once).
 
 Prints HTTP requests (counted by the sandbox), wall time and contacts/s for each step, and checks
-the folder ends as it should (restored values, then empty).
+each folder ends as it should (restored values; empty).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from central365.sandbox.server import SandboxServer
 
 MAILBOX = "bench@contoso.test"
 FOLDER = "Undo bench"
+CREATED_FOLDER = "Undo bench, creates"
 TOKEN = "bench-token"
 
 
@@ -77,11 +78,11 @@ def main() -> None:
     runs, journal = RunRepository(database), JournalRepository(database)
     rows: list[tuple[str, float, int, int]] = []
 
-    def start(undoes: int | None = None) -> int:
+    def start(undoes: int | None = None, folder: str = FOLDER) -> int:
         return runs.start(
             started_by="bench",
             mailbox=MAILBOX,
-            folder_name=FOLDER,
+            folder_name=folder,
             selected=0,
             hold_lock=False,
             undoes=undoes,
@@ -95,12 +96,12 @@ def main() -> None:
         connect(sandbox.url, MAILBOX, StaticTokenAuth(TOKEN), timeout=60) as mailbox,
     ):
 
-        def service(records: list[CentralContact]) -> SyncService:
-            return SyncService(InMemorySource(records), mailbox, FOLDER)
+        def service(records: list[CentralContact], folder: str = FOLDER) -> SyncService:
+            return SyncService(InMemorySource(records), mailbox, folder)
 
-        def sync(records: list[CentralContact]) -> int:
-            run_id = start()
-            done = service(records).sync(
+        def sync(records: list[CentralContact], folder: str = FOLDER) -> int:
+            run_id = start(folder=folder)
+            done = service(records, folder).sync(
                 Selection(everything=True),
                 allow_mass_change=True,
                 journal=JournalRun(journal, run_id),
@@ -108,10 +109,11 @@ def main() -> None:
             assert done.report.failed == 0
             return run_id
 
-        def undo(run_id: int) -> Any:
-            return service([]).undo(run_id, journal, journal=JournalRun(journal, start(run_id)))
+        def undo(run_id: int, folder: str = FOLDER) -> Any:
+            undo_run = JournalRun(journal, start(run_id, folder))
+            return service([], folder).undo(run_id, journal, journal=undo_run)
 
-        first = sync(people(args.count))
+        sync(people(args.count))
         second = sync(people(args.count, edited=True))
         updated = args.count - args.count // 2
 
@@ -125,12 +127,14 @@ def main() -> None:
         assert info is not None
         assert not any(c.mobile_phone for c in mailbox.folder(info).contacts())
 
-        elapsed, requests, outcome = measure(admin, lambda: undo(first))
-        assert outcome.report.count(Outcome.DELETED) == args.count, outcome.report.results[:3]
+        created = sync(people(args.count), CREATED_FOLDER)
+        elapsed, requests, outcome = measure(admin, lambda: undo(created, CREATED_FOLDER))
+        assert outcome.report.count(Outcome.DELETED) == args.count
         rows.append(
             (f"undo {args.count:,} creates (delete, $batch)", elapsed, requests, args.count)
         )
-        assert list(mailbox.folder(info).contacts()) == []
+        emptied = mailbox.find_folder(CREATED_FOLDER)
+        assert emptied is not None and list(mailbox.folder(emptied).contacts()) == []
 
         # The obvious alternative: one DELETE per contact, 4 at a time.
         other = mailbox.create_folder("one by one")
