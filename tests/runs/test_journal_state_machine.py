@@ -19,6 +19,7 @@ short runs, `derandomize`.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from functools import cache
@@ -57,7 +58,9 @@ Snapshot = dict[str, dict[str, str]]
 @cache
 def _template() -> Path:
     """A migrated application database, made once per test session and copied per example."""
-    path = Path(tempfile.mkdtemp(prefix="central365-machine-")) / "template.db"
+    directory = Path(tempfile.mkdtemp(prefix="central365-machine-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "template.db"
     migrate(f"sqlite:///{path}")
     return path
 
