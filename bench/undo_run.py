@@ -12,7 +12,7 @@ Against one sandbox (Outlook's throttling model on, `latency-ms` per HTTP reques
    (DELETE in `$batch`es); for comparison, the obvious loop deletes another folder's `count` contacts one DELETE per
    contact on 4 threads (as many as Outlook allows at once).
 
-The whole benchmark sends about 6 × `count` requests into one mailbox: past 1,600 or so it
+The whole benchmark sends about six times `count` requests into one mailbox: past 1,600 or so it
 meets Outlook's budget (10,000 requests per 10 minutes) and waits minutes on Retry-After.
 
 Prints HTTP requests (counted by the sandbox), wall time and contacts/s for each step, and checks
