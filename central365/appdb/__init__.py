@@ -17,7 +17,7 @@ from central365.appdb.alert_mail_repository import AlertMailRepository
 from central365.appdb.crypto import SecretBox, derive_key
 from central365.appdb.database import Database, alembic_config, migrate, open_database
 from central365.appdb.folder_cache import FolderCacheRepository, MailboxFolderCache
-from central365.appdb.journal_repository import JournalRepository, JournalWrite
+from central365.appdb.journal_repository import JournalRepository
 from central365.appdb.records import (
     AppSettings,
     AuthChoice,
@@ -43,6 +43,7 @@ from central365.appdb.schedule_repository import ScheduleRepository
 from central365.appdb.session_repository import SessionRepository
 from central365.appdb.settings_repository import SettingsRepository
 from central365.appdb.user_repository import UserRepository
+from central365.core.journal import JournalWrite
 
 __all__ = [
     "INTERRUPTED_MESSAGE",

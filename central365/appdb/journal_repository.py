@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select, update
@@ -25,20 +23,13 @@ from central365.appdb.clock import Now, utc_now
 from central365.appdb.database import Database
 from central365.appdb.models import JournalContactRow, JournalWriteRow, RunRow
 from central365.appdb.run_repository import run_lock_key
-from central365.core.journal import JournalAction, JournalContact, JournalEntry, RunSummary
-
-
-@dataclass(frozen=True, slots=True)
-class JournalWrite:
-    """One contact a run wrote, as the journal keeps it (for History and undo)."""
-
-    key: str
-    office365_id: str
-    action: JournalAction
-    #: Property → the value the run replaced (None: blank); empty for a created contact.
-    before: Mapping[str, str | None]
-    change_key: str
-    written_at: datetime
+from central365.core.journal import (
+    JournalAction,
+    JournalContact,
+    JournalEntry,
+    JournalWrite,
+    RunSummary,
+)
 
 
 def _summary(row: RunRow) -> RunSummary:
@@ -207,6 +198,12 @@ class JournalRepository:
                 )
                 for row in s.scalars(query)
             }
+
+    def wrote_any(self, run_id: int) -> bool:
+        """Whether the run journalled any write (without reading them all)."""
+        query = select(JournalWriteRow.id).where(JournalWriteRow.run_id == run_id).limit(1)
+        with self._db.session() as s, s.begin():
+            return s.scalar(query) is not None
 
     def writes(self, run_id: int) -> list[JournalWrite]:
         """Every contact the run wrote, in the order it wrote them."""

@@ -1,8 +1,9 @@
-"""The `central365` command line: plan, sync, folders, serve, sandbox, demo.
+"""The `central365` command line: plan, sync, undo, history, folders, serve, sandbox, demo.
 
 `app` frames every command (global options, the one error translator); the commands live in
-`plan_commands` (plan, sync, folders), `history_commands` (history), `orphan_commands` (orphans) and `server_commands`
-(sandbox, serve, demo), which register themselves on it when imported here.
+`plan_commands` (plan, sync, folders), `history_commands` (history), `undo_commands` (undo),
+`orphan_commands` (orphans), `worker_commands` (worker) and `server_commands` (sandbox, serve,
+demo), which register themselves on it when imported here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from central365.cli import (
     orphan_commands,
     plan_commands,
     server_commands,
+    undo_commands,
     worker_commands,
 )
 from central365.cli.app import app
@@ -23,6 +25,7 @@ __all__ = [
     "orphan_commands",
     "plan_commands",
     "server_commands",
+    "undo_commands",
     "worker_commands",
 ]
 

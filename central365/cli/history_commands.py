@@ -35,8 +35,10 @@ def run_json(run: RunRecord) -> dict[str, Any]:
             "updated": run.updated,
             "failed": run.failed,
             "skipped": run.skipped,
+            "deleted": run.deleted,
         },
         "active_records": run.active_records,
+        "undoes": run.undoes,
         "error": run.error,
     }
 
@@ -45,17 +47,17 @@ def runs_table(runs: list[RunRecord]) -> Table:
     table = Table(header_style="bold")
     for column in ("Run", "Started (UTC)", "By", "Mailbox", "Folder", "Status"):
         table.add_column(column)
-    for column in ("Created", "Updated", "Failed", "Skipped"):
+    for column in ("Created", "Updated", "Deleted", "Failed", "Skipped"):
         table.add_column(column, justify="right")
     for run in runs:
         table.add_row(
             str(run.id),
             run.started_at.strftime("%d %b %Y %H:%M:%S"),
-            run.started_by,
+            run.started_by + (f" (undo of run {run.undoes})" if run.undoes else ""),
             run.mailbox,
             run.folder_name,
             run.status.value,
-            *(f"{n:,}" for n in (run.created, run.updated, run.failed, run.skipped)),
+            *(f"{n:,}" for n in (run.created, run.updated, run.deleted, run.failed, run.skipped)),
         )
     return table
 

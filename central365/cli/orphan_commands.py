@@ -20,7 +20,7 @@ from central365.cli.app import (
     print_json,
 )
 from central365.cli.folder_cache import folder_caches
-from central365.cli.plan_commands import folder_lease, reading_journal
+from central365.cli.plan_commands import held_folder_lease, reading_journal
 from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.model import Outcome
 from central365.engine.serialize import orphan_json
@@ -140,7 +140,7 @@ def _delete(
     with (
         folder_caches(settings, ctx.err.print) as caches,
         open_service(connection, auth, caches=caches) as service,
-        folder_lease(settings, mailbox) as held,
+        held_folder_lease(settings, mailbox, command="orphans --delete") as held,
     ):
         planned = service.plan(journal=JournalRepository(held[0]))
         try:

@@ -145,7 +145,7 @@ def sync(
             folder_caches(settings, ctx.err.print) as caches,
             open_service(connection, auth, caches=caches) as service,
             # Taken before the plan that is shown and acted on: no other run writes in between.
-            nullcontext(None) if dry_run else folder_lease(settings, mailbox) as held,
+            nullcontext(None) if dry_run else held_folder_lease(settings, mailbox) as held,
         ):
             planned = None if yes and not dry_run else _plan_now(service, settings, held)
             try:
@@ -218,29 +218,34 @@ def _plan_now(
 
 
 @contextmanager
-def folder_lease(settings: Settings, mailbox: str) -> Iterator[tuple[Database, Lease]]:
+def held_folder_lease(
+    settings: Settings, mailbox: str, folder_name: str | None = None, command: str = "sync"
+) -> Iterator[tuple[Database, Lease]]:
     """Hold the folder's lease in the application database while this command writes; the
     database is also where the run is recorded and journalled (`cli.run_record`).
 
     The homepage's runs take the same lease, so a second `sync` — here, on another machine
     sharing a PostgreSQL application database, or from the homepage — is refused instead of
     creating every new contact a second time.  (The application database's modules load only
-    here: `plan` and `folders` never pay for Alembic's import.)
+    here: `plan` and `folders` never pay for Alembic's import.)  `folder_name`: another folder
+    than the configured one (an undo writes where the run it undoes wrote).
     """
     from central365.appdb import run_lock_key
     from central365.appdb.leases import LeaseRepository, folder_lease
     from central365.cli.run_record import app_database
 
+    folder = settings.folder if folder_name is None else folder_name
     holder = (
-        f"central365 sync by {getpass.getuser()} on {socket.gethostname()} (process {os.getpid()})"
+        f"central365 {command} by {getpass.getuser()} on {socket.gethostname()} "
+        f"(process {os.getpid()})"
     )
     with (
         app_database(settings, "keeps its run lock and the journal there") as database,
         folder_lease(
             LeaseRepository(database),
-            run_lock_key(mailbox, settings.folder),
+            run_lock_key(mailbox, folder),
             holder,
-            folder_name=settings.folder,
+            folder_name=folder,
         ) as kept,
     ):
         yield database, kept.lease

@@ -26,7 +26,6 @@ from central365.appdb.leases import Lease
 from central365.config import Settings
 from central365.core.errors import ConfigError
 from central365.core.journal import JournalContact, RunSummary
-from central365.core.model import FolderContact
 from central365.core.ports import JournalReader
 from central365.engine.recorded import CRASHED, INTERRUPTED, RecordedRun
 from central365.engine.recorded import recorded_run as engine_recorded_run
@@ -90,16 +89,15 @@ def _safe_url(url: str) -> str:
 CliRun = RecordedRun
 
 
-def _first_address(contact: FolderContact) -> str:
-    return contact.email_addresses[0].address if contact.email_addresses else ""
-
-
 @contextmanager
 def recorded_run(
-    database: Database, lease: Lease, mailbox: str, folder_name: str
+    database: Database, lease: Lease, mailbox: str, folder_name: str, undoes: int | None = None
 ) -> Iterator[RecordedRun]:
-    """The engine's `recorded_run`, started by the person at this terminal (`cli_person`)."""
-    with engine_recorded_run(database, lease, mailbox, folder_name, started_by=cli_person()) as run:
+    """The engine's `recorded_run`, started by the person at this terminal (`cli_person`);
+    `undoes`: the run this one undoes (`central365 undo`)."""
+    with engine_recorded_run(
+        database, lease, mailbox, folder_name, started_by=cli_person(), undoes=undoes
+    ) as run:
         yield run
 
 

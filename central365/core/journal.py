@@ -48,6 +48,23 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalWrite:
+    """One contact a run wrote, as the journal keeps it (for History and undo).
+
+    Re-exported by `appdb` (where it was first defined) for its callers.
+    """
+
+    key: str
+    office365_id: str
+    action: JournalAction
+    #: Property → the value the run replaced (None: blank); empty for a created contact,
+    #: every synced property for a deleted one.
+    before: Mapping[str, str | None]
+    change_key: str
+    written_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class JournalContact:
     """What the journal holds for one Central record of one folder: its latest write."""
 

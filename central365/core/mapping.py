@@ -377,6 +377,22 @@ def desired_values(desired: DesiredContact) -> dict[str, str]:
     return values
 
 
+def desired_from_values(values: Mapping[str, str]) -> DesiredContact:
+    """The contact that holds these synced values (by the field names of `FieldChange`, ""
+    or absent = blank): the inverse of `desired_values`, used to put back a before-image."""
+    given, surname = values.get("givenName", ""), values.get("surname", "")
+    return DesiredContact(
+        display_name(given, surname),
+        {prop: values.get(prop, "") for prop in SCALAR_FIELDS},
+        values.get("emailAddresses[0]", ""),
+        values.get("businessPhones[0]", ""),
+        {
+            prop: PostalAddress(*(values.get(f"{prop}.{part}", "") for part in ADDRESS_FIELDS))
+            for prop in ADDRESS_PROPERTIES
+        },
+    )
+
+
 def current_scalar(contact: FolderContact, prop: str) -> str:
     """The value of a scalar synced property on a folder contact."""
     value: str = getattr(contact, _FOLDER_SCALARS[prop])

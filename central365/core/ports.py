@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from central365.core.journal import JournalContact, JournalEntry, RunSummary
+from central365.core.journal import JournalContact, JournalEntry, JournalWrite, RunSummary
 from central365.core.model import (
     CANONICAL_COLUMNS,
     CentralContact,
@@ -188,6 +188,19 @@ class Journal(JournalReader, Protocol):
 
     def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
         """What the journal holds for the folder, by Central id."""
+
+
+@runtime_checkable
+class UndoJournal(Protocol):
+    """What an undo reads of the journal: the run's before-images and the folder's records."""
+
+    def writes(self, run_id: int) -> list[JournalWrite]:
+        """Every contact the run wrote, in the order it wrote them."""
+        ...
+
+    def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        """What the journal holds for the folder, by Central id."""
+        ...
 
 
 #: One contact as Graph last showed it: its projected properties (`$select`ed JSON).

@@ -40,7 +40,7 @@ class RecordedRun:
     def finish(self, outcome: SyncOutcome) -> None:
         """Store every outcome and end the run (failed when it stopped before the end)."""
         people = {item.key: (item.name, item.email) for item in outcome.planned.plan.items}
-        self._finish(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
+        self.finish_results(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
 
     def finish_deletes(self, outcome: DeleteOutcome) -> None:
         """`finish` for a run that deleted chosen contacts (named as the folder held them)."""
@@ -48,15 +48,17 @@ class RecordedRun:
             contact.anchor: (contact.display_name, _first_address(contact))
             for contact in outcome.contacts.values()
         }
-        self._finish(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
+        self.finish_results(outcome.report.results, people, outcome.unwritten, outcome.stop_reason)
 
-    def _finish(
+    def finish_results(
         self,
         results: Sequence[WriteResult],
         people: Mapping[str, tuple[str, str]],
         unwritten: int,
         stop_reason: str,
+        again: str = "Synchronise them again to finish.",
     ) -> None:
+        """Store these outcomes (`people`: name and email by Central id) and end the run."""
         self.runs.set_total(self.id, len(results), selected=len(results))
         self.runs.add_outcomes(
             self.id,
@@ -67,7 +69,7 @@ class RecordedRun:
                     email=people.get(r.key, ("", ""))[1],
                     outcome=r.outcome,
                     office365_id=r.office365_id,
-                    error=r.error,
+                    error=r.error or r.note,
                 )
                 for r in results
             ],
@@ -77,7 +79,7 @@ class RecordedRun:
             error = (
                 f"The run stopped before {unwritten:,} of its records were written"
                 + (f": {why}." if why else ".")
-                + " Synchronise them again to finish."
+                + f" {again}"
             )
             self.runs.finish(self.id, RunStatus.FAILED, error)
         else:
@@ -91,13 +93,20 @@ def _first_address(contact: FolderContact) -> str:
 
 @contextmanager
 def recorded_run(
-    database: Database, lease: Lease, mailbox: str, folder_name: str, *, started_by: str
+    database: Database,
+    lease: Lease,
+    mailbox: str,
+    folder_name: str,
+    *,
+    started_by: str,
+    undoes: int | None = None,
 ) -> Iterator[RecordedRun]:
     """Record a RUNNING run for the block; end it FAILED or INTERRUPTED if the block raises
     before `CliRun.finish` was called.
 
     `lease` is the folder's lease this command holds: it names the run, so the homepage knows
     the run's writer is alive; runs of killed commands (lease lapsed) are marked interrupted.
+    `undoes`: the run this one undoes (`central365 undo`).
     """
     runs = RunRepository(database)
     runs.mark_abandoned()
@@ -108,6 +117,7 @@ def recorded_run(
         selected=0,
         hold_lock=False,
         lease=(lease.key, lease.token),
+        undoes=undoes,
     )
     run = RecordedRun(record.id, JournalRun(JournalRepository(database), record.id), runs)
     try:

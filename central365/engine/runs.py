@@ -40,8 +40,10 @@ from central365.appdb.leases import KeptLease, LeaseRepository
 from central365.core.errors import Central365Error
 from central365.core.execute import Selection, select
 from central365.core.model import WriteResult
-from central365.core.ports import Journal
+from central365.core.ports import Journal, ResultCallback, UndoJournal, WaitCallback
+from central365.core.undo import UndoPlan
 from central365.engine.journaling import JournalRun
+from central365.engine.outcome_writer import OutcomeWriter
 from central365.engine.service import PlanReport, SyncService
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,6 @@ __all__ = [
 
 #: The longest an outcome waits in memory before it is written (seconds).
 FLUSH_INTERVAL = 0.5
-#: Outcomes written at once at most; a fuller queue is written without waiting.
-FLUSH_BATCH = 500
 INTERNAL_ERROR = "central365 hit an internal error; see the server log"
 SHUTDOWN_MESSAGE = (
     "central365 was stopped while this run was going; records without an outcome here may or "
@@ -85,72 +85,8 @@ class RunRequest:
     #: A run that deletes these orphans (Office 365 ids) of the fresh plan instead of
     #: synchronising `selection` (`SyncService.delete_orphans`): an admin's choice.
     delete_orphans: frozenset[str] | None = None
-
-
-class _OutcomeWriter:
-    """Queues a run's outcomes and writes them in groups from its own thread."""
-
-    def __init__(self, runs: RunRepository, run_id: int, interval: float) -> None:
-        self._runs = runs
-        self._run_id = run_id
-        self._interval = interval
-        self._pending: list[OutcomeRecord] = []
-        self._lock = threading.Lock()  # guards _pending
-        self._write_lock = threading.Lock()  # one write at a time, so order is kept
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"central365-run-{run_id}-outcomes", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def add(self, outcome: OutcomeRecord) -> None:
-        with self._lock:
-            self._pending.append(outcome)
-            full = len(self._pending) >= FLUSH_BATCH
-        if full:
-            self._wake.set()
-
-    def flush(self) -> bool:
-        """Write what is queued; on failure keep it queued for the next try.  True when done."""
-        with self._write_lock:
-            while True:
-                with self._lock:
-                    batch = self._pending[:FLUSH_BATCH]
-                    del self._pending[:FLUSH_BATCH]
-                if not batch:
-                    return True
-                try:
-                    self._runs.add_outcomes(self._run_id, batch)
-                except Exception:
-                    log.exception(
-                        "Could not record %d outcomes of run %d", len(batch), self._run_id
-                    )
-                    with self._lock:
-                        self._pending[:0] = batch
-                    return False
-
-    def close(self, attempts: int = 3) -> None:
-        """Stop the thread and write everything still queued (retrying a few times)."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        for attempt in range(attempts):
-            if self.flush():
-                return
-            time.sleep(self._interval * (attempt + 1))
-        with self._lock:
-            lost = len(self._pending)
-        log.error("%d outcomes of run %d could not be recorded", lost, self._run_id)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            self.flush()
+    #: Undo this run instead of synchronising (`SyncService.undo`; `selection` is unused).
+    undoes: int | None = None
 
 
 @dataclass
@@ -159,7 +95,7 @@ class _Active:
     lock_key: str
     folder_name: str
     thread: threading.Thread
-    writer: _OutcomeWriter
+    writer: OutcomeWriter
     lease: KeptLease | None
     #: Set once the run's end is recorded; `done` once its end-of-run handler has returned too.
     recorded: threading.Event = field(default_factory=threading.Event)
@@ -211,6 +147,7 @@ class RunManager:
                     folder_name=request.folder_name,
                     selected=selected,
                     lock_key=request.lock_key,
+                    undoes=request.undoes,
                 )
             except BaseException:
                 if lease is not None:
@@ -223,7 +160,7 @@ class RunManager:
                 # its service and plans again; the fresh plan then sets the exact total.
                 self._runs.set_total(record.id, selected)
                 record = replace(record, total=selected)
-            writer = _OutcomeWriter(self._runs, record.id, self._flush_interval)
+            writer = OutcomeWriter(self._runs, record.id, self._flush_interval)
             thread = threading.Thread(
                 target=self._run,
                 args=(record.id, request, writer),
@@ -311,7 +248,7 @@ class RunManager:
 
     # -- the run's thread --------------------------------------------------------------------
 
-    def _run(self, run_id: int, request: RunRequest, writer: _OutcomeWriter) -> None:
+    def _run(self, run_id: int, request: RunRequest, writer: OutcomeWriter) -> None:
         status = RunStatus.FAILED
         error: str | None = INTERNAL_ERROR
         try:
@@ -319,6 +256,8 @@ class RunManager:
             with request.service_factory() as service:
                 if request.delete_orphans is not None:
                     stopped = self._delete(run_id, request, service, writer)
+                elif request.undoes is not None:
+                    stopped = self._undo(run_id, request.undoes, request, service, writer)
                 else:
                     stopped = self._sync(run_id, request, service, writer)
             status, error = (RunStatus.FAILED, stopped) if stopped else (RunStatus.FINISHED, None)
@@ -331,14 +270,10 @@ class RunManager:
             self._end(run_id, request.lock_key, writer, status, error)
 
     def _sync(
-        self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
+        self, run_id: int, request: RunRequest, service: SyncService, writer: OutcomeWriter
     ) -> str | None:
         """Synchronise; why the run stopped before writing everything, or None if it did not."""
-        mailbox, folder_name = service.mailbox.name, service.folder_name
-        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
-            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
-            with self._lock:
-                self._by_id[run_id].folder_name = folder_name
+        self._note_target(run_id, request, service)
         people: dict[str, tuple[str, str]] = {}
         bulk = request.selection.everything or bool(request.selection.states)
 
@@ -348,6 +283,61 @@ class RunManager:
             total = writes + len(skipped)
             self._runs.set_total(run_id, total, selected=total if bulk else None)
 
+        on_wait, on_result = self._reporters(run_id, people, writer)
+        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
+        outcome = service.sync(
+            request.selection,
+            on_result=on_result,
+            on_plan=on_plan,
+            on_wait=on_wait,
+            allow_mass_change=request.allow_mass_change,
+            journal=journal,
+        )
+        return _stopped(outcome.unwritten, outcome.stop_reason, "Synchronise them again to finish.")
+
+    def _undo(
+        self,
+        run_id: int,
+        undoes: int,
+        request: RunRequest,
+        service: SyncService,
+        writer: OutcomeWriter,
+    ) -> str | None:
+        """Undo run `undoes` (its plan made again now); why it stopped early, or None."""
+        if not isinstance(self._journal, UndoJournal):
+            raise Central365Error("central365 cannot undo a run without its journal.")
+        self._note_target(run_id, request, service)
+        people: dict[str, tuple[str, str]] = {}
+
+        def on_plan(planned: UndoPlan) -> None:
+            people.update((item.key, (item.name, item.email)) for item in planned.items)
+            self._runs.set_total(run_id, len(planned.items), selected=len(planned.items))
+
+        on_wait, on_result = self._reporters(run_id, people, writer)
+        outcome = service.undo(
+            undoes,
+            self._journal,
+            on_result,
+            on_wait,
+            journal=JournalRun(self._journal, run_id),
+            on_plan=on_plan,
+        )
+        return _stopped(
+            outcome.unwritten, outcome.stop_reason, f"Undo run {undoes} again to finish."
+        )
+
+    def _note_target(self, run_id: int, request: RunRequest, service: SyncService) -> None:
+        """Record the mailbox and folder the opened service writes into, if not as asked."""
+        mailbox, folder_name = service.mailbox.name, service.folder_name
+        if (mailbox, folder_name) != (request.mailbox, request.folder_name):
+            self._runs.set_target(run_id, mailbox=mailbox, folder_name=folder_name)
+            with self._lock:
+                self._by_id[run_id].folder_name = folder_name
+
+    def _reporters(
+        self, run_id: int, people: dict[str, tuple[str, str]], writer: OutcomeWriter
+    ) -> tuple[WaitCallback, ResultCallback]:
+        """The run's wait and result callbacks: waits shown on the run page, outcomes queued."""
         waiting = threading.Event()
 
         def on_wait(reason: str, seconds: float) -> None:
@@ -369,30 +359,14 @@ class RunManager:
                     email=email,
                     outcome=result.outcome,
                     office365_id=result.office365_id,
-                    error=result.error,
+                    error=result.error or result.note,
                 )
             )
 
-        journal = JournalRun(self._journal, run_id) if self._journal is not None else None
-        outcome = service.sync(
-            request.selection,
-            on_result=on_result,
-            on_plan=on_plan,
-            on_wait=on_wait,
-            allow_mass_change=request.allow_mass_change,
-            journal=journal,
-        )
-        if not outcome.unwritten:
-            return None
-        why = outcome.stop_reason
-        return (
-            f"The run stopped before {outcome.unwritten:,} of its records were written"
-            + (f": {why.rstrip('.')}." if why else ".")
-            + " Synchronise them again to finish."
-        )
+        return on_wait, on_result
 
     def _delete(
-        self, run_id: int, request: RunRequest, service: SyncService, writer: _OutcomeWriter
+        self, run_id: int, request: RunRequest, service: SyncService, writer: OutcomeWriter
     ) -> str | None:
         """Delete the chosen orphans of a fresh plan; why the run stopped early, or None."""
         assert request.delete_orphans is not None
@@ -440,7 +414,7 @@ class RunManager:
         self,
         run_id: int,
         lock_key: str,
-        writer: _OutcomeWriter,
+        writer: OutcomeWriter,
         status: RunStatus,
         error: str | None,
     ) -> None:
@@ -468,6 +442,17 @@ class RunManager:
             active.done.set()
             with self._lock:
                 self._by_id.pop(run_id, None)
+
+
+def _stopped(unwritten: int, why: str, again: str) -> str | None:
+    """Why a run stopped before writing everything (None when it did not)."""
+    if not unwritten:
+        return None
+    return (
+        f"The run stopped before {unwritten:,} of its records were written"
+        + (f": {why.rstrip('.')}." if why else ".")
+        + f" {again}"
+    )
 
 
 def _selected_at_start(selection: Selection) -> int:

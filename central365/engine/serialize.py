@@ -1,4 +1,4 @@
-"""The stable JSON shapes of `plan --json` and `sync --json` (documented in the README).
+"""The stable JSON shapes of `plan --json`, `sync --json` and `undo --json` (in the README).
 
 Keys are only ever added, never renamed or removed; the web API returns the same shapes.
 """
@@ -11,7 +11,17 @@ from json.encoder import encode_basestring as _string  # what json.dumps uses
 from typing import Any, TextIO
 
 from central365.core.execute import SyncReport
-from central365.core.model import FieldChange, Orphan, Outcome, PlanItem, RowProblem, State
+from central365.core.mapping import field_label
+from central365.core.model import (
+    FieldChange,
+    Orphan,
+    Outcome,
+    PlanItem,
+    RowProblem,
+    State,
+    WriteResult,
+)
+from central365.core.undo import UndoAction, UndoItem, UndoPlan
 from central365.engine.service import PlanReport
 
 #: Items written to the output at once: fewer, larger writes, in a bounded string.
@@ -179,4 +189,58 @@ def sync_json(
         ],
         "problems": problems_json(problems),
         "unwritten": unwritten,
+    }
+
+
+def undo_json(
+    planned: UndoPlan,
+    report: SyncReport | None = None,
+    *,
+    run_id: int | None = None,
+    unwritten: int = 0,
+) -> dict[str, Any]:
+    """What an undo did (`report`) or would do (None: a preview), one item per contact the run
+    it undoes wrote.  `run_id` is the undo's own run (None for a preview)."""
+    results = report.results if report is not None else (None,) * len(planned.items)
+    items = [undo_item_json(item, r) for item, r in zip(planned.items, results, strict=True)]
+
+    def count(action: UndoAction, outcome: Outcome) -> int:
+        return sum(
+            1
+            for item, r in zip(planned.items, results, strict=True)
+            if item.action is action and (r.outcome is outcome if r is not None else True)
+        )
+
+    return {
+        "run_id": run_id,
+        "undoes": planned.run_id,
+        "restored": count(UndoAction.RESTORE, Outcome.UPDATED),
+        "deleted": count(UndoAction.DELETE, Outcome.DELETED),
+        "recreated": count(UndoAction.RECREATE, Outcome.CREATED),
+        "skipped": sum(1 for i in items if i["outcome"] == "skipped" or i["action"] == "skip"),
+        "failed": sum(1 for i in items if i["outcome"] == "failed"),
+        "items": items,
+        "unwritten": unwritten,
+        "dry_run": report is None,
+    }
+
+
+def undo_item_json(item: UndoItem, result: WriteResult | None) -> dict[str, Any]:
+    """One entry of `undo --json`'s items: the plan's action, and how it ended (None: not run)."""
+    if result is not None:
+        reason = result.error or result.note or item.reason or None
+        office365_id = result.office365_id or item.office365_id
+    else:
+        reason, office365_id = item.reason or None, item.office365_id
+    return {
+        "key": item.key,
+        "office365_id": office365_id,
+        "action": item.action.value,
+        "outcome": result.outcome.value if result is not None else None,
+        "reason": reason,
+        "name": item.name,
+        "changes": [
+            {"field": c.field, "label": field_label(c.field), "before": c.before, "after": c.after}
+            for c in item.changes
+        ],
     }

@@ -28,8 +28,10 @@ from central365.core.ports import (
     RunLimited,
     RunLimits,
     SourceRows,
+    UndoJournal,
     WaitCallback,
 )
+from central365.core.undo import UndoPlan
 from central365.engine.collector import cycle_collector_paused
 from central365.engine.deletion import (
     DeleteOutcome,
@@ -39,6 +41,7 @@ from central365.engine.deletion import (
 )
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 from central365.engine.plan_memo import PlanMemo
+from central365.engine.undoing import UndoOutcome, read_undo, write_undo
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +352,43 @@ class SyncService:
         delete batched and journalled: an undoable run)."""
         chosen = self.orphans_to_delete(planned, wanted, allow_mass_change=allow_mass_change)
         return self.delete([o.office365_id for o in chosen], on_result, on_wait, journal=journal)
+
+    def plan_undo(self, run_id: int, journal: UndoJournal) -> UndoPlan:
+        """What undoing run `run_id` (a run into this folder) would do now (`core.undo`)."""
+        return read_undo(self.mailbox, self.folder_name, run_id, journal)
+
+    def undo(
+        self,
+        run_id: int,
+        reader: UndoJournal,
+        on_result: ResultCallback | None = None,
+        on_wait: WaitCallback | None = None,
+        *,
+        journal: JournalRun | None = None,
+        on_plan: Callable[[UndoPlan], None] | None = None,
+    ) -> UndoOutcome:
+        """Undo run `run_id`: plan it again from the folder as it is now, then write it.
+
+        Batched like a sync and under the same deadline; `on_plan` is told the fresh plan
+        before anything is written.  `journal`: the undo's run, each write journalled as its
+        answer is read (the undo can be undone in turn).  The folder's lease and the History
+        run (`RunRepository.start(..., undoes=run_id)`) are the caller's.
+        """
+        limits = RunLimits(self.run_deadline, on_wait)
+        limited: list[RunLimited] = []
+
+        def limit(side: object) -> None:
+            _limit(side, limits, limited)
+
+        try:
+            limit(self.mailbox)
+            planned = self.plan_undo(run_id, reader)
+            if on_plan is not None:
+                on_plan(planned)
+            return write_undo(self.mailbox, self.folder_name, planned, on_result, journal, limit)
+        finally:
+            for side in limited:
+                side.limit_run(None)
 
     def previous_source_size(self, journal: JournalReader) -> int | None:
         """How many active Central records the last run into this folder planned (None: none did)."""

@@ -1,4 +1,5 @@
-"""The JSON API beside the pages: the plan, starting a run, a run's progress and outcomes.
+"""The JSON API beside the pages: the plan, starting a run, a run's progress and outcomes,
+undoing a run (its preview, then the undo as a run).
 
 Same sign-in as the pages (the session cookie, then the `X-CSRF-Token` header is required for
 POST), or `Authorization: Bearer <access token>` issued by the configured authority for this
@@ -23,10 +24,11 @@ from pydantic import BaseModel, Field, create_model
 
 from central365.appdb import OutcomeRecord, RunRecord
 from central365.core.model import State
-from central365.engine.serialize import item_json, plan_envelope
+from central365.engine.serialize import item_json, plan_envelope, undo_json
 from central365.web.actions import plan_context, selection_of, start_run
 from central365.web.deps import CallerAccess, Csrf, Offset, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
+from central365.web.undo_actions import start_undo, undo_preview
 from central365.web.views.runs import visible_run
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -195,3 +197,25 @@ def get_run(
     failures = runtime.runs.outcomes(run_id, only_failed=True, limit=500)
     outcomes = runtime.runs.outcomes(run_id, limit=limit, offset=offset) if limit else []
     return run_out(run, failures, outcomes)
+
+
+@router.get("/runs/{run_id}/undo", responses=_errors(*_ALWAYS, 400, 404, 409, 502))
+def get_undo(
+    run_id: RunId, caller: SignedIn, access: CallerAccess, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """What undoing the run would do now: `undo --json --dry-run`'s shape; 400 saying why
+    when the caller may not undo it (another folder than theirs, still running, nothing
+    written, a token that may not write)."""
+    run = visible_run(runtime, access, run_id)
+    return undo_json(undo_preview(runtime, caller, run))
+
+
+@router.post(
+    "/runs/{run_id}/undo", status_code=202, responses=_errors(*_ALWAYS, 400, 404, 409, 502)
+)
+def post_undo(run_id: RunId, caller: Csrf, access: CallerAccess, runtime: RuntimeDep) -> RunStarted:
+    """Start undoing the run, as a run of its own (it plans again before writing); 409 while
+    another run writes into the folder."""
+    run = visible_run(runtime, access, run_id)
+    started = start_undo(runtime, caller, run)
+    return RunStarted(id=started.id, url=f"/runs/{started.id}")

@@ -29,7 +29,7 @@ from central365.web.clients import Clients
 from central365.web.errors import SignInRequired
 from central365.web.identity import AccessToken
 from central365.web.source_policy import Refused, SourcePolicy
-from central365.wiring.open import FolderCaches, open_mailbox, open_service
+from central365.wiring.open import FolderCaches, open_folder_service, open_mailbox, open_service
 from central365.wiring.settings import connection_from_app, target_of
 
 
@@ -112,3 +112,24 @@ class Connector:
     ) -> Callable[[], AbstractContextManager[SyncService]]:
         """What a run (in its own thread) or a replan calls to open the service."""
         return lambda: self.service(user, app)
+
+    @contextmanager
+    def undo_service(self, user: User, app: AppSettings) -> Iterator[SyncService]:
+        """A service over the person's target folder that does not read Central: an undo
+        writes what the journal holds."""
+        target = target_of(app, user)
+        connection = connection_from_app(self._settings, app, target)
+        with open_folder_service(
+            connection,
+            self._auth(user, app),
+            target.folder_name,
+            transport=self._transport,
+            caches=self._caches,
+        ) as service:
+            yield service
+
+    def undo_service_factory(
+        self, user: User, app: AppSettings
+    ) -> Callable[[], AbstractContextManager[SyncService]]:
+        """What an undo run (in its own thread) calls to open its service."""
+        return lambda: self.undo_service(user, app)

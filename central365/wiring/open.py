@@ -15,7 +15,7 @@ from types import MappingProxyType
 import httpx
 
 from central365.core.errors import ConfigError
-from central365.core.model import FolderInfo
+from central365.core.model import CentralContact, FolderInfo, RowProblem
 from central365.core.ports import (
     ContactsFolder,
     ContactSource,
@@ -162,6 +162,32 @@ def open_service(
             field_policies=connection.field_policies,
             deleted_contacts=connection.deleted_contacts,
         )
+
+
+class NoCentral:
+    """The source of a service that writes only what the journal holds (an undo): it never
+    reads Central, and says so if asked to."""
+
+    def describe(self) -> str:
+        return "no Central source (this command does not read Central)"
+
+    def read(self) -> Iterator[CentralContact | RowProblem]:
+        raise ConfigError("This command writes what the journal holds: it does not read Central.")
+
+
+@contextmanager
+def open_folder_service(
+    connection: Connection,
+    auth: httpx.Auth,
+    folder_name: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    caches: FolderCaches | None = None,
+) -> Iterator[SyncService]:
+    """A `SyncService` over one folder of the connection's mailbox that does not read Central:
+    for undoing a run (it writes into the folder the run wrote into, whatever is configured)."""
+    with open_mailbox(connection, auth, transport=transport, caches=caches) as mailbox:
+        yield SyncService(NoCentral(), mailbox, folder_name, run_deadline=connection.run_deadline)
 
 
 def group_mailboxes(

@@ -159,6 +159,7 @@ def test_a_delete_keeps_its_before_image_and_forgets_the_records_contact(
         second,
         JournalEntry("2", "AAMkdup", JournalAction.DELETED, held, baseline={}, change_key=""),
     )
+    assert journal.wrote_any(second) and not journal.wrote_any(second + 1)
     assert [(w.key, w.action, w.before) for w in journal.writes(second)] == [
         ("1", JournalAction.DELETED, held),
         ("2", JournalAction.DELETED, held),

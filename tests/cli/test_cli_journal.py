@@ -125,7 +125,14 @@ def test_an_email_change_follows_the_anchor_and_every_run_is_journalled(
     newest = history[0]
     assert newest["status"] == "finished"
     assert (newest["mailbox"], newest["folder"], newest["active_records"]) == (MAILBOX, FOLDER, 2)
-    assert newest["counts"] == {"created": 0, "updated": 1, "failed": 0, "skipped": 0}
+    assert newest["counts"] == {
+        "created": 0,
+        "updated": 1,
+        "deleted": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
+    assert newest["undoes"] is None
     assert "command line" in newest["started_by"]
     table = cli.run("history")
     assert table.returncode == 0 and str(second["run_id"]) in table.stdout

@@ -143,6 +143,17 @@ class FakeGraph:
                 )
             self.contacts[cid].update(body)
             return 200, {}, self.contacts[cid]
+        if path.startswith(CONTACTS + "/") and method == "DELETE":
+            cid = unquote(path.rsplit("/", 1)[1])
+            if self.contacts.pop(cid, None) is None:
+                return (
+                    404,
+                    {},
+                    odata_error(
+                        "ErrorItemNotFound", "The specified object was not found in the store."
+                    ),
+                )
+            return 204, {}, None
         return 400, {}, odata_error("BadRequest", f"fake graph cannot {method} {path}")
 
     def _list(self, query: str) -> dict[str, Any]:

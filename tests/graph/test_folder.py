@@ -7,7 +7,14 @@ import httpx
 import pytest
 
 from central365.core.mapping import GRAPH_SELECT
-from central365.core.model import ContactWrite, FolderInfo, Outcome, WriteKind, WriteResult
+from central365.core.model import (
+    ALREADY_GONE,
+    ContactWrite,
+    FolderInfo,
+    Outcome,
+    WriteKind,
+    WriteResult,
+)
 from central365.graph.batch import IMMUTABLE_ID_PREFER, BatchStrategy
 from central365.graph.folder import GraphFolder
 from central365.graph.throttle import RetryPolicy
@@ -401,3 +408,33 @@ def test_batch_calls_that_keep_failing_end_every_write_with_the_reason(
     assert all("gave up after 3 attempts" in (r.error or "") for r in results)
     assert len([s for s in graph.seen if s.url.endswith("/$batch")]) == 3
     assert len(called) == 2
+
+
+def delete(n: int, contact_id: str) -> ContactWrite:
+    return ContactWrite(str(n), WriteKind.DELETE, {}, f"p{n}@example.com", contact_id)
+
+
+def test_deletes_go_in_batches_as_delete_requests_and_a_gone_contact_counts(
+    make_client: ClientFactory, graph: FakeGraph
+) -> None:
+    ids = [graph.add(f"p{n}@example.com") for n in range(25)]
+    writes = [delete(n, cid) for n, cid in enumerate(ids)] + [delete(99, "C-gone")]
+    results, called = run(folder_for(make_client, graph), writes)
+    assert [r.outcome for r in results] == [Outcome.DELETED] * 26
+    assert [r.note for r in results] == [None] * 25 + [ALREADY_GONE]
+    assert graph.contacts == {}
+    inner = [s for s in graph.seen if s.inner]
+    assert {s.method for s in inner} == {"DELETE"} and all(s.body is None for s in inner)
+    assert len([s for s in graph.seen if s.url.endswith("/$batch")]) == 2
+    assert len(called) == 26
+
+
+def test_a_delete_whose_answer_was_lost_is_sent_again_without_lookup(
+    make_client: ClientFactory, graph: FakeGraph
+) -> None:
+    cid = graph.add("p1@example.com")
+    graph.contacts.pop(cid)  # it was deleted, then the answer was lost: Graph says 503
+    graph.outer_faults = [httpx.Response(503, json=odata_error("serviceNotAvailable", "x"))]
+    results, _ = run(folder_for(make_client, graph), [delete(1, cid)])
+    assert (results[0].outcome, results[0].note) == (Outcome.DELETED, ALREADY_GONE)
+    assert not any("filter" in s.url for s in graph.seen)

@@ -1,4 +1,5 @@
-"""History: the runs the caller may see, newest first, and one run's per-record outcomes.
+"""History: the runs the caller may see, newest first, one run's per-record outcomes, and
+undoing a run (its preview, then the undo as a run of its own: `web.undo_actions`).
 
 An admin sees every run; anyone else the runs into the mailboxes they may act on or own
 (`Access.visible_mailboxes`), and a 403 for another's run.
@@ -16,19 +17,30 @@ import math
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from central365.appdb import RunRecord, ScheduleRepository, TargetRunRecord
-from central365.web.deps import CallerAccess, PageNumber, RunId, RuntimeDep, SignedIn
+from central365.core.mapping import field_label
+from central365.core.undo import UndoAction
+from central365.web.deps import CallerAccess, Csrf, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.errors import Forbidden, PageNotFound
 from central365.web.pages import render_page
 from central365.web.roles import Role, denied_advice
+from central365.web.undo_actions import start_undo, undo_chance, undo_preview
 from central365.web.views.runs import visible_run
 
 router = APIRouter(include_in_schema=False)
 
 RUNS_PER_PAGE = 25
 OUTCOMES_PER_PAGE = 200
+#: Contacts an undo's preview lists.
+UNDO_ROWS = 500
+ACTION_LABELS = {
+    UndoAction.RESTORE: "Restore",
+    UndoAction.DELETE: "Delete",
+    UndoAction.RECREATE: "Make again",
+    UndoAction.SKIP: "Leave as it is",
+}
 
 
 @router.get("/history")
@@ -157,7 +169,43 @@ def history_run(
             "has_next": len(outcomes) > OUTCOMES_PER_PAGE,
             "failed_only": failed,
             "advice": denied_advice(access.mode, run.error),
+            "undo": undo_chance(runtime, caller, run),
         },
         user_name=caller.user.name,
         csrf_token=caller.csrf_token,
     )
+
+
+@router.get("/history/{run_id}/undo")
+def undo_page(
+    request: Request,
+    run_id: RunId,
+    caller: SignedIn,
+    access: CallerAccess,
+    runtime: RuntimeDep,
+) -> Response:
+    """What undoing the run would do now, and the button that does it."""
+    run = visible_run(runtime, access, run_id)
+    plan = undo_preview(runtime, caller, run)
+    return render_page(
+        request,
+        "history_undo.html",
+        {
+            "run": run,
+            "plan": plan,
+            "rows": UNDO_ROWS,
+            "counts": {action.value: plan.count(action) for action in UndoAction},
+            "ACTION_LABELS": ACTION_LABELS,
+            "field_label": field_label,
+        },
+        user_name=caller.user.name,
+        csrf_token=caller.csrf_token,
+    )
+
+
+@router.post("/history/{run_id}/undo")
+def undo_run(run_id: RunId, caller: Csrf, access: CallerAccess, runtime: RuntimeDep) -> Response:
+    """Start the undo as a run of its own; the browser follows it on its run page."""
+    run = visible_run(runtime, access, run_id)
+    started = start_undo(runtime, caller, run)
+    return RedirectResponse(f"/runs/{started.id}", status_code=303)
