@@ -57,3 +57,7 @@ def test_the_demo_shows_an_outlook_edit_and_an_email_change(
 
     page.goto(f"{demo.url}/history")
     expect(page.get_by_text("command line", exact=False).first).to_be_visible()
+    # The earlier run can be undone: the preview skips the contact edited in Outlook since.
+    page.goto(f"{demo.url}/history/{demo.stack.history.run_id}")
+    page.locator("[data-undo-link]").click()
+    expect(page.locator("body")).to_contain_text("Changed in Outlook since run")
