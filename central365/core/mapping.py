@@ -27,7 +27,8 @@ again after its email changed, and tells central365's contacts from people's own
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple, overload
 
 from central365.core.model import (
     NO_ADDRESS,
@@ -66,7 +67,7 @@ ADDRESS_FIELDS: Mapping[str, str] = {
 ADDRESS_PROPERTIES: Mapping[str, str] = {"homeAddress": "home", "businessAddress": "business"}
 
 #: "homeAddress.street" and the like, per address property, in the order of `ADDRESS_FIELDS`.
-_PART_NAMES: Mapping[str, tuple[str, ...]] = {
+ADDRESS_PART_NAMES: Mapping[str, tuple[str, ...]] = {
     prop: tuple(f"{prop}.{part}" for part in ADDRESS_FIELDS) for prop in ADDRESS_PROPERTIES
 }
 
@@ -148,15 +149,27 @@ def postal_address(address: CentralAddress) -> PostalAddress:
     )
 
 
-def desired_contact(record: CentralContact) -> DesiredContact:
-    """What the folder contact of `record` should hold, every value trimmed."""
+def desired_contact(record: CentralContact, name: str | None = None) -> DesiredContact:
+    """What the folder contact of `record` should hold, every value trimmed (`name`: its
+    display name, when the caller has made it already)."""
+    # Run for every matched record: the attributes are read together, not one getattr each.
     return DesiredContact(
-        display_name(record.first_name, record.last_name),
-        {prop: getattr(record, attr).strip() for prop, attr in SCALAR_FIELDS.items()},
+        display_name(record.first_name, record.last_name) if name is None else name,
+        {
+            prop: value.strip()
+            for prop, value in zip(SCALAR_FIELDS, _scalar_values(record), strict=True)
+        },
         record.email.strip(),
         record.telephone.strip(),
-        {prop: postal_address(getattr(record, attr)) for prop, attr in ADDRESS_PROPERTIES.items()},
+        {
+            prop: postal_address(address)
+            for prop, address in zip(ADDRESS_PROPERTIES, _address_values(record), strict=True)
+        },
     )
+
+
+_scalar_values = attrgetter(*SCALAR_FIELDS.values())
+_address_values = attrgetter(*ADDRESS_PROPERTIES.values())
 
 
 def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
@@ -179,10 +192,62 @@ def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
             # `PostalAddress` holds its parts in the order of `ADDRESS_FIELDS`.
             changes += [
                 FieldChange(name, None, value)
-                for name, value in zip(_PART_NAMES[prop], postal_address(address), strict=True)
+                for name, value in zip(
+                    ADDRESS_PART_NAMES[prop], postal_address(address), strict=True
+                )
                 if value
             ]
     return tuple(changes)
+
+
+class NewContactChanges(Sequence[FieldChange]):
+    """A new contact's changes (`new_contact_changes`, less the `ignored` fields), made when read.
+
+    Most of a first plan is new contacts, ten `FieldChange`s each: a million-record plan would
+    hold ten million of them (about 0.9 KB a record) for pages and lines that read a few, or
+    read each once.  The view keeps the record instead, which the plan's entry names anyway,
+    and equals the tuple it stands for; a property test holds the two the same.
+    """
+
+    __slots__ = ("_ignored", "_record")
+
+    def __init__(self, record: CentralContact, ignored: frozenset[str] = frozenset()) -> None:
+        self._record = record
+        self._ignored = ignored
+
+    def _changes(self) -> tuple[FieldChange, ...]:
+        changes = new_contact_changes(self._record)
+        if not self._ignored:
+            return changes
+        return tuple(c for c in changes if c.field not in self._ignored)
+
+    @overload
+    def __getitem__(self, index: int) -> FieldChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FieldChange, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FieldChange | tuple[FieldChange, ...]:
+        return self._changes()[index]
+
+    def __iter__(self) -> Iterator[FieldChange]:
+        return iter(self._changes())
+
+    def __len__(self) -> int:
+        return len(self._changes())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NewContactChanges):
+            return self._changes() == other._changes()
+        if isinstance(other, tuple | list):
+            return self._changes() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._changes())
+
+    def __repr__(self) -> str:
+        return repr(self._changes())
 
 
 class NewContactBody(Mapping[str, Any]):
@@ -355,7 +420,7 @@ def synced_values(contact: FolderContact) -> dict[str, str]:
 
 
 #: The scalar synced properties: Graph property → `FolderContact` attribute.
-_FOLDER_SCALARS: Mapping[str, str] = {
+FOLDER_SCALARS: Mapping[str, str] = {
     "title": "title",
     "givenName": "given_name",
     "surname": "surname",
@@ -379,7 +444,7 @@ def desired_values(desired: DesiredContact) -> dict[str, str]:
 
 def current_scalar(contact: FolderContact, prop: str) -> str:
     """The value of a scalar synced property on a folder contact."""
-    value: str = getattr(contact, _FOLDER_SCALARS[prop])
+    value: str = getattr(contact, FOLDER_SCALARS[prop])
     return value
 
 

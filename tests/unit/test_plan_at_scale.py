@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from central365.core.mapping import (
     NewContactBody,
+    NewContactChanges,
     create_body,
     desired_contact,
     new_contact_changes,
@@ -161,3 +162,25 @@ def test_streamed_json_of_a_plan_longer_than_one_write_is_the_whole_document() -
     out = io.StringIO()
     write_plan_json(out, made)
     assert json.loads(out.getvalue()) == plan_json(made)
+
+
+@given(records(), st.sets(st.sampled_from(["title", "mobilePhone", "homeAddress.city"])))
+def test_a_new_contacts_changes_view_is_the_tuple_it_stands_for(
+    record: CentralContact, ignored: set[str]
+) -> None:
+    expected = tuple(c for c in new_contact_changes(record) if c.field not in ignored)
+    view = NewContactChanges(record, frozenset(ignored))
+    assert view == expected and expected == view and view == list(expected)
+    assert tuple(view) == expected and len(view) == len(expected)
+    assert view[0] == expected[0] and view[-1] == expected[-1] and view[1:] == expected[1:]
+    assert hash(view) == hash(expected) and repr(view) == repr(expected)
+    assert view == NewContactChanges(record, frozenset(ignored))
+    assert view != "not changes" and view != (*expected, FieldChange("x", None, "y"))
+
+
+def test_a_plan_item_of_a_new_record_equals_one_made_with_its_changes_as_a_tuple() -> None:
+    record = CentralContact("7", "active", "", "Ann", "Lee", "ann@example.com", "0770")
+    (item,) = build_plan([record], []).items
+    assert isinstance(item.changes, NewContactChanges)
+    plain = item._replace(changes=new_contact_changes(record))
+    assert item == plain and item_line(item) == item_line(plain)
