@@ -37,7 +37,7 @@ the two-way one.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from central365.core.journal import JournalContact
@@ -83,12 +83,16 @@ def build_plan(
     provided_columns: Collection[str] | None = None,
     baselines: Mapping[str, JournalContact] | None = None,
     policies: FieldPolicies | None = None,
+    on_decided: Callable[[int, int], None] | None = None,
 ) -> Plan:
     """Decide what to do with every active Central record against the folder's contacts.
 
     `provided_columns` are the canonical columns the source had (None: every one);
     `baselines` the journal's last write per Central id (None: not known); `policies` the
-    per-field write policies (None or a field left out: `overwrite`).
+    per-field write policies (None or a field left out: `overwrite`).  `on_decided(done,
+    total)` is told how many of the `total` active records are decided, every
+    `DECIDED_STEP` of them and at the end, so a front end can show progress: it is handed
+    numbers only, and the plan does not depend on it.
     """
     ignored = ignored_fields(policies or {})
     synced = synced_fields(provided_columns) - ignored
@@ -139,6 +143,9 @@ def build_plan(
 
     items: list[PlanItem] = []
     append = items.append
+    total = len(records)
+    if on_decided is not None:
+        on_decided(0, total)
     for record, email, address_key, reasons, (found, how), conflict in zip(
         records, emails, email_keys, own_reasons, matches, conflicts, strict=True
     ):
@@ -160,6 +167,10 @@ def build_plan(
             append(_decide(record, email, [Reason.DUPLICATE_EMAIL], found, how, synced, three_way))
         else:  # the common case: a clean record that found one contact, or none
             append(_decide(record, email, [], found, how, synced, three_way))
+        if on_decided is not None and len(items) % DECIDED_STEP == 0:
+            on_decided(len(items), total)
+    if on_decided is not None:
+        on_decided(total, total)
     return Plan(
         items=tuple(items),
         excluded=excluded,
@@ -167,6 +178,10 @@ def build_plan(
         missing_columns=missing_columns(provided_columns),
         folder_size=len(folder),
     )
+
+
+#: How often `build_plan` tells `on_decided`: every this many records.
+DECIDED_STEP = 10_000
 
 
 def _match(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from central365.core.journal import JournalContact
 from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
@@ -78,21 +78,27 @@ class PlanMemo:
         provided_columns: Collection[str] | None = None,
         baselines: Mapping[str, JournalContact] | None = None,
         policies: FieldPolicies | None = None,
+        on_decided: Callable[[int, int], None] | None = None,
     ) -> Plan:
-        """`build_plan`'s answer for these inputs: the kept one when they are the same."""
+        """`build_plan`'s answer for these inputs: the kept one when they are the same
+        (`on_decided` is then told every record is decided)."""
         seen = fingerprint(records, contacts, provided_columns, baselines, policies)
         with self._lock:
             kept = self._entries.get(key)
             if kept is not None and kept[0] == seen:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return kept[1]
+                plan = kept[1]
+                if on_decided is not None:
+                    on_decided(len(plan.items), len(plan.items))
+                return plan
         plan = build_plan(
             records,
             contacts,
             provided_columns=provided_columns,
             baselines=baselines,
             policies=policies,
+            on_decided=on_decided,
         )
         with self._lock:
             self._entries[key] = (seen, plan)

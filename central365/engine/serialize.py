@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from functools import cache
 from json.encoder import encode_basestring as _string  # what json.dumps uses
 from typing import Any, TextIO
 
 from central365.core.execute import SyncReport
+from central365.core.mapping import NewContactChanges
 from central365.core.model import FieldChange, Outcome, PlanItem, RowProblem, State
 from central365.engine.service import PlanReport
 
@@ -42,15 +44,24 @@ def item_line(item: PlanItem) -> str:
     """
     reasons = ", ".join([_string(r.value) for r in item.reasons])
     edited = item.edited_in_office365
-    changes = ", ".join(
-        [
-            f'{{"field": {_string(c.field)}, '
-            f'"from": {_null_or_string(c.before)}, '
-            f'"to": {_null_or_string(c.after)}'
-            + (f', "baseline": {_null_or_string(c.baseline)}}}' if c.field in edited else "}")
-            for c in item.changes
-        ]
-    )
+    if isinstance(item.changes, NewContactChanges) and not edited:
+        # A new contact (most of a first plan): every change is from nothing, with no baseline.
+        changes = ", ".join(
+            [
+                f"{_new_change_head(field)}{_string(value)}}}"
+                for field, value in item.changes.values()
+            ]
+        )
+    else:
+        changes = ", ".join(
+            [
+                f'{{"field": {_string(c.field)}, '
+                f'"from": {_null_or_string(c.before)}, '
+                f'"to": {_null_or_string(c.after)}'
+                + (f', "baseline": {_null_or_string(c.baseline)}}}' if c.field in edited else "}")
+                for c in item.changes
+            ]
+        )
     return (
         f'{{"key": {_string(item.key)}, "state": {_string(item.state.value)}, '
         f'"name": {_string(item.name)}, "email": {_string(item.email)}, '
@@ -60,6 +71,12 @@ def item_line(item: PlanItem) -> str:
         f'"match": {"null" if item.match is None else _string(item.match.value)}, '
         f'"edited_in_office365": [{", ".join([_string(f) for f in edited])}]}}'
     )
+
+
+@cache
+def _new_change_head(field: str) -> str:
+    """A new contact's change up to its value: one per synced field, made once."""
+    return f'{{"field": {_string(field)}, "from": null, "to": '
 
 
 def _null_or_string(value: str | None) -> str:

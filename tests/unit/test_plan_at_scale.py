@@ -22,10 +22,12 @@ from central365.core.mapping import (
     create_body,
     desired_contact,
     new_contact_changes,
+    postal_address,
 )
 from central365.core.model import (
     CANONICAL_COLUMNS,
     NO_ADDRESS,
+    CentralAddress,
     CentralContact,
     FieldChange,
     PlanItem,
@@ -184,3 +186,26 @@ def test_a_plan_item_of_a_new_record_equals_one_made_with_its_changes_as_a_tuple
     assert isinstance(item.changes, NewContactChanges)
     plain = item._replace(changes=new_contact_changes(record))
     assert item == plain and item_line(item) == item_line(plain)
+
+
+@given(records(), st.sets(st.sampled_from(["title", "homeAddress.city", "businessPhones[0]"])))
+def test_the_json_line_of_a_new_record_is_the_json_of_its_item(
+    record: CentralContact, ignored: set[str]
+) -> None:
+    item = PlanItem(
+        "1",
+        State.NEW,
+        "Ann Lee",
+        "a@example.com",
+        changes=NewContactChanges(record, frozenset(ignored)),
+    )
+    line = item_line(item)
+    assert line == json.dumps(item_json(item), ensure_ascii=False)
+    assert line == item_line(item._replace(changes=tuple(item.changes)))
+
+
+def test_an_address_of_one_line_is_that_line_trimmed_and_of_several_the_non_blank_joined() -> None:
+    one = CentralAddress(" 1 Long Street ", "", "", " Leeds ")
+    several = CentralAddress(" 1 Long Street ", " ", "Flat 2 ")
+    assert postal_address(one) == PostalAddress("1 Long Street", "Leeds")
+    assert postal_address(several).street == "1 Long Street, Flat 2"
