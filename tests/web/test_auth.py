@@ -131,7 +131,12 @@ def test_docs_pages_loading_cdn_assets_are_off(web: Web) -> None:
     assert web.client.get("/docs").status_code in (303, 404)
     assert web.client.get("/redoc").status_code in (303, 404)
     schema = web.client.get("/api/openapi.json").json()
-    assert set(schema["paths"]) == {"/api/plan", "/api/runs", "/api/runs/{run_id}"}
+    assert set(schema["paths"]) == {
+        "/api/plan",
+        "/api/plan/progress",
+        "/api/runs",
+        "/api/runs/{run_id}",
+    }
 
 
 def test_admin_consent_comes_back_to_the_settings(signed_in: Web) -> None:
