@@ -303,9 +303,11 @@ def _decide(
             State.NEW,
             name,
             email,
-            changes=changes,
-            body=NewContactBody(name, changes),
-            line=line,
+            None,
+            (),
+            changes,
+            NewContactBody(name, changes),
+            line,
         )
     desired = desired_contact(record, name)
     contact = found[0]

@@ -11,16 +11,19 @@ import gc
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from central365.core.mapping import (
+    ADDRESS_FIELDS,
     NewContactBody,
     NewContactChanges,
     create_body,
     desired_contact,
+    folder_contact_from_graph,
     new_contact_changes,
     postal_address,
 )
@@ -29,7 +32,9 @@ from central365.core.model import (
     NO_ADDRESS,
     CentralAddress,
     CentralContact,
+    EmailAddress,
     FieldChange,
+    FolderContact,
     PlanItem,
     PostalAddress,
     Reason,
@@ -209,3 +214,84 @@ def test_an_address_of_one_line_is_that_line_trimmed_and_of_several_the_non_blan
     several = CentralAddress(" 1 Long Street ", " ", "Flat 2 ")
     assert postal_address(one) == PostalAddress("1 Long Street", "Leeds")
     assert postal_address(several).street == "1 Long Street, Flat 2"
+
+
+def _plain_folder_contact(data: dict[str, Any]) -> FolderContact:
+    """`folder_contact_from_graph` as first written: each value through one small rule."""
+
+    def string(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    def address(raw: object) -> PostalAddress:
+        if not isinstance(raw, dict):
+            return PostalAddress()
+        return PostalAddress(
+            **{attr: string(raw.get(part)) for part, attr in ADDRESS_FIELDS.items()}
+        )
+
+    emails, phones = data.get("emailAddresses"), data.get("businessPhones")
+    return FolderContact(
+        id=string(data.get("id")),
+        display_name=string(data.get("displayName")),
+        title=string(data.get("title")),
+        given_name=string(data.get("givenName")),
+        surname=string(data.get("surname")),
+        mobile_phone=string(data.get("mobilePhone")),
+        business_home_page=string(data.get("businessHomePage")),
+        email_addresses=tuple(
+            EmailAddress(address=string(e.get("address")), name=string(e.get("name")))
+            for e in (emails if isinstance(emails, list) else [])
+            if isinstance(e, dict) and string(e.get("address"))
+        ),
+        business_phones=tuple(
+            p for p in (phones if isinstance(phones, list) else []) if isinstance(p, str) and p
+        ),
+        home_address=address(data.get("homeAddress")),
+        business_address=address(data.get("businessAddress")),
+        change_key=string(data.get("changeKey")),
+    )
+
+
+graph_values = st.one_of(st.none(), st.integers(), values, st.lists(values, max_size=2))
+graph_addresses = st.one_of(
+    graph_values, st.dictionaries(st.sampled_from([*ADDRESS_FIELDS, "x"]), graph_values)
+)
+graph_emails = st.one_of(
+    graph_values,
+    st.lists(
+        st.one_of(
+            graph_values,
+            st.dictionaries(st.sampled_from(["address", "name", "x"]), graph_values),
+        ),
+        max_size=3,
+    ),
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            **{
+                name: graph_values
+                for name in (
+                    "id",
+                    "displayName",
+                    "title",
+                    "givenName",
+                    "surname",
+                    "mobilePhone",
+                    "businessHomePage",
+                    "changeKey",
+                    "businessPhones",
+                )
+            },
+            "businessPhones": st.one_of(graph_values, st.lists(graph_values, max_size=3)),
+            "emailAddresses": graph_emails,
+            "homeAddress": graph_addresses,
+            "businessAddress": graph_addresses,
+        },
+    )
+)
+def test_a_graph_contact_reads_as_it_did_value_by_value(data: dict[str, Any]) -> None:
+    assert folder_contact_from_graph(data) == _plain_folder_contact(data)
