@@ -223,8 +223,8 @@ def _index_by_anchor(folder: Iterable[FolderContact]) -> dict[str, list[FolderCo
     """Folder contacts by the Central id they carry (people's own contacts carry none)."""
     index: dict[str, list[FolderContact]] = defaultdict(list)
     for contact in folder:
-        anchor = text(contact.anchor)
-        if anchor:
+        # A folder contact's values are text (never None): `strip` is `text` here.
+        if contact.anchor and (anchor := contact.anchor.strip()):
             index[anchor].append(contact)
     return index
 
@@ -233,7 +233,12 @@ def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderCon
     """Folder contacts by each of their addresses (a contact listing one address twice counts once)."""
     index: dict[str, list[FolderContact]] = defaultdict(list)
     for contact in folder:
-        for key in {email_key(a.address) for a in contact.email_addresses}:
+        addresses = contact.email_addresses
+        if len(addresses) == 1:  # most contacts: no set to make
+            if key := addresses[0].address.strip().casefold():
+                index[key].append(contact)
+            continue
+        for key in {a.address.strip().casefold() for a in addresses}:
             if key:
                 index[key].append(contact)
     return index
