@@ -43,9 +43,10 @@ _Version = tuple[int, str, datetime]
 class _Remembered:
     """The last snapshot per (mailbox, folder id), with the version of the row it matches."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[_Version, FolderSnapshot]] = {}
+        self._enabled = enabled
 
     def get(self, key: tuple[str, str], version: _Version) -> FolderSnapshot | None:
         with self._lock:
@@ -53,6 +54,8 @@ class _Remembered:
         return found[1] if found is not None and found[0] == version else None
 
     def put(self, key: tuple[str, str], version: _Version, snapshot: FolderSnapshot) -> None:
+        if not self._enabled:
+            return
         with self._lock:
             self._entries[key] = (version, snapshot)
 
@@ -64,10 +67,13 @@ class _Remembered:
 class FolderCacheRepository:
     """Folder caches of every mailbox; `for_mailbox` gives the port one mailbox's plans use."""
 
-    def __init__(self, database: Database, clock: Now = utc_now) -> None:
+    def __init__(self, database: Database, clock: Now = utc_now, *, remember: bool = True) -> None:
+        """`remember`: keep each folder's last snapshot in memory for the next load (a
+        long-lived process); a one-shot command, which loads once, passes False and so never
+        holds a large folder's contacts twice."""
         self._db = database
         self._clock = clock
-        self._remembered = _Remembered()
+        self._remembered = _Remembered(enabled=remember)
 
     def for_mailbox(self, mailbox: str) -> MailboxFolderCache:
         """The `FolderCache` of one mailbox, named as people name it (an address, case-folded)."""
