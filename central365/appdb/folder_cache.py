@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -35,6 +36,8 @@ from central365.core.ports import ContactJson, FolderSnapshot
 
 #: Ids per `IN (...)` when deleting changed rows: well under every database's parameter limit.
 _CHUNK = 500
+#: Rows per insert statement.
+_INSERT_PAGE = 2000
 
 #: What identifies one stored state of a folder: its row, its link and when it was written.
 _Version = tuple[int, str, datetime]
@@ -196,11 +199,14 @@ def _version(row: FolderCacheRow) -> _Version:
 
 
 def _insert(s: Session, cache_id: int, contacts: Iterable[tuple[str, ContactJson]]) -> None:
-    rows: list[dict[str, Any]] = [
-        {"cache_id": cache_id, "contact_id": contact_id, "body": _dump(body)}
-        for contact_id, body in contacts
-    ]
-    if rows:
+    """Insert a page of rows at a time: a 500,000-contact folder's rows and JSON texts are
+    never all in memory at once."""
+    pending = iter(contacts)
+    while page := list(islice(pending, _INSERT_PAGE)):
+        rows: list[dict[str, Any]] = [
+            {"cache_id": cache_id, "contact_id": contact_id, "body": _dump(body)}
+            for contact_id, body in page
+        ]
         s.execute(insert(FolderCacheContactRow), rows)
 
 
