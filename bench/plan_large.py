@@ -102,10 +102,15 @@ def timed(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float,
     return float(seconds), float(user) + float(system), int(kib) / 1024
 
 
-def command_env(central: str, graph_url: str, folder: str) -> dict[str, str]:
-    """The environment a person would set for `central365 plan` (and nothing of ours else)."""
+def command_env(central: str, graph_url: str, folder: str, data_dir: Path) -> dict[str, str]:
+    """The environment a person would set for `central365 plan` (and nothing of ours else).
+
+    `data_dir` holds the run's own application database: a folder cache kept by an earlier run
+    (of another sandbox, since gone) would make the plan a delta round against a dead URL.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CENTRAL365_")}
     env.update(
+        CENTRAL365_DATA_DIR=str(data_dir),
         CENTRAL365_CENTRAL=central,
         CENTRAL365_GRAPH_URL=graph_url,
         CENTRAL365_MAILBOX=MAILBOX,
@@ -181,7 +186,7 @@ def main() -> None:
         with SandboxServer(faults=faults, mailboxes=(MAILBOX,)) as sandbox:
             seed_folder(sandbox.store, MAILBOX, "Central", bodies)
             del bodies
-            env = command_env(f"sqlite:///{db}", sandbox.url, "Central")
+            env = command_env(f"sqlite:///{db}", sandbox.url, "Central", tmp / "data")
             command = [sys.executable, "-m", "central365", "plan", "--json"]
             with httpx.Client(base_url=sandbox.admin_url) as admin:
                 admin.post("/stats/reset")
