@@ -37,7 +37,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         csv_path = tmp / "central.csv"
         write_csv(csv_path, central_rows(args.records), CANONICAL_COLUMNS)
-        env = command_env(f"csv:{csv_path}", sb.url, "Central Contacts")
+        env = command_env(f"csv:{csv_path}", sb.url, "Central Contacts", tmp / "data")
         cli = [sys.executable, "-m", "central365"]
         measured: dict[str, list[tuple[float, float, float]]] = {
             "bare": [],

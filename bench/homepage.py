@@ -8,7 +8,9 @@ records, signs in as the demo user through the sandbox's sign-in page (as a brow
 authorize page → form → callback), then measures, as seen by an HTTP client on loopback:
 
 1. the first homepage visit, which reads Central and the folder (`--folder` contacts that
-   match Central records, added to the demo folder) and plans;
+   match Central records, added to the demo folder) and plans: until the plan is made (the
+   page shows its progress meanwhile, polling `/api/plan/progress` as this does), and when
+   the page itself answered;
 1b. "Plan again" twice with nothing changed (`POST /api/plan`): time and Graph requests — the
    folder is read as kept in the application database plus one delta round (issue 11 §3);
 2. one page of the plan (50 rows) — the median of 30 requests over different pages, tabs
@@ -81,6 +83,9 @@ def main() -> None:
             home = stack.homepage_url
             started = time.perf_counter()
             csrf = sign_in(client, home)  # lands on the homepage, which plans on first visit
+            first_page = time.perf_counter() - started  # the plan, or its progress
+            while client.get(home + "/api/plan/progress").json()["status"] == "planning":
+                time.sleep(0.05)  # as the page polls while the plan is made in the background
             first_visit = time.perf_counter() - started
             refreshes = []
             with httpx.Client(
@@ -138,7 +143,10 @@ def main() -> None:
                 graph_requests = admin.get("/stats").json()["requests"]
 
     print(f"Homepage, {args.records:,} Central records (demo data), demo stack on loopback")
-    print(f"  first visit (sign-in + read Central and folder + plan): {first_visit:6.2f} s")
+    print(
+        f"  first visit (sign-in + read Central and folder + plan): {first_visit:6.2f} s "
+        f"(the page answered in {first_page:.2f} s, with the plan or its progress)"
+    )
     for n, (seconds, requests) in enumerate(refreshes, 1):
         print(
             f"  Plan again #{n}, nothing changed ({args.folder:,} contacts in the folder): "

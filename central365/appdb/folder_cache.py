@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -35,6 +36,8 @@ from central365.core.ports import ContactJson, FolderSnapshot
 
 #: Ids per `IN (...)` when deleting changed rows: well under every database's parameter limit.
 _CHUNK = 500
+#: Rows per insert statement.
+_INSERT_PAGE = 2000
 
 #: What identifies one stored state of a folder: its row, its link and when it was written.
 _Version = tuple[int, str, datetime]
@@ -43,9 +46,10 @@ _Version = tuple[int, str, datetime]
 class _Remembered:
     """The last snapshot per (mailbox, folder id), with the version of the row it matches."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[_Version, FolderSnapshot]] = {}
+        self._enabled = enabled
 
     def get(self, key: tuple[str, str], version: _Version) -> FolderSnapshot | None:
         with self._lock:
@@ -53,6 +57,8 @@ class _Remembered:
         return found[1] if found is not None and found[0] == version else None
 
     def put(self, key: tuple[str, str], version: _Version, snapshot: FolderSnapshot) -> None:
+        if not self._enabled:
+            return
         with self._lock:
             self._entries[key] = (version, snapshot)
 
@@ -64,10 +70,13 @@ class _Remembered:
 class FolderCacheRepository:
     """Folder caches of every mailbox; `for_mailbox` gives the port one mailbox's plans use."""
 
-    def __init__(self, database: Database, clock: Now = utc_now) -> None:
+    def __init__(self, database: Database, clock: Now = utc_now, *, remember: bool = True) -> None:
+        """`remember`: keep each folder's last snapshot in memory for the next load (a
+        long-lived process); a one-shot command, which loads once, passes False and so never
+        holds a large folder's contacts twice."""
         self._db = database
         self._clock = clock
-        self._remembered = _Remembered()
+        self._remembered = _Remembered(enabled=remember)
 
     def for_mailbox(self, mailbox: str) -> MailboxFolderCache:
         """The `FolderCache` of one mailbox, named as people name it (an address, case-folded)."""
@@ -190,11 +199,14 @@ def _version(row: FolderCacheRow) -> _Version:
 
 
 def _insert(s: Session, cache_id: int, contacts: Iterable[tuple[str, ContactJson]]) -> None:
-    rows: list[dict[str, Any]] = [
-        {"cache_id": cache_id, "contact_id": contact_id, "body": _dump(body)}
-        for contact_id, body in contacts
-    ]
-    if rows:
+    """Insert a page of rows at a time: a 500,000-contact folder's rows and JSON texts are
+    never all in memory at once."""
+    pending = iter(contacts)
+    while page := list(islice(pending, _INSERT_PAGE)):
+        rows: list[dict[str, Any]] = [
+            {"cache_id": cache_id, "contact_id": contact_id, "body": _dump(body)}
+            for contact_id, body in page
+        ]
         s.execute(insert(FolderCacheContactRow), rows)
 
 

@@ -44,7 +44,7 @@ def folder_caches(settings: Settings, warn: Callable[[str], None]) -> Iterator[F
         yield None
         return
     try:
-        yield FolderCacheRepository(database).for_mailbox
+        yield FolderCacheRepository(database, remember=False).for_mailbox  # read once
     except SQLAlchemyError as exc:
         raise ConfigError(
             f"The application database {database.url} stopped answering "

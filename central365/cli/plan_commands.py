@@ -37,6 +37,7 @@ from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, select
 from central365.core.model import ACTIONABLE_STATES, Outcome, State, WriteResult
 from central365.core.ports import JournalReader
+from central365.engine.collector import cycle_collector_paused
 from central365.engine.journaling import JournalRun
 from central365.engine.serialize import sync_json, write_plan_json
 from central365.engine.service import PlanReport, SyncOutcome, SyncService
@@ -86,7 +87,10 @@ def plan(
         chosen = frozenset(states) if states else None
         if as_json:
             items = None if chosen is None else (i for i in report.plan.items if i.state in chosen)
-            write_plan_json(sys.stdout, report, items)
+            # The plan's millions of objects were made with the collector paused: it would
+            # otherwise scan them all, more than once, while the lines are written.
+            with cycle_collector_paused():
+                write_plan_json(sys.stdout, report, items)
         else:
             print_plan(ctx.out, report, chosen, limit)
 

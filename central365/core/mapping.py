@@ -27,7 +27,8 @@ again after its email changed, and tells central365's contacts from people's own
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple, overload
 
 from central365.core.model import (
     NO_ADDRESS,
@@ -66,7 +67,7 @@ ADDRESS_FIELDS: Mapping[str, str] = {
 ADDRESS_PROPERTIES: Mapping[str, str] = {"homeAddress": "home", "businessAddress": "business"}
 
 #: "homeAddress.street" and the like, per address property, in the order of `ADDRESS_FIELDS`.
-_PART_NAMES: Mapping[str, tuple[str, ...]] = {
+ADDRESS_PART_NAMES: Mapping[str, tuple[str, ...]] = {
     prop: tuple(f"{prop}.{part}" for part in ADDRESS_FIELDS) for prop in ADDRESS_PROPERTIES
 }
 
@@ -139,8 +140,10 @@ def postal_address(address: CentralAddress) -> PostalAddress:
     if address is NO_ADDRESS:
         return NO_POSTAL_ADDRESS
     # Run for every record: Central's values are text (never None), so `strip` is `text` here.
+    line1, line2, line3 = address.line1, address.line2, address.line3
     return PostalAddress(
-        join_street((address.line1, address.line2, address.line3)),
+        # Mostly one line: joining the non-blank lines of one is trimming it.
+        line1.strip() if not line2 and not line3 else join_street((line1, line2, line3)),
         address.town.strip(),
         address.county.strip(),
         address.country.strip(),
@@ -148,15 +151,27 @@ def postal_address(address: CentralAddress) -> PostalAddress:
     )
 
 
-def desired_contact(record: CentralContact) -> DesiredContact:
-    """What the folder contact of `record` should hold, every value trimmed."""
+def desired_contact(record: CentralContact, name: str | None = None) -> DesiredContact:
+    """What the folder contact of `record` should hold, every value trimmed (`name`: its
+    display name, when the caller has made it already)."""
+    # Run for every matched record: the attributes are read together, not one getattr each.
     return DesiredContact(
-        display_name(record.first_name, record.last_name),
-        {prop: getattr(record, attr).strip() for prop, attr in SCALAR_FIELDS.items()},
+        display_name(record.first_name, record.last_name) if name is None else name,
+        {
+            prop: value.strip()
+            for prop, value in zip(SCALAR_FIELDS, _scalar_values(record), strict=True)
+        },
         record.email.strip(),
         record.telephone.strip(),
-        {prop: postal_address(getattr(record, attr)) for prop, attr in ADDRESS_PROPERTIES.items()},
+        {
+            prop: postal_address(address)
+            for prop, address in zip(ADDRESS_PROPERTIES, _address_values(record), strict=True)
+        },
     )
+
+
+_scalar_values = attrgetter(*SCALAR_FIELDS.values())
+_address_values = attrgetter(*ADDRESS_PROPERTIES.values())
 
 
 def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
@@ -165,24 +180,85 @@ def new_contact_changes(record: CentralContact) -> tuple[FieldChange, ...]:
     The same properties as `create_body(desired_contact(record))`, read straight off the record:
     most of a first plan is new contacts, so no `DesiredContact` is made for them.
     """
-    changes = [
-        FieldChange(prop, None, value)
-        for prop, attr in SCALAR_FIELDS.items()
-        if (value := getattr(record, attr).strip())
+    return tuple([FieldChange(field, None, value) for field, value in new_contact_values(record)])
+
+
+def new_contact_values(record: CentralContact) -> list[tuple[str, str]]:
+    """`new_contact_changes` as (field, value) pairs: what `plan --json` writes of a new
+    contact, a million times on a large Central, without making a `FieldChange` for each."""
+    values = [
+        (prop, value)
+        for prop, raw in zip(SCALAR_FIELDS, _scalar_values(record), strict=True)
+        if (value := raw.strip())
     ]
-    changes.append(FieldChange("emailAddresses[0]", None, record.email.strip()))
+    values.append(("emailAddresses[0]", record.email.strip()))
     if telephone := record.telephone.strip():
-        changes.append(FieldChange("businessPhones[0]", None, telephone))
-    for prop, attr in ADDRESS_PROPERTIES.items():
-        address = getattr(record, attr)
+        values.append(("businessPhones[0]", telephone))
+    for prop, address in zip(ADDRESS_PROPERTIES, _address_values(record), strict=True):
         if address is not NO_ADDRESS:
             # `PostalAddress` holds its parts in the order of `ADDRESS_FIELDS`.
-            changes += [
-                FieldChange(name, None, value)
-                for name, value in zip(_PART_NAMES[prop], postal_address(address), strict=True)
+            values += [
+                (name, value)
+                for name, value in zip(
+                    ADDRESS_PART_NAMES[prop], postal_address(address), strict=True
+                )
                 if value
             ]
-    return tuple(changes)
+    return values
+
+
+class NewContactChanges(Sequence[FieldChange]):
+    """A new contact's changes (`new_contact_changes`, less the `ignored` fields), made when read.
+
+    Most of a first plan is new contacts, ten `FieldChange`s each: a million-record plan would
+    hold ten million of them (about 0.9 KB a record) for pages and lines that read a few, or
+    read each once.  The view keeps the record instead, which the plan's entry names anyway,
+    and equals the tuple it stands for; a property test holds the two the same.
+    """
+
+    __slots__ = ("_ignored", "_record")
+
+    def __init__(self, record: CentralContact, ignored: frozenset[str] = frozenset()) -> None:
+        self._record = record
+        self._ignored = ignored
+
+    def _changes(self) -> tuple[FieldChange, ...]:
+        return tuple([FieldChange(field, None, value) for field, value in self.values()])
+
+    def values(self) -> list[tuple[str, str]]:
+        """The changes as (field, value) pairs: each is a change from nothing to the value."""
+        values = new_contact_values(self._record)
+        if not self._ignored:
+            return values
+        return [pair for pair in values if pair[0] not in self._ignored]
+
+    @overload
+    def __getitem__(self, index: int) -> FieldChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FieldChange, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> FieldChange | tuple[FieldChange, ...]:
+        return self._changes()[index]
+
+    def __iter__(self) -> Iterator[FieldChange]:
+        return iter(self._changes())
+
+    def __len__(self) -> int:
+        return len(self._changes())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NewContactChanges):
+            return self._changes() == other._changes()
+        if isinstance(other, tuple | list):
+            return self._changes() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._changes())
+
+    def __repr__(self) -> str:
+        return repr(self._changes())
 
 
 class NewContactBody(Mapping[str, Any]):
@@ -301,37 +377,47 @@ _ANCHOR_ID_KEY = ANCHOR_PROPERTY_ID.casefold()
 
 def folder_contact_from_graph(data: Mapping[str, Any]) -> FolderContact:
     """A Graph contact JSON object as a `FolderContact`; null, absent and {} all read as blank."""
-
-    def address(prop: str) -> PostalAddress:
-        raw = data.get(prop)
-        if not isinstance(raw, Mapping):
-            return PostalAddress()
-        return PostalAddress(
-            **{attr: _string(raw.get(part)) for part, attr in ADDRESS_FIELDS.items()}
-        )
-
-    emails = data.get("emailAddresses")
-    phones = data.get("businessPhones")
+    # Run for every contact of the folder at every plan: one `get` each, no call per value
+    # where a plain test does.
+    get = data.get
+    emails = get("emailAddresses")
+    phones = get("businessPhones")
     return FolderContact(
-        id=_string(data.get("id")),
-        display_name=_string(data.get("displayName")),
-        title=_string(data.get("title")),
-        given_name=_string(data.get("givenName")),
-        surname=_string(data.get("surname")),
-        mobile_phone=_string(data.get("mobilePhone")),
-        business_home_page=_string(data.get("businessHomePage")),
-        email_addresses=tuple(
-            EmailAddress(address=_string(e.get("address")), name=_string(e.get("name")))
-            for e in (emails if isinstance(emails, list) else [])
-            if isinstance(e, Mapping) and _string(e.get("address"))
-        ),
-        business_phones=tuple(
-            p for p in (phones if isinstance(phones, list) else []) if isinstance(p, str) and p
-        ),
-        home_address=address("homeAddress"),
-        business_address=address("businessAddress"),
-        change_key=_string(data.get("changeKey")),
-        anchor=_anchor(data),
+        _string(get("id")),
+        _string(get("displayName")),
+        _string(get("title")),
+        _string(get("givenName")),
+        _string(get("surname")),
+        _string(get("mobilePhone")),
+        _string(get("businessHomePage")),
+        tuple(
+            [
+                EmailAddress(address, _string(e.get("name")))
+                for e in emails
+                if isinstance(e, Mapping) and (address := _string(e.get("address")))
+            ]
+        )
+        if isinstance(emails, list)
+        else (),
+        tuple([p for p in phones if isinstance(p, str) and p]) if isinstance(phones, list) else (),
+        _postal_address(get("homeAddress")),
+        _postal_address(get("businessAddress")),
+        _string(get("changeKey")),
+        _anchor(data),
+    )
+
+
+def _postal_address(raw: object) -> PostalAddress:
+    """A Graph physicalAddress (null, absent and {} read as the blank one, shared)."""
+    if not isinstance(raw, Mapping) or not raw:
+        return NO_POSTAL_ADDRESS
+    get = raw.get
+    return PostalAddress(
+        _string(get("street")),
+        _string(get("city")),
+        _string(get("state")),
+        _string(get("countryOrRegion")),
+        _string(get("postalCode")),
     )
 
 
@@ -355,7 +441,7 @@ def synced_values(contact: FolderContact) -> dict[str, str]:
 
 
 #: The scalar synced properties: Graph property → `FolderContact` attribute.
-_FOLDER_SCALARS: Mapping[str, str] = {
+FOLDER_SCALARS: Mapping[str, str] = {
     "title": "title",
     "givenName": "given_name",
     "surname": "surname",
@@ -395,7 +481,7 @@ def desired_from_values(values: Mapping[str, str]) -> DesiredContact:
 
 def current_scalar(contact: FolderContact, prop: str) -> str:
     """The value of a scalar synced property on a folder contact."""
-    value: str = getattr(contact, _FOLDER_SCALARS[prop])
+    value: str = getattr(contact, FOLDER_SCALARS[prop])
     return value
 
 

@@ -46,27 +46,29 @@ record matches are people's own, only counted (`unanchored_count`).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from central365.core.journal import JournalContact
 from central365.core.mapping import (
     ADDRESS_FIELDS,
+    ADDRESS_PART_NAMES,
     ADDRESS_PROPERTIES,
+    FOLDER_SCALARS,
     DesiredContact,
     NewContactBody,
+    NewContactChanges,
     address_json,
     current_address,
-    current_scalar,
     desired_contact,
     desired_values,
     email_list,
-    new_contact_changes,
     phone_list,
     synced_values,
 )
 from central365.core.model import (
+    NO_BASELINE,
+    NO_BODY,
     CentralContact,
     FieldChange,
     FolderContact,
@@ -75,7 +77,6 @@ from central365.core.model import (
     OrphanWhy,
     Plan,
     PlanItem,
-    PostalAddress,
     Reason,
     RowProblem,
     State,
@@ -100,13 +101,17 @@ def build_plan(
     baselines: Mapping[str, JournalContact] | None = None,
     policies: FieldPolicies | None = None,
     deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
+    on_decided: Callable[[int, int], None] | None = None,
 ) -> Plan:
     """Decide what to do with every active Central record against the folder's contacts.
 
     `provided_columns` are the canonical columns the source had (None: every one);
     `baselines` the journal's last write per Central id (None: not known); `policies` the
     per-field write policies (None or a field left out: `overwrite`); `deleted_contacts`
-    what a journalled contact deleted in Outlook becomes.
+    what a journalled contact deleted in Outlook becomes.  `on_decided(done, total)` is told
+    how many of the `total` active records are decided, every `DECIDED_STEP` of them and at
+    the end, so a front end can show progress: it is handed numbers only, and the plan does
+    not depend on it.
     """
     ignored = ignored_fields(policies or {})
     synced = synced_fields(provided_columns) - ignored
@@ -125,27 +130,31 @@ def build_plan(
             excluded += 1
             inactive_keys.add(text(entry.key))
 
-    id_counts = Counter(text(record.key) for record in records)
+    # Each record's id and email are keyed once here, for every pass below.
+    ids = [record.key.strip() for record in records]
+    emails = [record.email.strip() for record in records]
+    email_keys = [email.casefold() for email in emails]
+    id_counts = Counter(ids)
     own_reasons = [
         [*record_reasons(record), Reason.DUPLICATE_ID]
-        if text(record.key) and id_counts[text(record.key)] > 1
+        if key and id_counts[key] > 1
         else record_reasons(record)
-        for record in records
+        for record, key in zip(records, ids, strict=True)
     ]
+    del id_counts
     clean_emails = Counter(
-        email_key(record.email)
-        for record, reasons in zip(records, own_reasons, strict=True)
-        if not reasons
+        key for key, reasons in zip(email_keys, own_reasons, strict=True) if not reasons
     )
     by_email = _index_by_email(folder)
     by_anchor = _index_by_anchor(folder)
     matches = [
-        _match(record, reasons, by_anchor, by_email)
-        for record, reasons in zip(records, own_reasons, strict=True)
+        _match(key, address_key, reasons, by_anchor, by_email)
+        for key, address_key, reasons in zip(ids, email_keys, own_reasons, strict=True)
     ]
+    del by_email, by_anchor
     conflicts = [
-        not reasons and _anchor_conflict(record, found, how)
-        for record, reasons, (found, how) in zip(records, own_reasons, matches, strict=True)
+        not reasons and _anchor_conflict(key, found, how)
+        for key, reasons, (found, how) in zip(ids, own_reasons, matches, strict=True)
     ]
     claimed = Counter(
         found[0].id
@@ -155,30 +164,44 @@ def build_plan(
 
     folder_ids = {contact.id for contact in folder} if baselines else set()
     items: list[PlanItem] = []
-    for record, reasons, (found, how), conflict in zip(
-        records, own_reasons, matches, conflicts, strict=True
+    append = items.append
+    total = len(records)
+    if on_decided is not None:
+        on_decided(0, total)
+    for record, email, address_key, reasons, (found, how), conflict in zip(
+        records, emails, email_keys, own_reasons, matches, conflicts, strict=True
     ):
-        all_reasons = list(reasons)
-        shared_in_central = not reasons and clean_emails[email_key(record.email)] > 1
-        shared_in_folder = how is Match.EMAIL and len(found) > 1
-        contact_claimed_twice = (
-            not reasons and not conflict and len(found) == 1 and claimed[found[0].id] > 1
-        )
-        if shared_in_central or shared_in_folder or contact_claimed_twice:
-            # Before `duplicate_id` (if any), so reasons keep the order of `Reason`.
-            position = len(all_reasons) - (Reason.DUPLICATE_ID in all_reasons)
-            all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
-        if conflict:
-            all_reasons.append(Reason.ANCHOR_CONFLICT)
-        deleted = (
-            None if found or all_reasons else _deleted_in_office365(record, baselines, folder_ids)
-        )
-        if deleted is not None and deleted_contacts is DeletedContacts.RESPECT_DELETES:
-            all_reasons.append(Reason.DELETED_IN_OFFICE365)
-        item = _decide(record, all_reasons, found, how, synced, three_way)
-        if deleted is not None:
-            item = replace(item, deleted_in_office365=True, deleted_since_run=deleted.run_id)
-        items.append(item)
+        if reasons or conflict or len(found) > 1 or clean_emails[address_key] > 1:
+            all_reasons = list(reasons)
+            shared_in_central = not reasons and clean_emails[address_key] > 1
+            shared_in_folder = how is Match.EMAIL and len(found) > 1
+            contact_claimed_twice = (
+                not reasons and not conflict and len(found) == 1 and claimed[found[0].id] > 1
+            )
+            if shared_in_central or shared_in_folder or contact_claimed_twice:
+                # Before `duplicate_id` (if any), so reasons keep the order of `Reason`.
+                position = len(all_reasons) - (Reason.DUPLICATE_ID in all_reasons)
+                all_reasons.insert(position, Reason.DUPLICATE_EMAIL)
+            if conflict:
+                all_reasons.append(Reason.ANCHOR_CONFLICT)
+            append(_decide(record, email, all_reasons, found, how, synced, three_way))
+        elif found and claimed[found[0].id] > 1:
+            append(_decide(record, email, [Reason.DUPLICATE_EMAIL], found, how, synced, three_way))
+        elif (
+            not found
+            and (deleted := _deleted_in_office365(record, baselines, folder_ids)) is not None
+        ):
+            # The contact central365 wrote for it was deleted in Outlook since.
+            respected = deleted_contacts is DeletedContacts.RESPECT_DELETES
+            why = [Reason.DELETED_IN_OFFICE365] if respected else []
+            item = _decide(record, email, why, found, how, synced, three_way)
+            append(item._replace(deleted_in_office365=True, deleted_since_run=deleted.run_id))
+        else:  # the common case: a clean record that found one contact, or none
+            append(_decide(record, email, [], found, how, synced, three_way))
+        if on_decided is not None and len(items) % DECIDED_STEP == 0:
+            on_decided(len(items), total)
+    if on_decided is not None:
+        on_decided(total, total)
     seen = {contact.id for found, _ in matches for contact in found}
     return Plan(
         items=tuple(items),
@@ -189,6 +212,10 @@ def build_plan(
         orphans=_orphans(folder, items, inactive_keys),
         unanchored_count=sum(1 for c in folder if not text(c.anchor) and c.id not in seen),
     )
+
+
+#: How often `build_plan` tells `on_decided`: every this many records.
+DECIDED_STEP = 10_000
 
 
 def _deleted_in_office365(
@@ -245,46 +272,46 @@ def _orphans(
 
 
 def _match(
-    record: CentralContact,
+    key: str,
+    address_key: str,
     reasons: Sequence[Reason],
     by_anchor: dict[str, list[FolderContact]],
     by_email: dict[str, list[FolderContact]],
 ) -> tuple[list[FolderContact], Match | None]:
-    """The contacts a record finds: those carrying its anchor, else those with its email.
+    """The contacts a record finds: those carrying its anchor (`key`, its trimmed id), else
+    those with its email (`address_key`: trimmed, case-folded).
 
     A record without a usable id (missing or shared) finds nothing by anchor: an id several
     records share names no one record's contact.
     """
-    key = text(record.key)
-    usable_key = key and Reason.DUPLICATE_ID not in reasons
-    anchored = by_anchor.get(key, []) if usable_key else []
-    if anchored:
-        return anchored, Match.ANCHOR
-    if Reason.INVALID_EMAIL in reasons:
-        return [], None
-    found = by_email.get(email_key(record.email), [])
-    return found, Match.EMAIL if found else None
+    if key and by_anchor and Reason.DUPLICATE_ID not in reasons:
+        anchored = by_anchor.get(key)
+        if anchored:
+            return anchored, Match.ANCHOR
+    if reasons and Reason.INVALID_EMAIL in reasons:
+        return _NOTHING, None
+    found = by_email.get(address_key)
+    return (found, Match.EMAIL) if found else (_NOTHING, None)
 
 
-def _anchor_conflict(
-    record: CentralContact, found: Sequence[FolderContact], how: Match | None
-) -> bool:
-    """Several contacts carry the record's anchor, or its email found another record's contact."""
+#: What a record that finds no contact finds (shared, never changed).
+_NOTHING: list[FolderContact] = []
+
+
+def _anchor_conflict(key: str, found: Sequence[FolderContact], how: Match | None) -> bool:
+    """Several contacts carry the record's anchor (`key`, its trimmed id), or its email found
+    another record's contact."""
     if how is Match.ANCHOR:
         return len(found) > 1
-    return (
-        len(found) == 1
-        and bool(text(found[0].anchor))
-        and text(found[0].anchor) != text(record.key)
-    )
+    return len(found) == 1 and bool(anchor := text(found[0].anchor)) and anchor != key
 
 
 def _index_by_anchor(folder: Iterable[FolderContact]) -> dict[str, list[FolderContact]]:
     """Folder contacts by the Central id they carry (people's own contacts carry none)."""
     index: dict[str, list[FolderContact]] = defaultdict(list)
     for contact in folder:
-        anchor = text(contact.anchor)
-        if anchor:
+        # A folder contact's values are text (never None): `strip` is `text` here.
+        if contact.anchor and (anchor := contact.anchor.strip()):
             index[anchor].append(contact)
     return index
 
@@ -293,7 +320,12 @@ def _index_by_email(folder: Iterable[FolderContact]) -> dict[str, list[FolderCon
     """Folder contacts by each of their addresses (a contact listing one address twice counts once)."""
     index: dict[str, list[FolderContact]] = defaultdict(list)
     for contact in folder:
-        for key in {email_key(a.address) for a in contact.email_addresses}:
+        addresses = contact.email_addresses
+        if len(addresses) == 1:  # most contacts: no set to make
+            if key := addresses[0].address.strip().casefold():
+                index[key].append(contact)
+            continue
+        for key in {a.address.strip().casefold() for a in addresses}:
             if key:
                 index[key].append(contact)
     return index
@@ -334,44 +366,46 @@ class _ThreeWay:
 
 def _decide(
     record: CentralContact,
+    email: str,
     reasons: list[Reason],
     found: Sequence[FolderContact],
     how: Match | None,
     synced: frozenset[str],
     three_way: _ThreeWay,
 ) -> PlanItem:
+    """The entry of one record (`email`: its trimmed email) given what it found."""
     key, line = record.key, record.line
-    name, email = display_name(record.first_name, record.last_name), text(record.email)
+    name = display_name(record.first_name, record.last_name)
     single = len(found) == 1
-    office365_id = found[0].id if single else None
-    match = how if single else None
     if reasons:
         return PlanItem(
-            key=key,
-            state=State.NON_ACTIONABLE,
-            name=name,
-            email=email,
-            office365_id=office365_id,
-            reasons=tuple(reasons),
+            key,
+            State.NON_ACTIONABLE,
+            name,
+            email,
+            found[0].id if single else None,
+            tuple(reasons),
             line=line,
-            match=match,
+            match=how if single else None,
         )
     if not found:
-        changes = three_way.new_contact(new_contact_changes(record))
+        changes = NewContactChanges(record, three_way.ignored)
         return PlanItem(
-            key=key,
-            state=State.NEW,
-            name=name,
-            email=email,
-            changes=changes,
-            body=NewContactBody(name, changes),
-            line=line,
+            key,
+            State.NEW,
+            name,
+            email,
+            None,
+            (),
+            changes,
+            NewContactBody(name, changes),
+            line,
         )
-    desired = desired_contact(record)
+    desired = desired_contact(record, name)
     contact = found[0]
     edited: tuple[str, ...] = ()
     baseline: Mapping[str, str] = {}
-    kept: Mapping[str, str] = {}
+    kept: Mapping[str, str] = NO_BASELINE
     if three_way.active:
         wanted = synced
         synced, edited, baseline = three_way.fields(record.key, desired, contact, synced)
@@ -383,24 +417,25 @@ def _decide(
             for c in changes_found
         ]
     return PlanItem(
-        key=key,
-        state=State.UPDATE if changes_found else State.UNCHANGED,
-        name=name,
-        email=email,
-        office365_id=office365_id,
-        changes=tuple(changes_found),
-        body=body if changes_found else {},
-        line=line,
-        match=match,
-        edited_in_office365=edited,
-        kept_baseline=kept,
+        key,
+        State.UPDATE if changes_found else State.UNCHANGED,
+        name,
+        email,
+        contact.id,
+        (),
+        tuple(changes_found),
+        body if changes_found else NO_BODY,
+        line,
+        how,
+        edited,
+        kept,
     )
 
 
 def diff(
     desired: DesiredContact,
     contact: FolderContact,
-    synced: Collection[str] | None = None,
+    synced: frozenset[str] | None = None,
     *,
     owned: bool = False,
 ) -> tuple[list[FieldChange], dict[str, Any]]:
@@ -416,10 +451,12 @@ def diff(
     changes: list[FieldChange] = []
     body: dict[str, Any] = {}
 
+    # On the path of every matched record: a folder contact's values are text (never None),
+    # so `strip` is `text` here.
     for prop, wanted in desired.scalars.items():
         if prop not in synced:
             continue
-        current = text(current_scalar(contact, prop))
+        current = getattr(contact, FOLDER_SCALARS[prop]).strip()
         if current != wanted:
             changes.append(FieldChange(prop, current or None, wanted or None))
             body[prop] = wanted or None
@@ -432,7 +469,7 @@ def diff(
             for a in email_list(desired, contact, owned=owned)
         ]
 
-    first_phone = text(contact.business_phones[0]) if contact.business_phones else ""
+    first_phone = contact.business_phones[0].strip() if contact.business_phones else ""
     if "businessPhones[0]" in synced and first_phone != desired.telephone:
         changes.append(
             FieldChange("businessPhones[0]", first_phone or None, desired.telephone or None)
@@ -441,22 +478,29 @@ def diff(
 
     for prop in ADDRESS_PROPERTIES:
         current_addr = current_address(contact, prop)
-        kept = {
-            attr: getattr(current_addr, attr)
-            for part, attr in ADDRESS_FIELDS.items()
-            if f"{prop}.{part}" not in synced
-        }
-        wanted_address: PostalAddress = desired.addresses[prop]._replace(**kept)
-        part_changes = [
-            FieldChange(
-                f"{prop}.{part}",
-                text(getattr(current_addr, attr)) or None,
-                getattr(wanted_address, attr) or None,
-            )
-            for part, attr in ADDRESS_FIELDS.items()
-            if attr not in kept
-            and text(getattr(current_addr, attr)) != getattr(wanted_address, attr)
-        ]
+        wanted_address = desired.addresses[prop]
+        names = ADDRESS_PART_NAMES[prop]
+        if synced.issuperset(names):
+            if current_addr == wanted_address:  # the wanted parts are trimmed: nothing differs
+                continue
+            part_changes = [
+                FieldChange(name, current.strip() or None, wanted or None)
+                for name, current, wanted in zip(names, current_addr, wanted_address, strict=True)
+                if current.strip() != wanted
+            ]
+        else:  # some parts were not provided: they keep their current values
+            kept = {
+                attr: getattr(current_addr, attr)
+                for name, attr in zip(names, ADDRESS_FIELDS.values(), strict=True)
+                if name not in synced
+            }
+            wanted_address = wanted_address._replace(**kept)
+            part_changes = [
+                FieldChange(name, text(getattr(current_addr, attr)) or None, wanted or None)
+                for name, attr in zip(names, ADDRESS_FIELDS.values(), strict=True)
+                if attr not in kept
+                and text(getattr(current_addr, attr)) != (wanted := getattr(wanted_address, attr))
+            ]
         if part_changes:
             changes.extend(part_changes)
             body[prop] = address_json(wanted_address)

@@ -76,6 +76,11 @@ class SourceRows(Iterator[CentralContact | RowProblem]):
     def __next__(self) -> CentralContact | RowProblem:
         return next(self._rows)
 
+    def __iter__(self) -> Iterator[CentralContact | RowProblem]:
+        """The rows themselves: a loop over a million rows then calls no Python `__next__`
+        per row (the same rows, in the same order; `close` still ends them)."""
+        return self._rows
+
     def close(self) -> None:
         """End the underlying generator now (a SQL source then releases its connection)."""
         close = getattr(self._rows, "close", None)

@@ -223,7 +223,7 @@ def _restore(write: JournalWrite, contact: FolderContact) -> UndoItem:
     """PATCH back the properties the run changed, to the values they held before it."""
     now = synced_values(contact)
     then = {**now, **{name: value or "" for name, value in write.before.items()}}
-    changes, body = diff(desired_from_values(then), contact, write.before.keys(), owned=True)
+    changes, body = diff(desired_from_values(then), contact, frozenset(write.before), owned=True)
     if not changes:
         return _skipped(write, NOTHING_TO_RESTORE, contact)
     if not then.get("emailAddresses[0]") and "emailAddresses" in body:

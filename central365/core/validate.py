@@ -13,14 +13,13 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.syntax import validate_email_local_part
 
 from central365.core.model import CentralContact, Reason
-from central365.core.normalize import text
 
 DECEASED_MARKER = "deceased"
 
 
 def is_active(record: CentralContact) -> bool:
     """Only records whose status is `active` (trimmed, any case) are processed."""
-    return text(record.status).casefold() == "active"
+    return record.status.strip().casefold() == "active"  # text (never None): `strip` is `text`
 
 
 #: A plain ASCII address: one @, no quotes, brackets, spaces or display name.  For these the
@@ -44,17 +43,14 @@ def is_valid_email(address: str) -> bool:
     """
     if len(address) <= _MAX_ADDRESS and _PLAIN_ADDRESS.fullmatch(address):
         local, _, domain = address.partition("@")
-        return _domain_is_valid(domain) and _local_part_is_valid(local)
+        if not _domain_is_valid(domain):
+            return False
+        try:  # `email-validator`'s own check of an unquoted local part (what it runs)
+            validate_email_local_part(local)
+        except EmailNotValidError:
+            return False
+        return True
     return _judge(address)
-
-
-def _local_part_is_valid(local: str) -> bool:
-    """`email-validator`'s own check of an unquoted local part (what `validate_email` runs)."""
-    try:
-        validate_email_local_part(local)
-    except EmailNotValidError:
-        return False
-    return True
 
 
 @lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from central365.core.journal import JournalContact
 from central365.core.model import CentralContact, FolderContact, Plan, RowProblem
@@ -83,8 +83,10 @@ class PlanMemo:
         baselines: Mapping[str, JournalContact] | None = None,
         policies: FieldPolicies | None = None,
         deleted_contacts: DeletedContacts = DeletedContacts.RECREATE,
+        on_decided: Callable[[int, int], None] | None = None,
     ) -> Plan:
-        """`build_plan`'s answer for these inputs: the kept one when they are the same."""
+        """`build_plan`'s answer for these inputs: the kept one when they are the same
+        (`on_decided` is then told every record is decided)."""
         seen = fingerprint(
             records, contacts, provided_columns, baselines, policies, deleted_contacts
         )
@@ -93,7 +95,10 @@ class PlanMemo:
             if kept is not None and kept[0] == seen:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return kept[1]
+                plan = kept[1]
+                if on_decided is not None:
+                    on_decided(len(plan.items), len(plan.items))
+                return plan
         plan = build_plan(
             records,
             contacts,
@@ -101,6 +106,7 @@ class PlanMemo:
             baselines=baselines,
             policies=policies,
             deleted_contacts=deleted_contacts,
+            on_decided=on_decided,
         )
         with self._lock:
             self._entries[key] = (seen, plan)

@@ -7,10 +7,12 @@ before writing, so it acts on what Central and Office 365 hold now, not on a sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import islice
+from typing import TypeVar
 
 from central365.core.errors import Central365Error, MassChangeRefused
 from central365.core.execute import Selection, SyncReport, execute, select
@@ -41,7 +43,10 @@ from central365.engine.deletion import (
 )
 from central365.engine.journaling import Journaling, JournalRun, adoptions
 from central365.engine.plan_memo import PlanMemo
+from central365.engine.progress import PROGRESS_STEP, PlanProgress, PlanStage
 from central365.engine.undoing import UndoOutcome, read_undo, write_undo
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,11 @@ class SyncService:
 
     @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
     def plan(
-        self, previous_source_size: int | None = None, *, journal: JournalReader | None = None
+        self,
+        previous_source_size: int | None = None,
+        *,
+        journal: JournalReader | None = None,
+        progress: PlanProgress | None = None,
     ) -> PlanReport:
         """Read Central and the folder, plan, and check the guards against mass changes.
 
@@ -134,14 +143,15 @@ class SyncService:
 
         The two reads overlap: the folder's pages mostly wait on the network while Central is
         read.  A Central that cannot be read wins over anything the folder read meets, and
-        nothing is written either way.
+        nothing is written either way.  `progress` is kept up to date as the plan is made.
         """
+        progress = PlanProgress() if progress is None else progress
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="central365-folder-read")
-        folder_read = pool.submit(self._read_folder)
+        folder_read = pool.submit(self._read_folder, progress)
         try:
             rows = self.source.read()
             provided = rows.provided if isinstance(rows, SourceRows) else None
-            records = list(rows)
+            records = _counted(rows, progress, "records_read")
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -149,6 +159,11 @@ class SyncService:
             info, contacts = folder_read.result()
         finally:
             pool.shutdown(wait=False)
+        progress.stage = PlanStage.PLANNING
+
+        def decided(count: int, total: int) -> None:
+            progress.planned, progress.records = count, total
+
         ref = FolderRef(self.folder_name, info.id if info else None, info is not None)
         baselines = None
         if journal is not None:
@@ -164,6 +179,7 @@ class SyncService:
                 baselines=baselines,
                 policies=self.field_policies,
                 deleted_contacts=self.deleted_contacts,
+                on_decided=decided,
             )
         else:
             plan = build_plan(
@@ -173,7 +189,10 @@ class SyncService:
                 baselines=baselines,
                 policies=self.field_policies,
                 deleted_contacts=self.deleted_contacts,
+                on_decided=decided,
             )
+        del records
+        progress.planned, progress.stage = len(plan.items), PlanStage.DONE
         self._anchored = {c.id: c for c in contacts if c.anchor}
         guards = check_guards(
             plan, self.guard_thresholds, previous_source_size=previous_source_size
@@ -186,9 +205,11 @@ class SyncService:
             previous_source_size,
         )
 
-    def _read_folder(self) -> tuple[FolderInfo | None, list[FolderContact]]:
+    def _read_folder(self, progress: PlanProgress) -> tuple[FolderInfo | None, list[FolderContact]]:
         info = self.mailbox.find_folder(self.folder_name)
-        return info, list(self.mailbox.folder(info).contacts()) if info is not None else []
+        if info is None:
+            return None, []
+        return info, _counted(self.mailbox.folder(info).contacts(), progress, "contacts_read")
 
     def sync(
         self,
@@ -412,6 +433,16 @@ class SyncService:
 
     def folders(self) -> list[FolderInfo]:
         return self.mailbox.folders()
+
+
+def _counted(items: Iterable[_T], progress: PlanProgress, counter: str) -> list[_T]:
+    """`list(items)`, with `progress.<counter>` told the count every `PROGRESS_STEP` items."""
+    found: list[_T] = []
+    extend, chunks = found.extend, iter(items)
+    while chunk := list(islice(chunks, PROGRESS_STEP)):
+        extend(chunk)
+        setattr(progress, counter, len(found))
+    return found
 
 
 def _limit(side: object, limits: RunLimits, limited: list[RunLimited]) -> None:

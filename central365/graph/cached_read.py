@@ -90,13 +90,16 @@ class CachedRead:
 
     def _full(self) -> dict[str, ContactJson]:
         first = self._client.url(f"{self._path}/delta", {"$select": ",".join(GRAPH_SELECT)})
-        link, changes = self._round(first)
+        # With `expand`, the round is read for its link only: its items are not kept, so a
+        # large folder's contacts are never held twice while the list is read.
+        link, changes = self._round(first, keep=self._expand is None)
         contacts = changes.changed if self._expand is None else self._list_expanded()
         self._cache.replace(self._folder_id, FolderSnapshot(link, contacts))
         return dict(contacts)
 
-    def _round(self, url: str) -> tuple[str, RoundChanges]:
-        """Follow one round from `url` to its deltaLink; the link and what the pages said."""
+    def _round(self, url: str, *, keep: bool = True) -> tuple[str, RoundChanges]:
+        """Follow one round from `url` to its deltaLink; the link and what the pages said
+        (nothing, unless `keep`)."""
         changes = RoundChanges()
         next_url = url
         while True:
@@ -108,7 +111,8 @@ class CachedRead:
                     "Office 365 answered the folder's changes with something that is not a "
                     "delta page; check that the Graph URL points at Microsoft Graph v1.0."
                 ) from None
-            changes.add(page.items)
+            if keep:
+                changes.add(page.items)
             if page.delta_link is not None:
                 return page.delta_link, changes
             assert page.next_link is not None  # read_page guarantees one of the two

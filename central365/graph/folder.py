@@ -120,8 +120,9 @@ class GraphFolder:
         round when there is one, else page after page of the whole folder."""
         if self._cache is not None:
             read = CachedRead(self._client, self._path, self._info.id, self._cache, self._expand)
-            for item in read.contacts().values():
-                yield folder_contact_from_graph(item)
+            found = read.contacts()  # a dict of its own: each JSON object is let go once read
+            for contact_id in list(found):
+                yield folder_contact_from_graph(found.pop(contact_id))
             return
         url = self._client.url(
             self._path,

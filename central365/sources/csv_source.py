@@ -203,7 +203,7 @@ class CsvSource:
                 except UnicodeDecodeError as err:
                     # The file changed since it was checked.
                     raise self._error([f"the file is not UTF-8 near line {start}: {err}"]) from err
-                if _is_blank(row):
+                if not (row and row[0].strip()) and _is_blank(row):  # a first field says no
                     continue
                 if not header_seen:
                     header_seen = True

@@ -8,8 +8,9 @@ or the app's (app-only) must be allowed to write contacts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from central365.appdb import AppSettings, AuthChoice, RunRecord
 from central365.core.errors import MassChangeRefused
@@ -17,11 +18,12 @@ from central365.core.execute import Selection
 from central365.core.guards import check_guards
 from central365.core.model import ACTIONABLE_STATES, State
 from central365.core.orphans import chosen_orphans, orphan_guards
+from central365.engine.progress import PlanProgress
 from central365.engine.runs import RunRequest
 from central365.engine.service import PlanReport
 from central365.web.deps import Caller
 from central365.web.errors import Forbidden, InvalidInput
-from central365.web.plans import CachedPlan, plan_key
+from central365.web.plans import CachedPlan, PlanJob, plan_key
 from central365.web.roles import Access, Role, access_for, write_refusal
 from central365.web.runtime import Runtime
 from central365.wiring.settings import Target, guard_thresholds_of, target_of
@@ -78,26 +80,92 @@ def acting_target(runtime: Runtime, caller: Caller, app: AppSettings) -> tuple[A
     return access, target_of(app, caller.user)
 
 
+@dataclass(frozen=True, slots=True)
+class PlanUnderway:
+    """The caller's target, whose plan is being made in the background: how far it has got."""
+
+    target: Target
+    progress: PlanProgress
+    running: int | None
+
+
 def plan_context(runtime: Runtime, caller: Caller, *, again: bool = False) -> PlanContext:
     """The cached plan of the caller's target; planned now on first use or when `again`.
 
     Raises `Forbidden` when the caller has no mailbox to act on (app-only mode without role).
     """
+    app, access, target, key, make = _plan_maker(runtime, caller)
+    running = runtime.runs.running(target.key)
+    if again:
+        cached = runtime.plans.refresh(key, make)
+    else:
+        cached = runtime.plans.get_or_make(key, make, run_going=running is not None)
+    return _context(runtime, caller, app, access, target, cached, running)
+
+
+def plan_or_progress(
+    runtime: Runtime, caller: Caller, *, again: bool = False
+) -> PlanContext | PlanUnderway:
+    """As `plan_context`, but a plan not made within `runtime.plan_wait` seconds goes on in the
+    background and its progress is answered instead (the homepage shows it and polls)."""
+    app, access, target, key, make = _plan_maker(runtime, caller)
+    running = runtime.runs.running(target.key)
+    found = runtime.plans.wait_for(
+        key, make, runtime.plan_wait, again=again, run_going=running is not None
+    )
+    if isinstance(found, PlanJob):
+        return PlanUnderway(target, found.progress, running)
+    return _context(runtime, caller, app, access, target, found, running)
+
+
+class PlanStatus(StrEnum):
+    """Where the caller's plan is.  The values are the stable codes of `/api/plan/progress`."""
+
+    NONE = "none"  # no plan made yet, none being made
+    PLANNING = "planning"
+    READY = "ready"
+    FAILED = "failed"  # the next visit of the homepage says why
+
+
+def plan_status(runtime: Runtime, caller: Caller) -> tuple[PlanStatus, PlanProgress | None]:
+    """Where the caller's plan is, and the progress of the one being made (if any); starts
+    nothing.  `Forbidden` when the caller has no mailbox to act on."""
+    app = runtime.load_app_settings()
+    access, target = acting_target(runtime, caller, app)
+    key = plan_key(target.key, access.plan_scope)
+    job = runtime.plans.job(key)
+    if job is None:
+        return (PlanStatus.READY if runtime.plans.get(key) else PlanStatus.NONE), None
+    if not job.done.is_set():
+        return PlanStatus.PLANNING, job.progress
+    return (PlanStatus.FAILED if job.error is not None else PlanStatus.READY), job.progress
+
+
+def _plan_maker(
+    runtime: Runtime, caller: Caller
+) -> tuple[AppSettings, Access, Target, str, Callable[..., PlanReport]]:
     app = runtime.load_app_settings()
     access, target = acting_target(runtime, caller, app)
     key = plan_key(target.key, access.plan_scope)
 
-    def plan_now() -> PlanReport:
+    def plan_now(progress: PlanProgress | None = None) -> PlanReport:
         with runtime.connector.service(caller.user, app) as service:
             # The journal: the last run's Central size (the `source_shrunk` guard) and the
             # baselines of the three-way compare (Outlook's edits since the last write).
-            return service.plan(journal=runtime.journal)
+            return service.plan(journal=runtime.journal, progress=progress)
 
-    running = runtime.runs.running(target.key)
-    if again:
-        cached = runtime.plans.refresh(key, plan_now)
-    else:
-        cached = runtime.plans.get_or_make(key, plan_now, run_going=running is not None)
+    return app, access, target, key, plan_now
+
+
+def _context(
+    runtime: Runtime,
+    caller: Caller,
+    app: AppSettings,
+    access: Access,
+    target: Target,
+    cached: CachedPlan,
+    running: int | None,
+) -> PlanContext:
     granted = runtime.connector.token(caller.user, app).granted
     refusal = write_refusal(app.auth_mode, granted)
     return PlanContext(app, access, target, cached, running, refusal)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, create_model
 from central365.appdb import OutcomeRecord, RunRecord
 from central365.core.model import State
 from central365.engine.serialize import item_json, plan_envelope, undo_json
-from central365.web.actions import plan_context, selection_of, start_run
+from central365.web.actions import plan_context, plan_status, selection_of, start_run
 from central365.web.deps import CallerAccess, Csrf, Offset, PageNumber, RunId, RuntimeDep, SignedIn
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, page_of
 from central365.web.undo_actions import start_undo, undo_preview
@@ -158,6 +158,21 @@ def get_plan(
         "per_page": shown.per_page,
         "matching": shown.matching,
         "items": [item_json(item) for item in shown.items],
+    }
+
+
+@router.get("/plan/progress", responses=_errors(*_ALWAYS))
+def get_plan_progress(caller: SignedIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Where the caller's plan is (`none`, `planning`, `ready`, `failed`) and, while one is
+    being made in the background, how far it has got; starts nothing."""
+    status, progress = plan_status(runtime, caller)
+    return {
+        "status": status.value,
+        "stage": progress.stage.value if progress is not None else None,
+        "records_read": progress.records_read if progress is not None else None,
+        "contacts_read": progress.contacts_read if progress is not None else None,
+        "planned": progress.planned if progress is not None else None,
+        "records": progress.records if progress is not None else None,
     }
 
 

@@ -5,9 +5,15 @@ on "Plan again" only; tabs, search and pages are answered from the cached `PlanR
 entry is indexed once when stored (items grouped by state, one case-folded "name email" text per
 item), so a page of a 100,000-record plan is a slice, and a search is one pass of `in`.
 
+A plan of a large Central takes seconds, so the homepage makes it off the request thread
+(`PlanCache.start`, one `PlanJob` per key at a time) and waits for it a moment only: a plan
+not made by then is shown as its progress (records read, records decided), which the page
+polls, so the app stays responsive while a million records are planned.
+
 Owns: the cache (one entry per `plan_key`: the target's mailbox + folder, and who may share
 the plan — one person for a delegated plan, made with their token; everyone allowed to use the
-app's permission for an app-only plan), one lock per key so two first visits plan once.
+app's permission for an app-only plan), one lock per key so two first visits plan once, and the
+plans being made in the background.
 Must not: plan by itself or know about HTTP.
 """
 
@@ -19,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from central365.core.model import Orphan, PlanItem, State
+from central365.engine.progress import PlanProgress
 from central365.engine.service import PlanReport
 
 PER_PAGE = 50
@@ -106,6 +113,21 @@ def page_of(
     )
 
 
+#: What makes a plan, told how far it has got as it goes.
+PlanMaker = Callable[[PlanProgress], PlanReport]
+
+
+class PlanJob:
+    """A plan being made in the background: its progress, and how it ended."""
+
+    def __init__(self, again: bool) -> None:
+        self.again = again
+        self.progress = PlanProgress()
+        self.done = threading.Event()
+        #: What stopped it (told to the next visit, then forgotten); None when it succeeded.
+        self.error: BaseException | None = None
+
+
 class PlanCache:
     """The last plan per target key, with a lock per key so a plan is made once at a time."""
 
@@ -115,6 +137,8 @@ class PlanCache:
         self._guard = threading.Lock()
         #: Targets a run has written to since their plan was made.
         self._stale: set[str] = set()
+        #: Plans being made in the background (or ended, until a visit hears how), by key.
+        self._jobs: dict[str, PlanJob] = {}
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
@@ -160,6 +184,74 @@ class PlanCache:
         """Plan again ("Plan again", or after a run) and keep the result."""
         with self._lock(key):
             return self.put(key, make())
+
+    def job(self, key: str) -> PlanJob | None:
+        """The key's plan being made in the background (or ended, until a visit heard how)."""
+        with self._guard:
+            return self._jobs.get(key)
+
+    def _fresh(self, key: str, run_going: bool) -> CachedPlan | None:
+        found = self._entries.get(key)
+        return found if found is not None and (run_going or key not in self._stale) else None
+
+    def start(self, key: str, make: PlanMaker, *, again: bool = False) -> PlanJob:
+        """Make the key's plan in the background (`again`: even when a fresh one is kept); the
+        job already going for the key when there is one."""
+        with self._guard:
+            job = self._jobs.get(key)
+            if job is not None and not job.done.is_set():
+                return job
+            job = self._jobs[key] = PlanJob(again)
+        worker = threading.Thread(
+            target=self._make, args=(key, make, job), name="central365-plan", daemon=True
+        )
+        worker.start()
+        return job
+
+    def _make(self, key: str, make: PlanMaker, job: PlanJob) -> None:
+        try:
+            with self._lock(key):
+                # Made meanwhile (the end-of-run replan holds the same lock): not made twice.
+                if job.again or self._fresh(key, run_going=False) is None:
+                    self.put(key, make(job.progress))
+        except BaseException as exc:  # handed to the next visit, which shows it
+            job.error = exc
+        finally:
+            job.done.set()
+
+    def wait_for(
+        self,
+        key: str,
+        make: PlanMaker,
+        wait: float,
+        *,
+        again: bool = False,
+        run_going: bool = False,
+    ) -> CachedPlan | PlanJob:
+        """The key's plan when it is kept (as `get_or_make` keeps it) or made within `wait`
+        seconds; otherwise the job making it, to show its progress.  `again`: plan anew.
+
+        A job that failed raises its error to the first caller after it ended, once.
+        """
+        with self._guard:
+            job = self._jobs.get(key)
+        if job is None and not again:
+            found = self._fresh(key, run_going)
+            if found is not None:
+                return found
+        if job is None or (again and job.done.is_set()):
+            job = self.start(key, make, again=again)
+        if not job.done.wait(wait):
+            return job
+        with self._guard:
+            if self._jobs.get(key) is job:
+                del self._jobs[key]
+        if job.error is not None:
+            raise job.error
+        found = self._entries.get(key)
+        if found is None:  # forgotten meanwhile (the settings changed): plan again
+            return self.wait_for(key, make, wait, again=again, run_going=run_going)
+        return found
 
     def forget(self, key: str | None = None) -> None:
         """Drop one target's plan, or every plan (the settings changed)."""

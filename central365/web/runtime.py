@@ -58,6 +58,8 @@ from central365.wiring.sign_in import is_pfx, read_pem
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_WAIT_S = 10.0
+#: Seconds a homepage visit waits for its plan before showing the plan's progress instead.
+PLAN_WAIT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,8 @@ class Runtime:
             memo=PlanMemo(),
         )
         self.plans = PlanCache()
+        #: Seconds a homepage visit waits for a plan being made before showing its progress.
+        self.plan_wait = PLAN_WAIT_S
         self._run_plans: dict[int, tuple[str, Callable[[], AbstractContextManager[SyncService]]]]
         self._run_plans = {}
         self._ended_early: set[int] = set()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from central365.appdb import Database, FolderCacheRepository
+from central365.appdb import Database, FolderCacheRepository, folder_cache
 from central365.appdb.models import FolderCacheContactRow, FolderCacheRow
 from central365.core.ports import FolderSnapshot
 from tests.appdb.conftest import FakeClock
@@ -97,3 +98,26 @@ def test_a_repository_remembers_its_snapshot_until_another_writer_moves_the_fold
     assert homepage.load("f1") == FolderSnapshot("l3", {"c2": contact(2), "c3": contact(3)})
     other_process.forget("f1")
     assert homepage.load("f1") is None
+
+
+def test_a_repository_that_does_not_remember_reads_the_rows_at_every_load(
+    database: Database,
+) -> None:
+    command = FolderCacheRepository(database, remember=False).for_mailbox("a@x.io")
+    command.replace("f1", FolderSnapshot("l1", {"c1": contact(1)}))
+    first = command.load("f1")
+    assert first == FolderSnapshot("l1", {"c1": contact(1)})
+    again = command.load("f1")
+    assert again == first and again is not first  # nothing held between loads
+    command.update("f1", "l2", {"c2": contact(2)}, ["c1"])
+    assert command.load("f1") == FolderSnapshot("l2", {"c2": contact(2)})
+
+
+def test_a_large_folder_is_inserted_a_page_at_a_time(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_cache, "_INSERT_PAGE", 500)
+    cache = FolderCacheRepository(database, remember=False).for_mailbox("a@x.io")
+    contacts = {f"c{i}": contact(i) for i in range(1234)}  # two full pages and a part
+    cache.replace("f1", FolderSnapshot("l1", contacts))
+    assert cache.load("f1") == FolderSnapshot("l1", contacts)

@@ -11,22 +11,30 @@ import gc
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from central365.core.mapping import (
+    ADDRESS_FIELDS,
     NewContactBody,
+    NewContactChanges,
     create_body,
     desired_contact,
+    folder_contact_from_graph,
     new_contact_changes,
+    postal_address,
 )
 from central365.core.model import (
     CANONICAL_COLUMNS,
     NO_ADDRESS,
+    CentralAddress,
     CentralContact,
+    EmailAddress,
     FieldChange,
+    FolderContact,
     PlanItem,
     PostalAddress,
     Reason,
@@ -165,3 +173,129 @@ def test_streamed_json_of_a_plan_longer_than_one_write_is_the_whole_document() -
     out = io.StringIO()
     write_plan_json(out, made)
     assert json.loads(out.getvalue()) == plan_json(made)
+
+
+@given(records(), st.sets(st.sampled_from(["title", "mobilePhone", "homeAddress.city"])))
+def test_a_new_contacts_changes_view_is_the_tuple_it_stands_for(
+    record: CentralContact, ignored: set[str]
+) -> None:
+    expected = tuple(c for c in new_contact_changes(record) if c.field not in ignored)
+    view = NewContactChanges(record, frozenset(ignored))
+    assert view == expected and expected == view and view == list(expected)
+    assert tuple(view) == expected and len(view) == len(expected)
+    assert view[0] == expected[0] and view[-1] == expected[-1] and view[1:] == expected[1:]
+    assert hash(view) == hash(expected) and repr(view) == repr(expected)
+    assert view == NewContactChanges(record, frozenset(ignored))
+    assert view != "not changes" and view != (*expected, FieldChange("x", None, "y"))
+
+
+def test_a_plan_item_of_a_new_record_equals_one_made_with_its_changes_as_a_tuple() -> None:
+    record = CentralContact("7", "active", "", "Ann", "Lee", "ann@example.com", "0770")
+    (item,) = build_plan([record], []).items
+    assert isinstance(item.changes, NewContactChanges)
+    plain = item._replace(changes=new_contact_changes(record))
+    assert item == plain and item_line(item) == item_line(plain)
+
+
+@given(records(), st.sets(st.sampled_from(["title", "homeAddress.city", "businessPhones[0]"])))
+def test_the_json_line_of_a_new_record_is_the_json_of_its_item(
+    record: CentralContact, ignored: set[str]
+) -> None:
+    item = PlanItem(
+        "1",
+        State.NEW,
+        "Ann Lee",
+        "a@example.com",
+        changes=NewContactChanges(record, frozenset(ignored)),
+    )
+    line = item_line(item)
+    assert line == json.dumps(item_json(item), ensure_ascii=False)
+    assert line == item_line(item._replace(changes=tuple(item.changes)))
+
+
+def test_an_address_of_one_line_is_that_line_trimmed_and_of_several_the_non_blank_joined() -> None:
+    one = CentralAddress(" 1 Long Street ", "", "", " Leeds ")
+    several = CentralAddress(" 1 Long Street ", " ", "Flat 2 ")
+    assert postal_address(one) == PostalAddress("1 Long Street", "Leeds")
+    assert postal_address(several).street == "1 Long Street, Flat 2"
+
+
+def _plain_folder_contact(data: dict[str, Any]) -> FolderContact:
+    """`folder_contact_from_graph` as first written: each value through one small rule."""
+
+    def string(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    def address(raw: object) -> PostalAddress:
+        if not isinstance(raw, dict):
+            return PostalAddress()
+        return PostalAddress(
+            **{attr: string(raw.get(part)) for part, attr in ADDRESS_FIELDS.items()}
+        )
+
+    emails, phones = data.get("emailAddresses"), data.get("businessPhones")
+    return FolderContact(
+        id=string(data.get("id")),
+        display_name=string(data.get("displayName")),
+        title=string(data.get("title")),
+        given_name=string(data.get("givenName")),
+        surname=string(data.get("surname")),
+        mobile_phone=string(data.get("mobilePhone")),
+        business_home_page=string(data.get("businessHomePage")),
+        email_addresses=tuple(
+            EmailAddress(address=string(e.get("address")), name=string(e.get("name")))
+            for e in (emails if isinstance(emails, list) else [])
+            if isinstance(e, dict) and string(e.get("address"))
+        ),
+        business_phones=tuple(
+            p for p in (phones if isinstance(phones, list) else []) if isinstance(p, str) and p
+        ),
+        home_address=address(data.get("homeAddress")),
+        business_address=address(data.get("businessAddress")),
+        change_key=string(data.get("changeKey")),
+    )
+
+
+graph_values = st.one_of(st.none(), st.integers(), values, st.lists(values, max_size=2))
+graph_addresses = st.one_of(
+    graph_values, st.dictionaries(st.sampled_from([*ADDRESS_FIELDS, "x"]), graph_values)
+)
+graph_emails = st.one_of(
+    graph_values,
+    st.lists(
+        st.one_of(
+            graph_values,
+            st.dictionaries(st.sampled_from(["address", "name", "x"]), graph_values),
+        ),
+        max_size=3,
+    ),
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            **{
+                name: graph_values
+                for name in (
+                    "id",
+                    "displayName",
+                    "title",
+                    "givenName",
+                    "surname",
+                    "mobilePhone",
+                    "businessHomePage",
+                    "changeKey",
+                    "businessPhones",
+                )
+            },
+            "businessPhones": st.one_of(graph_values, st.lists(graph_values, max_size=3)),
+            "emailAddresses": graph_emails,
+            "homeAddress": graph_addresses,
+            "businessAddress": graph_addresses,
+        },
+    )
+)
+def test_a_graph_contact_reads_as_it_did_value_by_value(data: dict[str, Any]) -> None:
+    assert folder_contact_from_graph(data) == _plain_folder_contact(data)

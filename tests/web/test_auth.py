@@ -133,6 +133,7 @@ def test_docs_pages_loading_cdn_assets_are_off(web: Web) -> None:
     schema = web.client.get("/api/openapi.json").json()
     assert set(schema["paths"]) == {
         "/api/plan",
+        "/api/plan/progress",
         "/api/runs",
         "/api/runs/{run_id}",
         "/api/runs/{run_id}/undo",

@@ -221,7 +221,33 @@
     window.setTimeout(poll, 500);
   }
 
+  // The homepage while its plan is made in the background: counters move, then the plan shows.
+  function setupPlanPolling() {
+    var root = document.getElementById("planning");
+    if (!root || !root.dataset.poll) { return; }
+    var bar = root.querySelector("[data-progress-bar]");
+    function poll() {
+      fetch(root.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
+        .then(function (found) {
+          if (found.status !== "planning") { window.location.reload(); return; }
+          root.querySelectorAll("[data-progress]").forEach(function (span) {
+            var value = found[span.dataset.progress];
+            span.textContent = value === null ? "…" : value.toLocaleString("en-GB");
+          });
+          if (bar && found.records) { bar.max = found.records; bar.value = found.planned; }
+          window.setTimeout(poll, 500);
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    }
+    window.setTimeout(poll, 500);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupPlanPolling();
     setupSelection();
     setupStickyBar();
     labelStackedCells();

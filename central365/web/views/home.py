@@ -3,7 +3,10 @@
 `GET /?state=new|update|unchanged|non_actionable&q=…&page=N` answers from the cached plan (made
 on the first visit); `?state=orphans` is the fifth view, "Only in Office 365" (contacts central365
 wrote whose record is gone, inactive or non-actionable; an admin may delete chosen ones,
-`views/orphans.py`); `POST /plan` ("Plan again") plans now.  The table, its checkboxes and the
+`views/orphans.py`); `POST /plan` ("Plan again") plans now.  A plan that takes longer than
+`Runtime.plan_wait` goes on in the background and the page shows its progress instead
+(`_planning.html`; `app.js` polls `/api/plan/progress` and reloads when it is made).  The
+table, its checkboxes and the
 "Synchronise selected" form are in `_plan_table.html`; the counts in `_summary.html`.
 
 A person with no mailbox to act on (app-only mode without the Sync or Admin role) sees why and
@@ -19,7 +22,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from central365.core.model import ACTIONABLE_STATES, State
-from central365.web.actions import PlanContext, delete_refusal, plan_context
+from central365.web.actions import PlanContext, PlanUnderway, delete_refusal, plan_or_progress
 from central365.web.deps import CallerAccess, Csrf, PageNumber, RuntimeDep, SignedIn
 from central365.web.pages import render_page
 from central365.web.plans import MAX_PER_PAGE, PER_PAGE, orphan_page_of, page_of
@@ -65,11 +68,19 @@ def homepage(
         return render_page(
             request,
             "home.html",
-            {"refusal": access.refusal},
+            {"refusal": access.refusal, "underway": None},
             user_name=caller.user.name,
             csrf_token=caller.csrf_token,
         )
-    context = plan_context(runtime, caller)
+    context = plan_or_progress(runtime, caller)
+    if isinstance(context, PlanUnderway):
+        return render_page(
+            request,
+            "home.html",
+            {"refusal": None, "underway": context, "running": context.running, "notice": None},
+            user_name=caller.user.name,
+            csrf_token=caller.csrf_token,
+        )
     if state == ORPHANS_VIEW:
         return _orphans_view(request, caller, runtime, context, q, page, per_page, nothing_selected)
     chosen = parse_state(state)
@@ -79,6 +90,7 @@ def homepage(
         "home.html",
         {
             "refusal": None,
+            "underway": None,
             "report": context.cached.report,
             "counts": {s: context.cached.count(s) for s in State},
             "target": context.target,
@@ -139,6 +151,6 @@ def _orphans_view(
 def plan_again(
     caller: Csrf, runtime: RuntimeDep, state: Annotated[str, Form()] = "new"
 ) -> Response:
-    plan_context(runtime, caller, again=True)
+    plan_or_progress(runtime, caller, again=True)  # the page shows its progress if it goes on
     view = ORPHANS_VIEW if state == ORPHANS_VIEW else parse_state(state).value
     return RedirectResponse(f"/?state={view}", status_code=303)
