@@ -128,6 +128,7 @@ def _orphans_view(
         "home.html",
         {
             "refusal": None,
+            "underway": None,
             "report": context.cached.report,
             "counts": {s: context.cached.count(s) for s in State},
             "target": context.target,
