@@ -269,19 +269,26 @@ class JournalRepository:
             return None if row is None else _summary(row)
 
     def contacts(self, mailbox: str, folder_name: str) -> dict[str, JournalContact]:
+        """The folder's latest contact per Central id (every plan of the folder reads them).
+
+        Plain rows rather than ORM objects: a nightly plan of a folder with nothing changed
+        spent a sixth of its CPU building and tracking them."""
         folder_key = run_lock_key(mailbox, folder_name)
-        query = select(JournalContactRow).where(JournalContactRow.folder_key == folder_key)
+        c = _CONTACTS.c
+        query = select(
+            c.central_key, c.office365_id, c.baseline, c.change_key, c.run_id, c.written_at
+        ).where(c.folder_key == folder_key)
         with self._db.session() as s, s.begin():
             return {
-                row.central_key: JournalContact(
-                    key=row.central_key,
-                    office365_id=row.office365_id,
-                    baseline=json.loads(row.baseline),
-                    change_key=row.change_key,
-                    run_id=row.run_id,
-                    written_at=row.written_at,
+                key: JournalContact(
+                    key=key,
+                    office365_id=office365_id,
+                    baseline=json.loads(baseline),
+                    change_key=change_key,
+                    run_id=run_id,
+                    written_at=written_at,
                 )
-                for row in s.scalars(query)
+                for key, office365_id, baseline, change_key, run_id, written_at in s.execute(query)
             }
 
     def writes(self, run_id: int) -> list[JournalWrite]:
