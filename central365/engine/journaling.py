@@ -17,7 +17,7 @@ next journalled sync brings the journal level with the folder again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -132,12 +132,19 @@ class DeletionJournaling(EntryJournaling):
         return deletion_entry(result.key, contact, result) if contact is not None else None
 
 
-def adoptions(plan: Plan, anchored: Mapping[str, FolderContact]) -> list[JournalEntry]:
+def adoptions(
+    plan: Plan, anchored: Mapping[str, FolderContact], journalled: Collection[str] = ()
+) -> list[JournalEntry]:
     """Entries for the in-sync contacts the plan matched by anchor (`anchored`: by id), for
-    `Journal.adopt`: their values and changeKey as read, as if just written."""
+    `Journal.adopt`: their values and changeKey as read, as if just written.  Records in
+    `journalled` (the journal held them when the plan was made) are left out: `adopt` keeps
+    only what the journal lacks, and a nightly run of an unchanged folder would otherwise
+    work out every contact's values to have them all refused."""
     entries: list[JournalEntry] = []
     for item in plan.items:
         if item.state is not State.UNCHANGED or item.match is not Match.ANCHOR:
+            continue
+        if item.key in journalled:
             continue
         contact = anchored.get(item.office365_id or "")
         if contact is not None:
