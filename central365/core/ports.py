@@ -7,6 +7,7 @@ a real adapter (`central365.sources`, `central365.graph`).  One contract suite r
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +24,23 @@ from central365.core.model import (
 
 #: Called once per record as soon as its write has ended (for progress bars and live pages).
 ResultCallback = Callable[[WriteResult], None]
+
+
+@runtime_checkable
+class BatchedResults(Protocol):
+    """A result callback that takes one call's answers together (`batch()` around them).
+
+    Office 365 answers up to 20 writes in one `$batch`; a callback that keeps something per
+    result (the journal) stores the call's results in one go when the block ends, so one
+    transaction covers them all.  Writers that know no batches just call it per result.
+    """
+
+    def __call__(self, result: WriteResult) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Results given inside the block belong to one call; they are handled when it ends."""
+        ...
+
 
 #: Called when a run must wait before its next request: `(reason, seconds)`, e.g.
 #: `("throttled: 429 TooManyRequests", 100.0)`, so a front end can say "Office 365 asked us to
@@ -179,6 +197,11 @@ class Journal(JournalReader, Protocol):
         """Remember one write of the run: the record's contact, baseline, changeKey, and the
         run's before-image of it, in one transaction.  A delete (`JournalAction.DELETED`)
         keeps its before-image and forgets the record's contact if it was the one deleted."""
+        ...
+
+    def record_many(self, run_id: int, entries: Sequence[JournalEntry]) -> None:
+        """`record` each of `entries` in order, all in one transaction (one `$batch`'s answers:
+        a run killed meanwhile leaves all of them journalled or none)."""
         ...
 
     def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:

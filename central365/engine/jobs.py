@@ -197,10 +197,11 @@ def _tell(on_finished: OnTargetFinished, ended: TargetRunRecord) -> None:
 
 @dataclass(frozen=True)
 class JobOpeners:
-    """What the composition root hands the runners: per target, how to open a mailbox's
-    service and hold its run, how to read the target's mailboxes, and the end-of-run hook."""
+    """What the composition root hands the runners: per target (and target run), how to open
+    a mailbox's service and hold its run, how to read the target's mailboxes, and the end-of-run hook."""
 
-    open_service: Callable[[SyncTarget], OpenService]
+    #: Per target and target run (the run's mailboxes share one read of Central).
+    open_service: Callable[[SyncTarget, int], OpenService]
     hold_run: Callable[[SyncTarget], HoldRun]
     resolve: ResolveMailboxes
     repository: ScheduleRepository
@@ -258,7 +259,7 @@ class EmbeddedJobs:
                 target,
                 target_run_id,
                 mailbox,
-                open_service=o.open_service(target),
+                open_service=o.open_service(target, target_run_id),
                 hold_run=o.hold_run(target),
                 repository=o.repository,
                 on_finished=o.on_finished,

@@ -123,6 +123,8 @@ class SyncService:
         #: The anchored contacts the last plan read, by id: a journalled sync adopts those the
         #: journal lacks (see `engine.journaling.adoptions`).
         self._anchored: dict[str, FolderContact] = {}
+        #: The Central ids the journal held for the folder when the last plan was made.
+        self._journalled: Collection[str] = frozenset()
         self._memo = memo
 
     @cycle_collector_paused()  # millions of objects and no cycles: see `collector.py`
@@ -194,6 +196,7 @@ class SyncService:
         del records
         progress.planned, progress.stage = len(plan.items), PlanStage.DONE
         self._anchored = {c.id: c for c in contacts if c.anchor}
+        self._journalled = frozenset(baselines) if baselines is not None else frozenset()
         guards = check_guards(
             plan, self.guard_thresholds, previous_source_size=previous_source_size
         )
@@ -279,7 +282,9 @@ class SyncService:
         journaling = None
         if journal is not None:
             journal.journal.note_plan(journal.run_id, len(planned.plan.items))
-            journal.journal.adopt(journal.run_id, adoptions(planned.plan, self._anchored))
+            journal.journal.adopt(
+                journal.run_id, adoptions(planned.plan, self._anchored, self._journalled)
+            )
             on_result = journaling = Journaling(journal, planned.plan, on_result)
         if on_plan is not None:
             on_plan(planned, len(writes))

@@ -15,6 +15,7 @@ itself (reference §2.1 known issue); `$filter=displayName eq '...'` searches on
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Mapping
 from types import TracebackType
@@ -178,6 +179,17 @@ class GraphMailbox:
         self.close()
 
 
+@functools.cache
+def trusted_roots(verify: bool | str) -> ssl.SSLContext:
+    """The TLS context of `verify` (True: httpx's default roots; a path: that CA bundle),
+    made once per process: loading the roots cost more CPU than the rest of a mailbox job's
+    set-up, and every mailbox of a target opens its own client.  The context is only read
+    once made, so threads may share it."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context()
+
+
 def connect(
     base_url: str,
     mailbox: str,
@@ -204,9 +216,7 @@ def connect(
         cache: the mailbox's folder cache (delta reads); None lists whole folders.
     """
     # A CA bundle path becomes an SSLContext: httpx 0.28 deprecates `verify=<path>`.
-    tls: bool | ssl.SSLContext = (
-        ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-    )
+    tls: bool | ssl.SSLContext = trusted_roots(verify) if verify is not False else False
     http = httpx.Client(
         auth=auth,
         timeout=httpx.Timeout(timeout),

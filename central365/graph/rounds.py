@@ -11,12 +11,13 @@ Must not: send anything or sleep (`graph.folder` and the client do), read status
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from central365.core.errors import GraphError, OutcomeUnknown
 from central365.core.model import ContactWrite, Outcome, WriteKind, WriteResult
-from central365.core.ports import ResultCallback
+from central365.core.ports import BatchedResults, ResultCallback
 from central365.graph.batch import BatchStrategy
 from central365.graph.breaker import (
     MAYBE_CREATED,
@@ -156,6 +157,10 @@ class Run:
     def __init__(self, size: int, on_result: ResultCallback | None) -> None:
         self._results: list[WriteResult | None] = [None] * size
         self._on_result = on_result
+        #: One call's results go to the callback together (`ports.BatchedResults`).
+        self._together: Callable[[], AbstractContextManager[None]] = (
+            on_result.batch if isinstance(on_result, BatchedResults) else nullcontext
+        )
         #: The token was refused: why (the rest fail with it).
         self.fatal: str | None = None
 
@@ -179,18 +184,22 @@ class Run:
 
     def end(self, tasks: Sequence[Task], outcome: Outcome, reason: str) -> None:
         """The run stopped: every write left ends with `outcome` and the reason."""
-        for task in sorted(tasks, key=_by_index):
-            why = reason + (MAYBE_CREATED if task.unknown and outcome is Outcome.SKIPPED else "")
-            self.finish(task, WriteResult(task.write.key, outcome, task.write.contact_id, why))
+        with self._together():
+            for task in sorted(tasks, key=_by_index):
+                unknown = task.unknown and outcome is Outcome.SKIPPED
+                why = reason + (MAYBE_CREATED if unknown else "")
+                self.finish(task, WriteResult(task.write.key, outcome, task.write.contact_id, why))
 
     def apply(self, heard: Heard, into: Round) -> None:
-        """Apply one call's decisions; note what the round-level rules need."""
-        for task, decision in heard.decisions:
-            if decision.counted and heard.look_ups:
-                task.look_ups += 1
-            elif decision.counted:
-                task.attempts += 1
-            self._apply(task, decision, into)
+        """Apply one call's decisions (their results handed on together); note what the
+        round-level rules need."""
+        with self._together():
+            for task, decision in heard.decisions:
+                if decision.counted and heard.look_ups:
+                    task.look_ups += 1
+                elif decision.counted:
+                    task.attempts += 1
+                self._apply(task, decision, into)
         into.answers.extend(heard.answers)
         into.answered += len(heard.inner)
         into.failed_dependency += heard.inner.count(Verdict.FAILED_DEPENDENCY)

@@ -3,7 +3,7 @@
 `job_openers` turns the start-up settings (central365.toml and the environment: app sign-in,
 Central, the targets) and the application database into the engine's `JobOpeners`: a mailbox's
 `SyncService` (with the folder cache, so a nightly run with nothing changed reads only Graph's
-delta), its run held under the folder's lease and recorded in History, the target's mailboxes
+delta; Central read once per target run in the process, `engine.shared_reads`), its run held under the folder's lease and recorded in History, the target's mailboxes
 (a group's users read over Graph), and the end-of-run hook.  `target_jobs` picks the runner:
 Celery when `CENTRAL365_BROKER_URL` is set, else the embedded thread pool.
 
@@ -31,6 +31,7 @@ from central365.engine.jobs import EmbeddedJobs, JobOpeners, OnTargetFinished, l
 from central365.engine.recorded import recorded_run
 from central365.engine.schedules import Schedules, TargetJobs
 from central365.engine.service import SyncService
+from central365.engine.shared_reads import SharedReads
 from central365.engine.targets import HoldRun, MailboxRun, OpenService
 from central365.wiring.connection import SignInMode
 from central365.wiring.open import group_mailboxes, open_service
@@ -82,13 +83,16 @@ def job_openers(
     ttl = timedelta(seconds=settings.lease_seconds)
     holder = holder_name(role)
 
-    def opener(target: SyncTarget) -> OpenService:
+    reads = SharedReads()  # one read of Central per target run in this process
+
+    def opener(target: SyncTarget, target_run_id: int) -> OpenService:
         def open_for(mailbox: str) -> AbstractContextManager[SyncService]:
             return open_service(
                 replace(connection, mailbox=mailbox, label=None, folder=target.folder),
                 auth,
                 transport=transport,
                 caches=caches,
+                shared=lambda source: reads.source(target_run_id, source),
             )
 
         return open_for

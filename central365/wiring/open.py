@@ -137,11 +137,13 @@ def open_service(
     transport: httpx.BaseTransport | None = None,
     caches: FolderCaches | None = None,
     memo: PlanMemo | None = None,
+    shared: Callable[[ContactSource], ContactSource] | None = None,
 ) -> Iterator[SyncService]:
     """A `SyncService` over the connection's Central source and Office 365 folder.
 
     `caches`: see `open_mailbox` (both fronts pass the application database's).  `memo`: the
     last plans of a long-lived front end (the homepage), handed back when nothing changed.
+    `shared`: wraps the Central source (a target run's mailboxes share one read of it).
 
     Raises:
         ConfigError: the connection names no Central source.
@@ -151,6 +153,8 @@ def open_service(
             "No Central source is set: give csv:PATH for a Central export or a database URL."
         )
     source = open_central(connection.central)
+    if shared is not None:
+        source = shared(source)
     with open_mailbox(connection, auth, transport=transport, caches=caches) as mailbox:
         yield SyncService(
             source,

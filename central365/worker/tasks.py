@@ -80,7 +80,7 @@ def register_tasks(
                 target,
                 target_run_id,
                 mailbox,
-                open_service=openers.open_service(target),
+                open_service=openers.open_service(target, target_run_id),
                 hold_run=openers.hold_run(target),
                 repository=openers.repository,
                 on_finished=openers.on_finished,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from central365.appdb import Database, JournalRepository, RunRepository, RunStatus, run_lock_key
 from central365.appdb.leases import LeaseRepository
@@ -188,3 +191,69 @@ def test_a_run_counts_its_deletes_and_names_the_run_it_undoes(database: Database
     assert got is not None
     assert (got.deleted, got.updated, got.done, got.undoes) == (1, 1, 2, first.id)
     assert [o.outcome for o in runs.outcomes(undo.id)] == [Outcome.DELETED, Outcome.UPDATED]
+
+
+_BATCHES = itertools.count()
+_ACTIONS = st.sampled_from([JournalAction.CREATED, JournalAction.UPDATED, JournalAction.DELETED])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    earlier=st.lists(
+        st.tuples(st.sampled_from("1234"), _ACTIONS, st.sampled_from("ab")), max_size=4
+    ),
+    batch=st.lists(
+        st.tuples(st.sampled_from("12345"), _ACTIONS, st.sampled_from("ab")), max_size=8
+    ),
+)
+def test_a_batch_recorded_at_once_leaves_what_recording_it_write_by_write_leaves(
+    database: Database,
+    earlier: list[tuple[str, JournalAction, str]],
+    batch: list[tuple[str, JournalAction, str]],
+) -> None:
+    """`record_many` (bulk statements, or in order when a record repeats) is `record` in a loop."""
+    runs, journal = RunRepository(database), JournalRepository(database)
+    n = next(_BATCHES)
+
+    def entries(items: list[tuple[str, JournalAction, str]]) -> list[JournalEntry]:
+        return [
+            JournalEntry(
+                key,
+                f"AAMk{key}{suffix}",
+                action,
+                {} if action is JournalAction.CREATED else {"givenName": "Ann"},
+                baseline={} if action is JournalAction.DELETED else {"givenName": suffix},
+                change_key=f"ck{suffix}",
+            )
+            for key, action, suffix in items
+        ]
+
+    found = []
+    for folder in (f"bulk{n}", f"loop{n}"):
+        run = runs.start(
+            started_by="Ann", mailbox=MAILBOX, folder_name=folder, selected=0, hold_lock=False
+        ).id
+        for e in entries(earlier):
+            journal.record(run, e)
+        if folder.startswith("bulk"):
+            journal.record_many(run, entries(batch))
+        else:
+            for e in entries(batch):
+                journal.record(run, e)
+        latest = {
+            key: (c.office365_id, c.change_key, c.baseline)
+            for key, c in journal.contacts(MAILBOX, folder).items()
+        }
+        writes = [(w.key, w.office365_id, w.action, w.before) for w in journal.writes(run)]
+        found.append((latest, writes))
+    assert found[0] == found[1]
+
+
+def test_a_batch_into_an_unknown_run_keeps_none_of_it(database: Database) -> None:
+    journal = JournalRepository(database)
+    with pytest.raises(LookupError):
+        journal.record_many(404, [entry("1", JournalAction.CREATED, "x")] * 2)
+    assert journal.writes(404) == []
+    journal.record_many(404, [])  # nothing to record: nothing is looked up

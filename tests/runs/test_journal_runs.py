@@ -3,12 +3,12 @@ half-way leaves a journal that matches the folder (its contacts are found by anc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from central365.appdb import Database, JournalRepository, RunRepository, RunStatus
 from central365.core.execute import Selection
-from central365.core.journal import JournalAction
+from central365.core.journal import JournalAction, JournalEntry
 from central365.core.mapping import synced_values
 from central365.core.model import Match, Outcome, State
 from central365.core.ports import Mailbox
@@ -106,6 +106,18 @@ def test_contacts_written_but_never_journalled_are_adopted_by_the_next_run(
     assert_journal_matches_folder(journal, store)
     adopted = journal.contacts(MAILBOX, FOLDER)
     assert {k for k, e in adopted.items() if e.run_id is None} == {"1", "2"}
+
+    # The next run offers nothing to adopt: every anchored contact is journalled already.
+    offered: list[list[str]] = []
+
+    class Watched(JournalRepository):
+        def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
+            offered.append([e.key for e in entries])
+            return super().adopt(run_id, entries)
+
+    run_once(runs, Watched(database), InMemoryMailbox(store, MAILBOX))
+    assert offered == [[]]
+    assert journal.contacts(MAILBOX, FOLDER) == adopted
 
 
 def test_a_journalled_delete_keeps_every_synced_value_and_forgets_the_contact(

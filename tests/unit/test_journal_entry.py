@@ -17,6 +17,7 @@ from central365.core.journal import (
 from central365.core.mapping import folder_contact_from_graph
 from central365.core.model import CentralContact, Outcome, Plan, PlanItem, WriteResult
 from central365.core.plan import build_plan
+from central365.core.ports import BatchedResults
 from central365.engine.journaling import Journaling, JournalRun
 
 
@@ -82,6 +83,9 @@ class BrokenJournal:
     def record(self, run_id: int, entry: JournalEntry) -> None:
         raise OSError("disk full")
 
+    def record_many(self, run_id: int, entries: Sequence[JournalEntry]) -> None:
+        raise OSError("disk full")
+
     def adopt(self, run_id: int, entries: Sequence[JournalEntry]) -> int:
         return 0
 
@@ -99,3 +103,55 @@ def test_a_journal_that_fails_is_counted_and_the_front_end_still_hears_of_the_wr
     result = WriteResult("7", Outcome.CREATED, "c1")
     journaling(result)
     assert heard == [result] and journaling.failures == 1
+
+
+class SpyJournal(BrokenJournal):
+    """Records what it is asked to record, and when (beside what the front end hears)."""
+
+    def __init__(self, events: list[object]) -> None:
+        self.events = events
+
+    def record(self, run_id: int, entry: JournalEntry) -> None:
+        self.record_many(run_id, [entry])
+
+    def record_many(self, run_id: int, entries: Sequence[JournalEntry]) -> None:
+        self.events.append(tuple(e.key for e in entries))
+
+
+def test_one_calls_results_are_journalled_together_before_the_front_end_hears_of_them() -> None:
+    records = [
+        CentralContact(
+            key=str(n), status="active", first_name="A", last_name="B", email=f"p{n}@example.com"
+        )
+        for n in range(3)
+    ]
+    plan = build_plan(records, [])
+    events: list[object] = []
+    journaling = Journaling(JournalRun(SpyJournal(events), 1), plan, events.append)
+    assert isinstance(journaling, BatchedResults)
+    done = [WriteResult(str(n), Outcome.CREATED, f"c{n}") for n in range(3)]
+    failed = WriteResult("2", Outcome.FAILED, None, "no")
+    with journaling.batch():
+        journaling(done[0])
+        with journaling.batch():  # nested: the outer block journals
+            journaling(done[1])
+        journaling(failed)  # not written: not journalled, still heard of
+        assert events == []
+    journaling(done[2])  # outside a batch: journalled alone
+    assert events == [("0", "1"), done[0], done[1], failed, ("2",), done[2]]
+
+
+def test_a_batch_the_journal_refuses_counts_each_write_and_is_still_heard_of() -> None:
+    records = [
+        CentralContact(
+            key=str(n), status="active", first_name="A", last_name="B", email=f"p{n}@example.com"
+        )
+        for n in range(2)
+    ]
+    heard: list[WriteResult] = []
+    journaling = Journaling(JournalRun(BrokenJournal(), 1), build_plan(records, []), heard.append)
+    done = [WriteResult(str(n), Outcome.CREATED, f"c{n}") for n in range(2)]
+    with journaling.batch():
+        for result in done:
+            journaling(result)
+    assert heard == done and journaling.failures == 2
