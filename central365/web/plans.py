@@ -67,16 +67,14 @@ class CachedPlan:
         return len(self.by_state[state])
 
 
-@dataclass(frozen=True, slots=True)
-class PlanPage:
-    """One page of one state's records, after the search."""
+class _Paged:
+    """Where one page of search results sits among them (for "Showing 51 to 100 of 240")."""
 
-    state: State
-    query: str
+    __slots__ = ()
     page: int
     per_page: int
     matching: int
-    items: tuple[PlanItem, ...]
+    items: tuple[object, ...]
 
     @property
     def pages(self) -> int:
@@ -90,6 +88,18 @@ class PlanPage:
     @property
     def last(self) -> int:
         return (self.page - 1) * self.per_page + len(self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPage(_Paged):
+    """One page of one state's records, after the search."""
+
+    state: State
+    query: str
+    page: int
+    per_page: int
+    matching: int
+    items: tuple[PlanItem, ...]
 
 
 def page_of(
@@ -262,7 +272,7 @@ class PlanCache:
 
 
 @dataclass(frozen=True, slots=True)
-class OrphanPage:
+class OrphanPage(_Paged):
     """One page of the plan's orphans (the "Only in Office 365" view), after the search."""
 
     query: str
@@ -270,18 +280,6 @@ class OrphanPage:
     per_page: int
     matching: int
     items: tuple[Orphan, ...]
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.matching / self.per_page))
-
-    @property
-    def first(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.items else 0
-
-    @property
-    def last(self) -> int:
-        return (self.page - 1) * self.per_page + len(self.items)
 
 
 def orphan_page_of(
